@@ -1,0 +1,31 @@
+# Two entry points: `make site` builds the site, `make test` runs the tests.
+# Each creates the virtual environment it needs on first use (Python 3.10+ and pip only).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Where build-site and the tests look first for datasets (the tutorial's zip, for example).
+export LITBLOG_DATA_DIR ?= $(abspath ../shared/datasets)
+
+.PHONY: site test plan bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+site: $(BIN)/.installed
+	$(BIN)/build-site $(ARGS)
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest $(ARGS)
+
+plan: $(BIN)/.installed
+	$(BIN)/build-site --plan
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/noop_rebuild.py
+
+clean:
+	rm -rf .litblog site/_site

@@ -1,0 +1,201 @@
+"""The one module that sequences the stages: config → posts → directives → plan → execute → render → write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import SiteConfig, load_config
+from .directives import ParsedPost, parse_post
+from .errors import LitblogError, UserError, UserErrors
+from .execute import RunOutcome, run_experiments, scratch_dir
+from .fsutil import recover_dir
+from .lock import BuildLock
+from .plan import Plan, make_plan
+from .posts import Post, discover_posts, read_post
+from .progress import ConsoleReporter
+from .render import ExperimentOutcome, RenderedPost, Renderer
+from .site import CarriedPost, write_site
+from .store import ResultStore
+
+EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+
+
+@dataclass
+class BuildOptions:
+    """What one ``build-site`` invocation asks for."""
+
+    posts: list[str] = field(default_factory=list)  # post files to build; empty: all
+    force: bool = False
+    plan_only: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+    jobs: int | None = None
+    keep_going: bool | None = None
+    prune: bool = False
+    wait_for_lock: bool = True
+
+
+@dataclass
+class BuildResult:
+    """What a build did, for the CLI's exit code and for tests."""
+
+    exit_code: int
+    plan: Plan | None = None
+    outcomes: list[RunOutcome] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # post paths rendered into the site
+
+
+def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
+    """Build the site of the project at ``root``. User errors raise :class:`LitblogError`."""
+    config = load_config(root)
+    with BuildLock(scratch_dir(config) / "build.lock", wait=options.wait_for_lock, on_wait=reporter.info):
+        return _build_locked(config, options, reporter)
+
+
+def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
+    recover_dir(config.path("site_dir"))
+    store = ResultStore(config.path("results_dir"))
+    store.clean_staging()
+    all_posts = _read_posts(config)
+    selected = _select(config, all_posts, options.posts)
+    parsed = _parse(selected)
+    plan = make_plan(parsed, config, store, overrides=options.overrides, force=options.force)
+    if options.plan_only:
+        reporter.plan(plan, listing=True)
+        return BuildResult(EXIT_OK, plan)
+    reporter.plan(plan)
+    _warn_future(selected, reporter)
+
+    keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
+    jobs = options.jobs or config.build.jobs
+    outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
+    failed = [o for o in outcomes if not o.ok]
+    if any(o.status == "dataset" for o in failed):
+        reporter.error("the site was not written: a dataset is missing (see above)")
+        return BuildResult(EXIT_USER, plan, outcomes)
+    if failed and not keep_going:
+        reporter.error(f"the site was not written: {len(failed)} experiment(s) did not finish "
+                       f"(--keep-going writes it with a notice in their place)")
+        return BuildResult(EXIT_FAILED, plan, outcomes)
+
+    failures = {o.experiment.key: o for o in failed}
+    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"])
+    rendered: list[RenderedPost] = []
+    errors: list[UserError] = []
+    for post in parsed:
+        try:
+            rendered.append(renderer.render(post, _outcomes(post, plan, store, failures)))
+        except UserErrors as exc:
+            errors += exc.errors
+    if errors:
+        raise UserErrors(errors)
+    selected_paths = {p.path for p in selected}
+    carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
+    write_site(config, rendered, carried, report=_report(plan, outcomes, config))
+    if options.prune and not options.posts and not options.overrides:
+        keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
+        for folder in store.prune(keep):
+            reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
+    reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
+                  + (f" ({len(failed)} experiment(s) shown as failed)" if failed else ""))
+    return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered])
+
+
+def _read_posts(config: SiteConfig) -> list[Post]:
+    posts: list[Post] = []
+    errors: list[UserError] = []
+    for file in discover_posts(config.path("posts_dir")):
+        try:
+            posts.append(read_post(file, config.root))
+        except UserError as exc:
+            errors.append(exc)
+    if errors:
+        raise UserErrors(errors)
+    seen: dict[str, Post] = {}
+    for post in posts:
+        if post.output_name in seen:
+            errors.append(UserError(f"two posts would both be published as _posts/{post.output_name}",
+                                    post.location(1), hint=f"the other is {seen[post.output_name].path}"))
+        seen[post.output_name] = post
+    if errors:
+        raise UserErrors(errors)
+    return posts
+
+
+def _select(config: SiteConfig, posts: list[Post], names: list[str]) -> list[Post]:
+    if not names:
+        return posts
+    by_path = {p.path: p for p in posts}
+    chosen: list[Post] = []
+    for name in names:
+        path = Path(name)
+        candidate = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        try:
+            relative = candidate.relative_to(config.root.resolve()).as_posix()
+        except ValueError:
+            relative = name
+        if relative not in by_path:
+            raise UserError(f"'{name}' is not a post of this project",
+                            hint=f"posts are the .md files under {config.build.posts_dir}/")
+        chosen.append(by_path[relative])
+    return chosen
+
+
+def _parse(posts: list[Post]) -> list[ParsedPost]:
+    parsed: list[ParsedPost] = []
+    errors: list[UserError] = []
+    for post in posts:
+        try:
+            parsed.append(parse_post(post))
+        except UserErrors as exc:
+            errors += exc.errors
+    if errors:
+        raise UserErrors(errors)
+    return parsed
+
+
+def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
+              failures: dict[str, RunOutcome]) -> dict[str, ExperimentOutcome]:
+    outcomes: dict[str, ExperimentOutcome] = {}
+    for name in parsed.experiments:
+        experiment = plan.experiments[plan.key_of(parsed.post.path, name)]
+        result = experiment.result or store.load(experiment.recipe.reference, experiment.key)
+        failure = failures.get(experiment.key)
+        message = None
+        if result is None:
+            message = (f"The run {failure.status if failure.status != 'failed' else 'failed'}: {failure.message}"
+                       if failure else "It has not been run.")
+        outcomes[name] = ExperimentOutcome(experiment, result, message)
+    return outcomes
+
+
+def _warn_future(posts: list[Post], reporter: ConsoleReporter) -> None:
+    today = dt.date.today()
+    for post in posts:
+        if post.date > today:
+            reporter.warning(f"{post.path}: dated {post.date}, in the future: Jekyll will not publish it "
+                             f"before then")
+
+
+def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig) -> dict[str, Any]:
+    """The build report written to ``site/_build/report.json``."""
+    by_key = {o.experiment.key: o for o in outcomes}
+    rows = []
+    for experiment in plan.experiments.values():
+        outcome = by_key.get(experiment.key)
+        rows.append({
+            "experiment": experiment.label,
+            "posts": sorted({u.post for u in experiment.uses}),
+            "recipe": experiment.recipe.reference,
+            "key": experiment.key,
+            "status": outcome.status if outcome else "cached",
+            "ran": outcome is not None,
+            "wall_seconds": round(outcome.seconds, 3) if outcome else None,
+            "log": outcome.log_path.relative_to(config.root).as_posix() if outcome else None,
+        })
+    return {"experiments": rows}
+
+
+__all__ = ["BuildOptions", "BuildResult", "build", "EXIT_OK", "EXIT_FAILED", "EXIT_USER", "LitblogError"]

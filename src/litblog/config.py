@@ -1,0 +1,141 @@
+"""Stage 1, config: read and validate ``_config.yml`` (Jekyll's settings plus a ``litblog:`` section)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SourceLocation, UserError, UserErrors
+from .schema import Option, validate_options
+from .yaml_source import YamlDocument, parse_yaml
+
+CONFIG_NAME = "_config.yml"
+
+BUILD_SCHEMA: tuple[Option, ...] = (
+    Option("posts_dir", "str", "posts", help="folder of post sources, relative to the project"),
+    Option("recipes_dir", "str", "src/recipes", help="package of training recipes"),
+    Option("results_dir", "str", "results", help="committed store of experiment results"),
+    Option("site_dir", "str", "site", help="where the Jekyll source tree is written"),
+    Option("templates_dir", "str", "templates", help="Jinja2 templates and Jekyll layouts"),
+    Option("static_dir", "str", "static", help="files copied into the site as they are"),
+    Option("data_dir", "str", None, nullable=True,
+           help="folder searched first for datasets (LITBLOG_DATA_DIR overrides it)"),
+    Option("seed", "int", 0, help="random seed of experiments that do not set one"),
+    Option("jobs", "int", 1, minimum=1, help="experiments run at once"),
+    Option("timeout", "number", None, nullable=True, minimum=0,
+           help="seconds an experiment may run before it is stopped (empty: no limit)"),
+    Option("deterministic", "bool", True, help="make TensorFlow ops deterministic"),
+    Option("keep_going", "bool", False, help="write the site even when an experiment fails"),
+)
+
+# Jekyll keys litblog reads itself; other Jekyll keys pass through to site/_config.yml as written.
+JEKYLL_SCHEMA: dict[str, Option] = {
+    "title": Option("title", "str", "litblog"),
+    "description": Option("description", "str", "", nullable=True),
+    "baseurl": Option("baseurl", "str", "", nullable=True,
+                      help="a project page's path, like '/my-repo' (no trailing slash)"),
+    "url": Option("url", "str", "", nullable=True, help="like 'https://user.github.io'"),
+    "permalink": Option("permalink", "str", "/:year/:month/:day/:title/"),
+    "author": Option("author", "any", None, nullable=True),
+}
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The validated ``litblog:`` section."""
+
+    posts_dir: str = "posts"
+    recipes_dir: str = "src/recipes"
+    results_dir: str = "results"
+    site_dir: str = "site"
+    templates_dir: str = "templates"
+    static_dir: str = "static"
+    data_dir: str | None = None
+    seed: int = 0
+    jobs: int = 1
+    timeout: float | None = None
+    deterministic: bool = True
+    keep_going: bool = False
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """The whole configuration: project root, Jekyll settings and build settings."""
+
+    root: Path
+    jekyll: dict[str, Any]
+    build: BuildSettings = field(default_factory=BuildSettings)
+
+    def path(self, setting: str) -> Path:
+        """Absolute path of a folder setting such as ``posts_dir``."""
+        return self.root / getattr(self.build, setting)
+
+    @property
+    def recipes_package(self) -> str:
+        """The import name of the recipes package (the last part of ``recipes_dir``)."""
+        return Path(self.build.recipes_dir).name
+
+    @property
+    def import_root(self) -> Path:
+        """The folder put on ``sys.path`` so ``recipes.<module>`` and its siblings import."""
+        return self.path("recipes_dir").parent
+
+    @property
+    def baseurl(self) -> str:
+        return self.jekyll.get("baseurl") or ""
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` that holds ``_config.yml``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise UserError(
+        f"no {CONFIG_NAME} found in {start.name or start} or any folder above it",
+        hint="run build-site inside a litblog project, or pass --project DIR",
+    )
+
+
+def load_config(root: Path) -> SiteConfig:
+    """Read and validate ``root/_config.yml``; every problem is reported at once."""
+    config_file = root / CONFIG_NAME
+    if not config_file.is_file():
+        raise UserError(f"{CONFIG_NAME} not found in the project folder",
+                        hint=f"create {CONFIG_NAME} with at least a 'title:'")
+    text = config_file.read_text(encoding="utf-8")
+    document = parse_yaml(text, path=CONFIG_NAME, first_line=1)
+    data = document.data if document.data is not None else {}
+    if not isinstance(data, dict):
+        raise UserError("the config must be a mapping of keys to values", SourceLocation(CONFIG_NAME, 1))
+    return _validate(root, data, document)
+
+
+def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteConfig:
+    errors: list[UserError] = []
+    jekyll = {k: v for k, v in data.items() if k != "litblog"}
+    known_jekyll = {k: v for k, v in jekyll.items() if k in JEKYLL_SCHEMA}
+    checked, jekyll_errors = validate_options(
+        known_jekyll, list(JEKYLL_SCHEMA.values()), document, context="config key")
+    errors += jekyll_errors
+    jekyll.update({k: checked[k] for k in known_jekyll if k in checked})
+    jekyll.setdefault("title", JEKYLL_SCHEMA["title"].default)
+    jekyll.setdefault("permalink", JEKYLL_SCHEMA["permalink"].default)
+    baseurl = jekyll.get("baseurl") or ""
+    if baseurl and (not baseurl.startswith("/") or baseurl.endswith("/")):
+        errors.append(UserError(
+            f"config key 'baseurl' is '{baseurl}'", document.location("baseurl"),
+            hint="write it as '/repo-name': a leading slash and no trailing one, or '' for a user site"))
+
+    section = data.get("litblog") or {}
+    if not isinstance(section, dict):
+        errors.append(UserError("'litblog' must be a mapping of build settings",
+                                document.location("litblog")))
+        section = {}
+    settings, build_errors = validate_options(
+        section, BUILD_SCHEMA, document, key_path=("litblog",), context="config key")
+    errors += build_errors
+    if errors:
+        raise UserErrors(errors)
+    return SiteConfig(root=root, jekyll=jekyll, build=BuildSettings(**settings))

@@ -1,0 +1,512 @@
+"""The recipe context ``ctx``: what a recipe uses to load data and train, capturing as it goes.
+
+A recipe is a plain function ``def recipe(ctx, **params)``. Through ``ctx`` it gets its data
+(:meth:`RecipeContext.image_data`), trains (:meth:`RecipeContext.fit`, which records the
+model summary, Keras' own ``verbose=2`` log lines and the history, several calls making
+phases of one history), evaluates and predicts, records values and saves named figures.
+Everything it prints lands in the result's log. Only worker processes create a context;
+TensorFlow is imported lazily so this module can be imported anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from . import datasets
+from .fsutil import atomic_write_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    import tensorflow as tf
+    from matplotlib.figure import Figure
+
+SUMMARY_WIDTH = 110  # characters: wide enough that Keras never cuts a column
+
+
+class EventSink:
+    """Structured progress events for the parent process, one JSON object per line."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8") if fd is not None else None
+
+    def emit(self, event: str, **fields: Any) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.write(json.dumps({"event": event, **fields}, default=float) + "\n")
+        except (BrokenPipeError, ValueError):
+            self._stream = None  # the parent went away; keep training, the log still records it
+
+
+class _Tee(io.TextIOBase):
+    """Copies what the recipe (and Keras) print to the captured log and to the worker's stdout."""
+
+    def __init__(self, *streams: Any) -> None:
+        self._streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self._streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self._streams:
+            stream.flush()
+
+    @property
+    def encoding(self) -> str:  # Keras checks it before writing
+        return "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+
+@dataclass
+class ImageData:
+    """Train, validation and test ``tf.data`` pipelines over one dataset, with its files."""
+
+    name: str
+    files: datasets.ImageFiles
+    image_size: tuple[int, int]
+    batch_size: int
+    train: "tf.data.Dataset"
+    validation: "tf.data.Dataset"
+    test: "tf.data.Dataset"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.files.class_names
+
+    def counts(self, split: str = "train") -> dict[str, int]:
+        """Images per class in ``split`` (train, validation or test)."""
+        return self.files.counts(split)
+
+    def images(self, split: str = "train", per_class: int = 3) -> tuple[Any, list[int]]:
+        """The first ``per_class`` images of each class in ``split``, resized, as uint8 arrays."""
+        import numpy as np
+
+        chosen: list[tuple[Path, int]] = []
+        for label in range(len(self.class_names)):
+            chosen += [pair for pair in getattr(self.files, split) if pair[1] == label][:per_class]
+        images = np.stack([_load_array(path, self.image_size) for path, _ in chosen])
+        return images.astype("uint8"), [label for _, label in chosen]
+
+
+def _load_array(path: Path, size: tuple[int, int]) -> Any:
+    import tensorflow as tf
+
+    image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+    return tf.image.resize(image, size).numpy()
+
+
+def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int], batch_size: int,
+                   shuffle: bool, seed: int) -> "tf.data.Dataset":
+    import tensorflow as tf
+
+    paths = [str(path) for path, _ in pairs]
+    labels = [label for _, label in pairs]
+
+    def load(path: Any, label: Any) -> tuple[Any, Any]:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image.set_shape([None, None, 3])
+        # Bilinear resize to float32 in 0..255, as keras.utils.image_dataset_from_directory does.
+        return tf.image.resize(image, image_size), label
+
+    pipeline = tf.data.Dataset.from_tensor_slices((paths, labels))
+    pipeline = pipeline.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    if shuffle:
+        pipeline = pipeline.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass
+class _Phase:
+    name: str
+    first_epoch: int
+    last_epoch: int
+
+
+@dataclass
+class _Capture:
+    """What a run has captured so far; written out by :meth:`RecipeContext.save`."""
+
+    epochs: list[int] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    phases: list[_Phase] = field(default_factory=list)
+    summaries: list[tuple[str, str]] = field(default_factory=list)
+    figures: dict[str, dict[str, str]] = field(default_factory=dict)
+    predictions: dict[str, dict[str, str]] = field(default_factory=dict)
+    recorded: dict[str, Any] = field(default_factory=dict)
+    train_seconds: float = 0.0
+
+
+class RecipeContext:
+    """The object passed to every recipe as ``ctx``."""
+
+    def __init__(
+        self,
+        *,
+        params: dict[str, Any],
+        seed: int,
+        output_dir: Path,
+        project_root: Path,
+        data_dir: str | None = None,
+        cache_dir: Path | None = None,
+        events: EventSink | None = None,
+        path_scrubber: Callable[[str], str] | None = None,
+    ) -> None:
+        self.params = dict(params)
+        self.seed = seed
+        self.output_dir = output_dir
+        self.project_root = project_root
+        self._data_dir = data_dir
+        self._cache_dir = cache_dir or project_root / ".litblog" / "cache"
+        self._events = events or EventSink(None)
+        self._scrub = path_scrubber or (lambda text: text)
+        self._log = io.StringIO()
+        self._capture = _Capture()
+        self._summarised: set[int] = set()
+
+    # -- output -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[None]:
+        """Send everything printed inside the block to the result's log as well."""
+        original = sys.stdout
+        sys.stdout = _Tee(self._log, original)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stdout = original
+
+    @property
+    def log_text(self) -> str:
+        return self._log.getvalue()
+
+    def record(self, name: str, value: Any) -> None:
+        """Store a value under a dotted name, for ``{result}`exp.name``` and table columns."""
+        target = self._capture.recorded
+        *parents, leaf = name.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"cannot record '{name}': '{part}' already holds a value")
+        target[leaf] = _plain(value)
+
+    def figure(self, name: str, fig: "Figure | None" = None, *, caption: str = "") -> Path:
+        """Save a matplotlib figure (the current one by default) as ``figures/<name>.png``."""
+        import matplotlib.pyplot as plt
+
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"figure name {name!r}: use letters, digits, '_' and '-'")
+        fig = fig or plt.gcf()
+        relative = f"figures/{name}.png"
+        path = self.output_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        self._capture.figures[name] = {"file": relative, "caption": caption}
+        return path
+
+    # -- data -------------------------------------------------------------------------------
+
+    def image_data(
+        self,
+        dataset: str | None = None,
+        *,
+        image_size: int | tuple[int, int] = 160,
+        batch_size: int = 32,
+        per_class: int | None = None,
+        shuffle: bool = True,
+    ) -> ImageData:
+        """Load an image-classification dataset split into train, validation and test.
+
+        ``dataset`` defaults to the ``dataset`` param. The split is by file and
+        deterministic (see :func:`litblog.datasets.split_files`); ``per_class`` keeps the
+        first N training images of each class, for quick runs.
+        """
+        spec = dataset or self.params.get(datasets.DATASET_PARAM)
+        if not spec:
+            raise ValueError("image_data() needs a dataset name, or a 'dataset' param")
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        options = {"image_size": max(size), "seed": self.seed}
+        if per_class:
+            options["per_class"] = per_class
+        folder = datasets.resolve_folder(spec, self.project_root, self._data_dir, self._cache_dir,
+                                         synthetic_options=options)
+        files = datasets.split_files(folder, per_class=per_class)
+        for split in ("train", "validation", "test"):
+            counts = files.counts(split)
+            print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({split}).")
+        return ImageData(
+            name=spec, files=files, image_size=size, batch_size=batch_size,
+            train=_make_pipeline(files.train, size, batch_size, shuffle, self.seed),
+            validation=_make_pipeline(files.validation, size, batch_size, False, self.seed),
+            test=_make_pipeline(files.test, size, batch_size, False, self.seed),
+        )
+
+    # -- models -----------------------------------------------------------------------------
+
+    def summary(self, model: "keras.Model") -> str:
+        """Capture ``model.summary()`` as text, wide enough that no column is cut."""
+        lines: list[str] = []
+        previous = os.environ.get("COLUMNS")
+        # rich sizes the table from the terminal width, 80 columns when there is none.
+        os.environ["COLUMNS"] = str(SUMMARY_WIDTH + 10)
+        try:
+            model.summary(line_length=SUMMARY_WIDTH, print_fn=lambda text, **_: lines.append(text))
+        finally:
+            if previous is None:
+                os.environ.pop("COLUMNS", None)
+            else:
+                os.environ["COLUMNS"] = previous
+        text = "\n".join(lines).rstrip() + "\n"
+        self._capture.summaries.append((model.name, text))
+        self._summarised.add(id(model))
+        trainable = sum(int(_size(w)) for w in model.trainable_weights)
+        frozen = sum(int(_size(w)) for w in model.non_trainable_weights)
+        self.record(f"model.{_slug(model.name)}.total_params", trainable + frozen)
+        self.record(f"model.{_slug(model.name)}.trainable_params", trainable)
+        self.record(f"model.{_slug(model.name)}.non_trainable_params", frozen)
+        if len(self._capture.summaries) == 1:
+            self.record("model.total_params", trainable + frozen)
+            self.record("model.trainable_params", trainable)
+            self.record("model.non_trainable_params", frozen)
+        return text
+
+    def fit(
+        self,
+        model: "keras.Model",
+        x: Any = None,
+        y: Any = None,
+        *,
+        epochs: int = 1,
+        initial_epoch: int | None = None,
+        phase: str | None = None,
+        callbacks: Sequence[Any] = (),
+        **fit_kwargs: Any,
+    ) -> dict[str, list[float]]:
+        """``model.fit`` with ``verbose=2``, recording summary, log lines and history.
+
+        ``epochs`` and ``initial_epoch`` mean what they mean to Keras. A later call continues
+        the same history as a new phase (``phase="fine-tuning"``); with ``initial_epoch``
+        left out, it starts where the history ends. Returns the joined history.
+        """
+        if id(model) not in self._summarised and model.built:
+            self.summary(model)
+        if initial_epoch is None:
+            initial_epoch = self._capture.epochs[-1] if self._capture.epochs else 0
+            if initial_epoch >= epochs:
+                raise ValueError(
+                    f"fit(epochs={epochs}) would train no epoch: the history already ends at epoch "
+                    f"{initial_epoch}. As in Keras, 'epochs' is the number of the last epoch; to train "
+                    f"another model from scratch, use a separate experiment.")
+        phase_name = phase or ("training" if not self._capture.phases else f"phase {len(self._capture.phases) + 1}")
+        self._events.emit("phase", name=phase_name, first_epoch=initial_epoch + 1, epochs=epochs)
+        fit_kwargs.setdefault("verbose", 2)
+        started = time.perf_counter()
+        progress = _progress_callback(self._events, epochs)
+        try:
+            history = model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch,
+                                callbacks=[*callbacks, progress], **fit_kwargs)
+        finally:
+            self._capture.train_seconds += time.perf_counter() - started
+        if id(model) not in self._summarised:
+            self.summary(model)
+        ran = list(history.epoch)
+        if ran:
+            self._add_history([e + 1 for e in ran], history.history)
+            self._capture.phases.append(_Phase(phase_name, ran[0] + 1, ran[-1] + 1))
+        return self.history
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """The joined history so far: metric name -> one value per epoch."""
+        return {name: list(values) for name, values in self._capture.metrics.items()}
+
+    def _add_history(self, epochs: list[int], metrics: dict[str, list[float]]) -> None:
+        capture = self._capture
+        if capture.epochs and epochs[0] <= capture.epochs[-1]:
+            # A fit that starts over (initial_epoch=0 again) replaces the overlapping epochs.
+            keep = [i for i, e in enumerate(capture.epochs) if e < epochs[0]]
+            capture.epochs = [capture.epochs[i] for i in keep]
+            capture.metrics = {n: [v[i] for i in keep] for n, v in capture.metrics.items()}
+            capture.phases = [p for p in capture.phases if p.first_epoch < epochs[0]]
+        length = len(capture.epochs)
+        for name, values in metrics.items():
+            series = capture.metrics.setdefault(name, [float("nan")] * length)
+            series.extend(float(v) for v in values)
+        capture.epochs.extend(epochs)
+        for series in capture.metrics.values():
+            series.extend([float("nan")] * (len(capture.epochs) - len(series)))
+
+    def evaluate(self, model: "keras.Model", data: Any, *, name: str = "test", **kwargs: Any) -> dict[str, float]:
+        """``model.evaluate`` (its Keras log line goes to the log); values recorded as ``<name>.<metric>``."""
+        kwargs.setdefault("verbose", 2)
+        values = model.evaluate(data, return_dict=True, **kwargs)
+        values = {metric: float(value) for metric, value in values.items()}
+        for metric, value in values.items():
+            self.record(f"{name}.{metric}", value)
+        return values
+
+    def predict(self, model: "keras.Model", data: ImageData, *, split: str = "test",
+                name: str | None = None) -> "Predictions":
+        """Predict every image of ``split``; stores labels, predictions and file names with the result.
+
+        Two or more outputs are read as logits per class (argmax); a single output as a
+        binary logit (positive means the second class).
+        """
+        import numpy as np
+
+        pipeline = getattr(data, split)
+        scores = np.asarray(model.predict(pipeline, verbose=0))
+        if scores.ndim == 2 and scores.shape[1] > 1:
+            predicted = scores.argmax(axis=1)
+        else:
+            predicted = (scores.reshape(-1) > 0).astype(int)
+        pairs = getattr(data.files, split)
+        truth = np.array([label for _, label in pairs])
+        files = [path for path, _ in pairs]
+        predictions = Predictions(tuple(data.class_names), truth, predicted, scores, files, data.image_size)
+        name = name or split
+        relative = f"predictions/{name}.json"
+        target = self.output_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(target, json.dumps({
+            "class_names": list(data.class_names),
+            "y_true": truth.tolist(),
+            "y_pred": predicted.tolist(),
+            "scores": np.round(scores.astype(float), 6).tolist(),
+            "files": [self._scrub(str(f)) for f in files],
+        }))
+        self._capture.predictions[name] = {"file": relative}
+        self.record(f"{name}.predicted_accuracy", float((truth == predicted).mean()) if len(truth) else 0.0)
+        return predictions
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def save(self) -> dict[str, Any]:
+        """Write history, metrics, log and summaries into the output folder.
+
+        An experiment that trained gets its learning curves as the figure ``curves`` (unless
+        the recipe saved its own). Returns the manifest entries describing the files.
+        """
+        capture = self._capture
+        out = self.output_dir
+        out.mkdir(parents=True, exist_ok=True)
+        history = {
+            "epochs": capture.epochs,
+            "metrics": capture.metrics,
+            "phases": [vars(p) for p in capture.phases],
+        }
+        if capture.epochs and "curves" not in capture.figures:
+            from .figures import learning_curves
+
+            self.figure("curves", learning_curves(history),
+                        caption="Accuracy and loss per epoch, training and validation.")
+        atomic_write_text(out / "history.json", json.dumps(history, indent=1, allow_nan=True) + "\n")
+        atomic_write_text(out / "metrics.json", json.dumps(capture.recorded, indent=1, sort_keys=True) + "\n")
+        atomic_write_text(out / "log.txt", self._scrub(self.log_text))
+        summaries = []
+        for index, (model_name, text) in enumerate(capture.summaries):
+            relative = "summary.txt" if index == 0 else f"summary-{index + 1}.txt"
+            atomic_write_text(out / relative, text)
+            summaries.append({"model": model_name, "file": relative})
+        return {
+            "summaries": summaries,
+            "figures": capture.figures,
+            "predictions": capture.predictions,
+            "phases": history["phases"],
+            "train_seconds": round(capture.train_seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Predicted against true labels of one split, with the image files they came from."""
+
+    class_names: tuple[str, ...]
+    y_true: Any
+    y_pred: Any
+    scores: Any
+    files: list[Path]
+    image_size: tuple[int, int]
+
+    @property
+    def misclassified(self) -> list[int]:
+        return [i for i, (t, p) in enumerate(zip(self.y_true, self.y_pred)) if t != p]
+
+
+def _progress_callback(events: EventSink, epochs: int) -> Any:
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        """Reports epochs and (at most twice a second) batches to the parent process."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._last = 0.0
+            self._epoch = 0
+            self._epoch_started = time.monotonic()
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._epoch = epoch + 1
+            self._epoch_started = time.monotonic()
+            events.emit("epoch_begin", epoch=epoch + 1, epochs=epochs)
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            now = time.monotonic()
+            if now - self._last >= 0.5:
+                self._last = now
+                steps = (self.params or {}).get("steps")
+                events.emit("batch", epoch=self._epoch, epochs=epochs, batch=batch + 1, steps=steps,
+                            logs=_floats(logs), elapsed=now - self._epoch_started)
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            events.emit("epoch_end", epoch=epoch + 1, epochs=epochs, logs=_floats(logs),
+                        seconds=time.monotonic() - self._epoch_started)
+
+    return Progress()
+
+
+def _floats(logs: dict | None) -> dict[str, float]:
+    return {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _size(weight: Any) -> int:
+    size = 1
+    for dim in weight.shape:
+        size *= int(dim)
+    return size
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form of numpy scalars, arrays and tuples."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,367 @@
+"""Stage 3, directives: find directive blocks and inline ``{result}`` references in a post.
+
+Directive fences are lifted out of the Markdown the way Python-Markdown's fenced_code
+extension stashes code blocks; everything else (prose, Liquid, HTML, math, ordinary code
+fences) passes through as text blocks, untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Union
+
+from .errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
+from .posts import Post
+from .schema import Option, validate_options
+from .yaml_source import YamlDocument, parse_yaml
+
+SHOW_CHOICES = ("code", "summary", "log", "curves", "metrics")
+
+_FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[^}\s]*)\}\s*(?P<argument>.*?)\s*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# A role is ``{name}`` immediately followed by a code span.
+_ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*)\}(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
+_CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
+
+
+@dataclass(frozen=True)
+class ResultReference:
+    """An inline ``{result}`experiment.metric:format``` in prose or a caption."""
+
+    experiment: str
+    metric: str
+    format_spec: str
+    location: SourceLocation
+    start: int  # offsets of the whole role in the text it was found in
+    end: int
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Markdown passed through as written, apart from its inline references."""
+
+    text: str
+    line: int
+    references: tuple[ResultReference, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExperimentDirective:
+    """```{experiment} name``` : run a recipe and show what it captured."""
+
+    name: str
+    recipe: str
+    params: dict[str, Any]
+    show: tuple[str, ...]
+    seed: int | None
+    timeout: float | None
+    location: SourceLocation
+    options: YamlDocument = field(compare=False, repr=False)
+
+    def param_location(self, param: str) -> SourceLocation:
+        return self.options.location("params", param)
+
+
+@dataclass(frozen=True)
+class FigureDirective:
+    """```{figure} experiment.figure``` : place one figure an experiment produced."""
+
+    experiment: str
+    figure: str
+    caption: str
+    caption_references: tuple[ResultReference, ...]
+    alt: str
+    width: str | None
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class TableDirective:
+    """```{table}``` : compare experiments, one row each, one column per metric."""
+
+    experiments: tuple[str, ...]
+    columns: tuple[str, ...]
+    labels: tuple[str, ...]
+    formats: dict[str, str]
+    caption: str
+    caption_references: tuple[ResultReference, ...]
+    location: SourceLocation
+    options: YamlDocument = field(compare=False, repr=False)
+
+
+Block = Union[TextBlock, ExperimentDirective, FigureDirective, TableDirective]
+
+
+@dataclass(frozen=True)
+class ParsedPost:
+    """A post split into text and directive blocks, with its experiments by name."""
+
+    post: Post
+    blocks: tuple[Block, ...]
+
+    @property
+    def experiments(self) -> dict[str, ExperimentDirective]:
+        return {b.name: b for b in self.blocks if isinstance(b, ExperimentDirective)}
+
+    def references(self) -> list[ResultReference]:
+        refs: list[ResultReference] = []
+        for block in self.blocks:
+            if isinstance(block, TextBlock):
+                refs.extend(block.references)
+            elif isinstance(block, (FigureDirective, TableDirective)):
+                refs.extend(block.caption_references)
+        return refs
+
+
+EXPERIMENT_OPTIONS = (
+    Option("recipe", "str", required=True, help="module.function under the recipes folder"),
+    Option("params", "mapping", {}, help="keyword arguments of the recipe"),
+    Option("show", "str_list", ["code", "summary", "log", "curves"], choices=SHOW_CHOICES),
+    Option("seed", "int", None, nullable=True, help="random seed (default: the config's litblog.seed)"),
+    Option("timeout", "number", None, nullable=True, minimum=0, help="seconds before the run is stopped"),
+)
+FIGURE_OPTIONS = (
+    Option("caption", "str", ""),
+    Option("alt", "str", None, nullable=True),
+    Option("width", "str", None, nullable=True, help="a CSS width such as '80%' or '480px'"),
+)
+TABLE_OPTIONS = (
+    Option("experiments", "str_list", required=True, help="names of experiments in this post"),
+    Option("columns", "str_list", required=True,
+           help="metrics such as val_accuracy.best, test.accuracy, params, params.epochs, train_seconds"),
+    Option("labels", "str_list", None, nullable=True, help="column headings, one per column"),
+    Option("format", "mapping", {}, help="format spec per column, like {test.accuracy: '.1%'}"),
+    Option("caption", "str", ""),
+)
+
+DirectiveParser = Callable[[str, YamlDocument, SourceLocation, list[UserError]], Block | None]
+
+
+def parse_post(post: Post) -> ParsedPost:
+    """Split ``post`` into blocks. All problems in the post are raised together."""
+    errors: list[UserError] = []
+    blocks: list[Block] = []
+    lines = post.body.split("\n")
+    text_lines: list[str] = []
+    text_start = post.body_line
+
+    def flush_text(next_line: int) -> None:
+        nonlocal text_lines, text_start
+        if text_lines:
+            text = "\n".join(text_lines)
+            refs = find_references(text, post.path, text_start, errors)
+            blocks.append(TextBlock(text, text_start, refs))
+        text_lines = []
+        text_start = next_line
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        file_line = post.body_line + i
+        opening = _FENCE_OPEN.match(line)
+        if not opening or (opening["fence"][0] == "`" and "`" in opening["info"]):
+            text_lines.append(line)
+            i += 1
+            continue
+        close = _find_fence_end(lines, i, opening["fence"])
+        info = _DIRECTIVE_INFO.match(opening["info"])
+        if info is None:
+            # An ordinary code fence: passed through whole, so nothing inside is parsed.
+            end = len(lines) if close is None else close + 1
+            text_lines.extend(lines[i:end])
+            i = end
+            continue
+        location = post.location(file_line)
+        if close is None:
+            errors.append(UserError(f"directive '{info['name']}' is not closed", location,
+                                    hint=f"end it with a line holding only {opening['fence']}"))
+            break
+        flush_text(file_line)
+        block = _parse_directive(info["name"], info["argument"], lines[i + 1:close],
+                                 post.path, file_line, location, errors)
+        if block is not None:
+            blocks.append(block)
+        i = close + 1
+        text_start = post.body_line + i
+    flush_text(post.body_line + len(lines))
+    _check_experiment_names(post, blocks, errors)
+    if errors:
+        raise UserErrors(errors)
+    return ParsedPost(post, tuple(blocks))
+
+
+def find_references(text: str, path: str, first_line: int, errors: list[UserError]) -> tuple[ResultReference, ...]:
+    """Every ``{result}`...``` role in ``text`` (which starts at file line ``first_line``)."""
+    refs: list[ResultReference] = []
+    position = 0
+    while True:
+        span = _CODE_SPAN.search(text, position)
+        role = _ROLE.search(text, position)
+        if role is None:
+            break
+        # A role inside an ordinary code span (``{result}`x```) is shown, not evaluated.
+        if span is not None and span.start() < role.start():
+            position = span.end()
+            continue
+        line = first_line + text.count("\n", 0, role.start())
+        location = SourceLocation(path, line)
+        name = role["role"]
+        if name != "result":
+            errors.append(UserError(f"unknown role '{{{name}}}'", location,
+                                    suggestion=did_you_mean(name, ["result"]) or "the only role is {result}"))
+        else:
+            ref = _parse_reference(role["content"].strip(), location, role.start(), role.end(), errors)
+            if ref is not None:
+                refs.append(ref)
+        position = role.end()
+    return tuple(refs)
+
+
+def _parse_reference(content: str, location: SourceLocation, start: int, end: int,
+                     errors: list[UserError]) -> ResultReference | None:
+    target, _, format_spec = content.partition(":")
+    experiment, _, metric = target.strip().partition(".")
+    if not experiment or not metric:
+        errors.append(UserError(f"result reference '{content}' needs an experiment and a metric", location,
+                                hint="write {result}`experiment.metric` or {result}`experiment.metric:.1%`"))
+        return None
+    if format_spec:
+        try:
+            format(0.5, format_spec)
+        except ValueError:
+            try:
+                format("x", format_spec)
+            except ValueError:
+                errors.append(UserError(f"invalid format spec '{format_spec}' in '{content}'", location,
+                                        hint="use a Python format spec such as .1%, .3f or ,"))
+                return None
+    return ResultReference(experiment, metric, format_spec, location, start, end)
+
+
+def _find_fence_end(lines: list[str], start: int, fence: str) -> int | None:
+    closing = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+    for j in range(start + 1, len(lines)):
+        if closing.match(lines[j]):
+            return j
+    return None
+
+
+def _parse_directive(name: str, argument: str, body: list[str], path: str, fence_line: int,
+                     location: SourceLocation, errors: list[UserError]) -> Block | None:
+    parser = DIRECTIVES.get(name)
+    if parser is None:
+        errors.append(UserError(f"unknown directive '{name}'", location,
+                                suggestion=did_you_mean(name, DIRECTIVES) or one_of(DIRECTIVES)))
+        return None
+    try:
+        document = parse_yaml("\n".join(body), path=path, first_line=fence_line + 1)
+    except UserError as exc:
+        errors.append(exc)
+        return None
+    if document.data is not None and not isinstance(document.data, dict):
+        errors.append(UserError(f"the options of '{name}' must be 'key: value' lines",
+                                SourceLocation(path, fence_line + 1)))
+        return None
+    return parser(argument, document, location, errors)
+
+
+def _parse_experiment(argument: str, doc: YamlDocument, location: SourceLocation,
+                      errors: list[UserError]) -> ExperimentDirective | None:
+    options, problems = validate_options(doc.data, EXPERIMENT_OPTIONS, doc, context="option")
+    if not _IDENTIFIER.match(argument):
+        problems.append(UserError(
+            f"experiment name '{argument}' is not a name" if argument else "the experiment has no name",
+            location, hint="write ```{experiment} model1 with a name made of letters, digits, '_' and '-'"))
+    errors.extend(problems)
+    if problems:
+        return None
+    return ExperimentDirective(argument, options["recipe"], options["params"], tuple(options["show"]),
+                               options["seed"], options["timeout"], location, doc)
+
+
+def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,
+                  errors: list[UserError]) -> FigureDirective | None:
+    options, problems = validate_options(doc.data, FIGURE_OPTIONS, doc, context="option")
+    experiment, _, figure = argument.partition(".")
+    if not experiment or not figure:
+        problems.append(UserError(f"figure '{argument}' should be written experiment.figure", location,
+                                  hint="for example ```{figure} model1.curves"))
+    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
+    errors.extend(problems)
+    if problems:
+        return None
+    alt = options["alt"] or _plain_text(options["caption"]) or f"{figure} of {experiment}"
+    return FigureDirective(experiment, figure, options["caption"], caption_refs, alt, options["width"], location)
+
+
+def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
+                 errors: list[UserError]) -> TableDirective | None:
+    options, problems = validate_options(doc.data, TABLE_OPTIONS, doc, context="option")
+    if argument:
+        problems.append(UserError(f"'table' takes no argument, got '{argument}'", location,
+                                  hint="list the rows under 'experiments:'"))
+    if not problems:
+        labels = options["labels"]
+        if labels is not None and len(labels) != len(options["columns"]):
+            problems.append(UserError(
+                f"'labels' has {len(labels)} entries for {len(options['columns'])} columns",
+                doc.location("labels")))
+        for column, spec in options["format"].items():
+            if column not in options["columns"]:
+                problems.append(UserError(f"'format' names '{column}', which is not a column",
+                                          doc.location("format", column),
+                                          suggestion=did_you_mean(str(column), options["columns"])))
+            elif not isinstance(spec, str):
+                problems.append(UserError(f"the format of '{column}' must be a string such as '.1%'",
+                                          doc.location("format", column)))
+    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
+    errors.extend(problems)
+    if problems:
+        return None
+    columns = tuple(options["columns"])
+    labels = tuple(options["labels"] or columns)
+    return TableDirective(tuple(options["experiments"]), columns, labels,
+                          {str(k): v for k, v in options["format"].items()},
+                          options["caption"], caption_refs, location, doc)
+
+
+DIRECTIVES: dict[str, DirectiveParser] = {
+    "experiment": _parse_experiment,
+    "figure": _parse_figure,
+    "table": _parse_table,
+}
+
+
+def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserError]) -> None:
+    """Experiments are named once per post; every reference names one of them."""
+    defined: dict[str, ExperimentDirective] = {}
+    for block in blocks:
+        if isinstance(block, ExperimentDirective):
+            if block.name in defined:
+                errors.append(UserError(f"experiment '{block.name}' is defined twice", block.location,
+                                        hint=f"the first is at line {defined[block.name].location.line}"))
+            defined.setdefault(block.name, block)
+
+    def check(name: str, location: SourceLocation) -> None:
+        if name not in defined:
+            errors.append(UserError(f"undefined experiment '{name}'", location,
+                                    suggestion=did_you_mean(name, defined) or one_of(defined)))
+
+    for block in blocks:
+        if isinstance(block, FigureDirective):
+            check(block.experiment, block.location)
+        elif isinstance(block, TableDirective):
+            for index, name in enumerate(block.experiments):
+                check(name, block.options.location("experiments", index))
+        if isinstance(block, (TextBlock, FigureDirective, TableDirective)):
+            refs = block.references if isinstance(block, TextBlock) else block.caption_references
+            for ref in refs:
+                check(ref.experiment, ref.location)
+
+
+def _plain_text(markdown_text: str) -> str:
+    """Caption text without Markdown emphasis or code marks, for an ``alt`` attribute."""
+    text = _ROLE.sub(lambda m: m["content"], markdown_text)
+    return re.sub(r"[*_`]", "", text).strip()

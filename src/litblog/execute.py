@@ -1,0 +1,260 @@
+"""Stage 5, execute: run the missing experiments, each in its own worker process.
+
+A crash, an out-of-memory kill or a timeout ends one worker, not the build. Up to ``jobs``
+workers run at once; each stores its own result atomically (see :mod:`litblog.worker`), and
+its whole output goes to ``.litblog/logs/<name>-<key>.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .config import SiteConfig
+from .datasets import keras_cache_dir
+from .fsutil import atomic_write_text
+from .plan import PlannedExperiment
+from .store import ResultStore
+from .worker import EXIT_DATASET, EXIT_OK
+
+TRACEBACK_LINES = 12
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one experiment's run ended."""
+
+    experiment: PlannedExperiment
+    status: str  # "stored", "failed", "dataset", "timeout", "cancelled"
+    seconds: float
+    log_path: Path
+    message: str = ""
+    traceback_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "stored"
+
+
+class Reporter(Protocol):
+    """Receives what happens to runs: used for live progress and the build report."""
+
+    def run_started(self, experiment: PlannedExperiment, log_path: Path) -> None: ...
+    def run_event(self, experiment: PlannedExperiment, event: dict[str, Any]) -> None: ...
+    def run_finished(self, outcome: RunOutcome) -> None: ...
+
+
+@dataclass
+class _Running:
+    experiment: PlannedExperiment
+    process: subprocess.Popen
+    events_fd: int
+    log_path: Path
+    started: float
+    buffer: bytes = b""
+    failure: dict[str, Any] = field(default_factory=dict)
+    timed_out: bool = False
+
+
+def scratch_dir(config: SiteConfig) -> Path:
+    """The project's uncommitted work area: logs, specs, caches, the lock."""
+    return config.root / ".litblog"
+
+
+def log_path_for(config: SiteConfig, experiment: PlannedExperiment) -> Path:
+    return scratch_dir(config) / "logs" / f"{experiment.label}-{experiment.key}.log"
+
+
+def run_experiments(
+    experiments: list[PlannedExperiment],
+    config: SiteConfig,
+    store: ResultStore,
+    reporter: Reporter,
+    *,
+    jobs: int = 1,
+    keep_going: bool = False,
+) -> list[RunOutcome]:
+    """Run ``experiments`` with at most ``jobs`` at a time; return how each ended.
+
+    Without ``keep_going``, the first failure stops scheduling; runs in progress finish.
+    Ctrl-C stops every worker and re-raises; stopped runs leave nothing in the store.
+    """
+    pending = list(experiments)
+    running: list[_Running] = []
+    outcomes: list[RunOutcome] = []
+    threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(experiments) or 1)))
+    stop_scheduling = False
+    try:
+        while pending or running:
+            while pending and len(running) < jobs and not stop_scheduling:
+                running.append(_start(pending.pop(0), config, store, threads, reporter))
+            _wait_for_events(running, reporter)
+            for run in list(running):
+                if run.experiment.timeout and not run.timed_out and \
+                        time.monotonic() - run.started > run.experiment.timeout:
+                    run.timed_out = True
+                    _terminate(run.process)
+                if run.process.poll() is None:
+                    continue
+                running.remove(run)
+                outcome = _finish(run, reporter)
+                outcomes.append(outcome)
+                reporter.run_finished(outcome)
+                if not outcome.ok and not keep_going:
+                    stop_scheduling = True
+        for experiment in pending:
+            outcome = RunOutcome(experiment, "cancelled", 0.0, log_path_for(config, experiment),
+                                 "not started: an earlier experiment failed (use --keep-going to run it anyway)")
+            outcomes.append(outcome)
+            reporter.run_finished(outcome)
+    except BaseException:
+        for run in running:
+            _terminate(run.process)
+        for run in running:
+            _reap(run.process)
+        raise
+    return outcomes
+
+
+def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int,
+           reporter: Reporter) -> _Running:
+    scratch = scratch_dir(config)
+    log_path = log_path_for(config, experiment)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    spec_path = scratch / "specs" / f"{experiment.key}.json"
+    atomic_write_text(spec_path, json.dumps(_spec(experiment, config, store, threads), indent=1))
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ)
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env.update({
+        "LITBLOG_EVENT_FD": str(write_fd),
+        "PYTHONPATH": os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p),
+        "PYTHONHASHSEED": "0",
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        "MPLBACKEND": "Agg",
+    })
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "litblog.worker", str(spec_path)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,), env=env, cwd=config.root,
+            start_new_session=True,  # Ctrl-C reaches the build; the build stops its workers
+        )
+    os.close(write_fd)
+    os.set_blocking(read_fd, False)
+    reporter.run_started(experiment, log_path)
+    return _Running(experiment, process, read_fd, log_path, time.monotonic())
+
+
+def _spec(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int) -> dict[str, Any]:
+    recipe = experiment.recipe
+    return {
+        "key": experiment.key,
+        "key_inputs": experiment.inputs.to_json(),
+        "module": recipe.module,
+        "function": recipe.function,
+        "params": experiment.params,
+        "seed": experiment.seed,
+        "deterministic": config.build.deterministic,
+        "threads": threads,
+        "project_root": str(config.root.resolve()),
+        "import_root": str(config.import_root.resolve()),
+        "results_dir": str(store.root.resolve()),
+        "cache_dir": str((scratch_dir(config) / "cache").resolve()),
+        "data_dir": config.build.data_dir,
+        "keras_home": str(keras_cache_dir().parent),
+    }
+
+
+def _wait_for_events(running: list[_Running], reporter: Reporter) -> None:
+    if not running:
+        return
+    ready, _, _ = select.select([r.events_fd for r in running], [], [], 0.2)
+    for run in running:
+        if run.events_fd in ready:
+            _read_events(run, reporter)
+
+
+def _read_events(run: _Running, reporter: Reporter) -> None:
+    while True:
+        try:
+            chunk = os.read(run.events_fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            return
+        if not chunk:
+            return
+        run.buffer += chunk
+        *lines, run.buffer = run.buffer.split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "failed":
+                run.failure = event
+            reporter.run_event(run.experiment, event)
+
+
+def _finish(run: _Running, reporter: Reporter) -> RunOutcome:
+    _read_events(run, reporter)
+    os.close(run.events_fd)
+    seconds = time.monotonic() - run.started
+    code = run.process.returncode
+    experiment = run.experiment
+    if run.timed_out:
+        return RunOutcome(experiment, "timeout", seconds, run.log_path,
+                          f"stopped after the timeout of {experiment.timeout:g} s")
+    if code == EXIT_OK:
+        return RunOutcome(experiment, "stored", seconds, run.log_path)
+    if code == EXIT_DATASET:
+        return RunOutcome(experiment, "dataset", seconds, run.log_path, run.failure.get("message", "dataset unavailable"))
+    if run.failure:
+        tail = "\n".join(run.failure.get("traceback", "").rstrip().splitlines()[-TRACEBACK_LINES:])
+        return RunOutcome(experiment, "failed", seconds, run.log_path, run.failure.get("message", ""), tail)
+    reason = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+    if code in (-signal.SIGKILL, 137):
+        reason += " (out of memory, or killed from outside)"
+    return RunOutcome(experiment, "failed", seconds, run.log_path, f"the worker {reason}", _log_tail(run.log_path))
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-TRACEBACK_LINES:])
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    """Stop a worker and whatever it started (it leads its own process group)."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _reap(process: subprocess.Popen) -> None:
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass

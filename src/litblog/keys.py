@@ -1,0 +1,82 @@
+"""Cache keys: a hash of everything that can change an experiment's result, and nothing else.
+
+Prose is not part of it (editing a post re-runs nothing); the recipe's source and the project
+modules it imports are, token by token (comments and blank lines do not count), with the
+resolved params, the dataset fingerprints, the seed, the framework versions and the results
+format version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from typing import Any
+
+# Bump when the layout or meaning of a stored result changes: every result is then re-run.
+FORMAT_VERSION = 1
+KEY_LENGTH = 24  # hex digits: 96 bits
+
+
+@dataclass(frozen=True)
+class KeyInputs:
+    """The inputs a key is computed from, stored in each result's manifest."""
+
+    recipe: str
+    sources: dict[str, str]  # project-relative path -> token digest
+    params: dict[str, Any]
+    seed: int
+    datasets: dict[str, str]  # dataset spec -> fingerprint
+    versions: dict[str, str]
+    format: int = FORMAT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def key(self) -> str:
+        return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()[:KEY_LENGTH]
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace, so equal inputs hash equally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=True)
+
+
+def framework_versions() -> dict[str, str]:
+    """Versions of the frameworks a result depends on, read from package metadata (no import)."""
+    versions: dict[str, str] = {}
+    for label, distributions in (("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos")),
+                                 ("keras", ("keras",))):
+        for dist in distributions:
+            try:
+                versions[label] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        else:
+            versions[label] = "not installed"
+    return versions
+
+
+def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between two stored ``KeyInputs`` (as JSON), in words, most specific first."""
+    changes: list[str] = []
+    old_sources, new_sources = old.get("sources", {}), new.get("sources", {})
+    for path in sorted(set(old_sources) | set(new_sources)):
+        if path not in old_sources:
+            changes.append(f"{path} is newly imported")
+        elif path not in new_sources:
+            changes.append(f"{path} is no longer imported")
+        elif old_sources[path] != new_sources[path]:
+            changes.append(f"{path} changed")
+    old_params, new_params = old.get("params", {}), new.get("params", {})
+    for name in sorted(set(old_params) | set(new_params)):
+        before, after = old_params.get(name, "(unset)"), new_params.get(name, "(unset)")
+        if before != after:
+            changes.append(f"param {name}: {before!r} -> {after!r}")
+    for field_name in ("seed", "datasets", "versions", "format", "recipe", "extra"):
+        if old.get(field_name) != new.get(field_name):
+            changes.append(f"{field_name}: {old.get(field_name)!r} -> {new.get(field_name)!r}")
+    return changes

@@ -1,0 +1,341 @@
+"""Stage 6, render: replace each directive with Markdown/HTML made from templates and stored results.
+
+A post is rendered twice from the same blocks: for Jekyll (figure links through
+``relative_url``, code and logs inside ``{% raw %}`` so Liquid never reads them) and for the
+HTML preview (relative links, no Liquid). Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+import markdown
+from markupsafe import Markup, escape
+
+from .directives import (ExperimentDirective, FigureDirective, ParsedPost, ResultReference, TableDirective,
+                         TextBlock)
+from .errors import UserError, UserErrors, did_you_mean, one_of
+from .plan import PlannedExperiment
+from .posts import Post
+from .store import Result, ResultError
+from .values import lookup, recorded
+
+TARGETS = ("jekyll", "preview")
+_RAW_OPEN, _RAW_CLOSE = "{% raw %}", "{% endraw %}"
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome:
+    """What rendering knows of one experiment: its plan, and its result or why there is none."""
+
+    experiment: PlannedExperiment
+    result: Result | None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A post ready to write: front matter, a body per target, and the files it links."""
+
+    post: Post
+    front_matter: dict[str, Any]
+    bodies: dict[str, str]  # target -> Markdown
+    assets: dict[str, Path]  # site-relative path ("assets/<slug>/x.png") -> source file
+    url: str  # the post's URL path under the site root, per the permalink setting
+
+
+def post_url(post: Post, permalink: str) -> str:
+    """The URL path Jekyll gives ``post`` under ``permalink`` (styles and placeholders)."""
+    pattern = post.front_matter.get("permalink") or permalink
+    styles = {
+        "date": "/:categories/:year/:month/:day/:title:output_ext",
+        "pretty": "/:categories/:year/:month/:day/:title/",
+        "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+        "none": "/:categories/:title:output_ext",
+    }
+    pattern = styles.get(pattern, pattern)
+    categories = post.front_matter.get("categories") or post.front_matter.get("category") or []
+    if isinstance(categories, str):
+        categories = categories.split()
+    date = post.date
+    values = {
+        ":categories": "/".join(str(c).lower() for c in categories),
+        ":year": f"{date:%Y}", ":short_year": f"{date:%y}",
+        ":month": f"{date:%m}", ":i_month": str(date.month),
+        ":day": f"{date:%d}", ":i_day": str(date.day),
+        ":y_day": f"{date.timetuple().tm_yday:03d}",
+        ":title": post.slug, ":slug": post.slug,
+        ":output_ext": ".html",
+    }
+    url = re.sub(r":[a-z_]+", lambda m: values.get(m.group(0), m.group(0)), pattern)
+    url = re.sub(r"/+", "/", "/" + url)
+    return url
+
+
+def folder_depth(url: str) -> int:
+    """How many folders deep the page for ``url`` lies: ``/a/b/`` (a/b/index.html) is 2."""
+    return url.count("/") - 1
+
+
+def format_value(value: Any, spec: str = "") -> str:
+    """A value as text: with ``spec`` if given, else numbers to four significant digits."""
+    if spec:
+        return format(value, spec)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:,.0f}" if abs(value) >= 10000 else f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def _fenced(text: str, language: str = "") -> str:
+    """``text`` in a fenced code block whose fence is longer than any backtick run inside."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text.rstrip()}\n{fence}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@dataclass
+class _Pass:
+    """One rendering of one post for one target."""
+
+    target: str
+    env: jinja2.Environment
+    page_root: str  # relative path from the post's page to the site root (preview)
+    post: Post
+    outcomes: dict[str, ExperimentOutcome]
+    assets: dict[str, Path]
+    errors: list[UserError]
+
+    def template(self, name: str, **values: Any) -> str:
+        return self.env.get_template(name).render(**values)
+
+    def asset_src(self, site_path: str) -> Markup:
+        if self.target == "jekyll":
+            return Markup("{{ '/%s' | relative_url }}" % site_path)
+        return Markup(escape(self.page_root + site_path))
+
+
+class Renderer:
+    """Renders parsed posts with the block templates of one project."""
+
+    def __init__(self, templates_dir: Path, permalink: str) -> None:
+        self.permalink = permalink
+        self._environments = {target: self._environment(templates_dir, target) for target in TARGETS}
+        self._inline_markdown = markdown.Markdown(extensions=["extra"])
+
+    @staticmethod
+    def _environment(templates_dir: Path, target: str) -> jinja2.Environment:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir / "blocks"),
+            autoescape=lambda name: name is not None and ".html" in name,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        env.filters["fenced"] = _fenced
+        env.filters["liquid_raw"] = _liquid_raw_filter(target)
+        env.filters["alignment"] = lambda align: ":---" if align == "left" else "---:"
+        return env
+
+    def render(self, parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> RenderedPost:
+        """Render ``parsed``; ``outcomes`` holds each of its experiments by name.
+
+        Problems (a metric or figure the result does not have, a format that does not fit
+        the value) are raised together as :class:`UserErrors`.
+        """
+        post = parsed.post
+        url = post_url(post, self.permalink)
+        assets: dict[str, Path] = {}
+        errors: list[UserError] = []
+        bodies: dict[str, str] = {}
+        for target in TARGETS:
+            # Errors are the same for both targets: collect them from the first pass only.
+            render_pass = _Pass(target, self._environments[target], "../" * folder_depth(url), post, outcomes,
+                                assets, errors if target == TARGETS[0] else [])
+            parts = [self._block(block, render_pass) for block in parsed.blocks]
+            bodies[target] = "\n".join(parts).rstrip() + "\n"
+        if errors:
+            raise UserErrors(errors)
+        front_matter = dict(post.front_matter)
+        front_matter.setdefault("layout", "post")
+        if not isinstance(front_matter.get("date"), dt.datetime):
+            front_matter["date"] = post.date
+        front_matter["title"] = post.title
+        return RenderedPost(post, front_matter, bodies, assets, url)
+
+    # -- blocks -----------------------------------------------------------------------------
+
+    def _block(self, block: Any, p: _Pass) -> str:
+        if isinstance(block, TextBlock):
+            return self._substitute(block.text, block.references, p)
+        if isinstance(block, ExperimentDirective):
+            return self._experiment(block, p)
+        if isinstance(block, FigureDirective):
+            outcome = p.outcomes[block.experiment]
+            if outcome.result is None:
+                return self._notice(block.experiment, outcome, p)
+            caption = self._caption(block.caption, block.caption_references, p)
+            return self._figure(block.experiment, block.figure, outcome.result, caption, block.alt,
+                                block.width, block.location, p)
+        if isinstance(block, TableDirective):
+            return self._table(block, p)
+        raise TypeError(f"unknown block {block!r}")
+
+    def _experiment(self, directive: ExperimentDirective, p: _Pass) -> str:
+        outcome = p.outcomes[directive.name]
+        experiment, result = outcome.experiment, outcome.result
+        parts: list[str] = []
+        if result is None:
+            parts.append(self._notice(directive.name, outcome, p))
+        for item in directive.show:
+            if item == "code":
+                recipe = experiment.recipe
+                args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
+                parts.append(p.template("code.md.j2", source=recipe.source, call=f"{recipe.function}({args})",
+                                        seed=experiment.seed, where=recipe.file.name))
+            elif result is None:
+                continue
+            elif item == "summary" and result.summaries():
+                parts.append(p.template("summary.md.j2", summaries=result.summaries()))
+            elif item == "log":
+                timings = result.manifest.get("timings", {})
+                epochs = len(result.history.get("epochs", []))
+                detail = ", ".join(x for x in (f"{epochs} epochs" if epochs else "",
+                                               _duration(timings.get("wall_seconds"))) if x)
+                title = Markup("Log of <code>%s</code>") % directive.name + (f" ({detail})" if detail else "")
+                parts.append(p.template("log.html.j2", text=result.log_text.rstrip(), title=title))
+            elif item == "curves" and "curves" in result.figures():
+                caption = Markup(escape(result.figure_caption("curves")))
+                parts.append(self._figure(directive.name, "curves", result, caption, None, None,
+                                          directive.location, p))
+            elif item == "metrics":
+                values = [(k, format_value(v)) for k, v in recorded(result).items() if not k.startswith("model.")]
+                if values:
+                    parts.append(p.template("metrics.md.j2", values=values))
+        return "\n".join(part.rstrip() + "\n" for part in parts)
+
+    def _notice(self, name: str, outcome: ExperimentOutcome, p: _Pass) -> str:
+        return p.template("notice.html.j2", name=name, message=outcome.failure or "It has not been run.")
+
+    def _figure(self, experiment: str, figure: str, result: Result, caption_html: Markup, alt: str | None,
+                width: str | None, location: Any, p: _Pass) -> str:
+        figures = result.figures()
+        if figure not in figures:
+            p.errors.append(UserError(f"experiment '{experiment}' has no figure '{figure}'", location,
+                                      suggestion=did_you_mean(figure, figures) or one_of(figures)))
+            return ""
+        site_path = f"assets/{p.post.slug}/{experiment}-{figure}.png"
+        p.assets[site_path] = figures[figure]
+        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=alt or f"{figure} of {experiment}",
+                          width=width, caption_html=caption_html)
+
+    def _table(self, table: TableDirective, p: _Pass) -> str:
+        headers = ["experiment", *(_cell(label) for label in table.labels)]
+        numeric = [False] * len(table.columns)
+        rows = []
+        for name in table.experiments:
+            result = p.outcomes[name].result
+            row = [f"`{name}`"]
+            for index, column in enumerate(table.columns):
+                if result is None:
+                    row.append("no result")
+                    continue
+                location = table.options.location("columns", index)
+                value = self._value(result, name, column, table.formats.get(column, ""), location, p)
+                numeric[index] = numeric[index] or _is_number(lookup_or_none(result, column))
+                row.append(_cell(value))
+            rows.append(row)
+        aligns = ["left", *("right" if n else "left" for n in numeric)]
+        caption = self._caption(table.caption, table.caption_references, p)
+        return p.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption)
+
+    # -- values -----------------------------------------------------------------------------
+
+    def _value(self, result: Result, experiment: str, path: str, spec: str, location: Any, p: _Pass) -> str:
+        try:
+            value = lookup(result, path)
+        except ResultError as exc:
+            p.errors.append(UserError(f"experiment '{experiment}' has {exc}", location,
+                                      suggestion=did_you_mean(path, exc.available) or one_of(exc.available)))
+            return "?"
+        try:
+            return format_value(value, spec)
+        except (ValueError, TypeError):
+            p.errors.append(UserError(f"format '{spec}' does not fit {experiment}.{path} = {value!r}", location,
+                                      hint="numbers take specs like .1% or .3f; text takes none"))
+            return "?"
+
+    def _substitute(self, text: str, references: tuple[ResultReference, ...], p: _Pass) -> str:
+        for ref in sorted(references, key=lambda r: r.start, reverse=True):
+            result = p.outcomes[ref.experiment].result
+            value = "(no result)" if result is None else \
+                self._value(result, ref.experiment, ref.metric, ref.format_spec, ref.location, p)
+            text = text[:ref.start] + value + text[ref.end:]
+        return text
+
+    def _caption(self, caption: str, references: tuple[ResultReference, ...], p: _Pass) -> Markup:
+        if not caption:
+            return Markup("")
+        text = self._substitute(caption, references, p)
+        self._inline_markdown.reset()
+        html = self._inline_markdown.convert(text).strip()
+        html = re.sub(r"^<p>(.*)</p>$", r"\1", html, flags=re.S)
+        return Markup(html)
+
+
+def lookup_or_none(result: Result, path: str) -> Any:
+    try:
+        return lookup(result, path)
+    except ResultError:
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: str) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _liquid_raw_filter(target: str) -> Callable[..., Any]:
+    @jinja2.pass_eval_context
+    def liquid_raw(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
+        escaped = escape(value) if eval_ctx.autoescape else str(value)
+        if target != "jekyll":
+            return Markup(escaped) if eval_ctx.autoescape else escaped
+        # "{% endraw %}" inside the text would end the raw block early: emit it through Liquid.
+        body = str(escaped).replace(_RAW_CLOSE, _RAW_CLOSE + "{{ '{% endraw %}' }}" + _RAW_OPEN)
+        wrapped = f"{_RAW_OPEN}{body}{_RAW_CLOSE}" if eval_ctx.autoescape else f"{_RAW_OPEN}\n{body}\n{_RAW_CLOSE}"
+        return Markup(wrapped) if eval_ctx.autoescape else wrapped
+
+    return liquid_raw

@@ -1,0 +1,134 @@
+"""Declarative option schemas for the config file and directive options.
+
+Every key is validated and *all* problems are collected before stopping (as MkDocs does), each
+with the line it was written on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .errors import UserError, did_you_mean, one_of
+from .yaml_source import KeyPath, YamlDocument
+
+_KIND_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "number": "a number",
+    "bool": "true or false",
+    "str_list": "a list of strings",
+    "mapping": "a mapping of names to values",
+    "any": "a value",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One allowed key: its kind, default and constraints."""
+
+    name: str
+    kind: str
+    default: Any = None
+    required: bool = False
+    nullable: bool = False
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KIND_NAMES:
+            raise ValueError(f"unknown option kind {self.kind!r}")
+
+
+def validate_options(
+    values: Mapping[str, Any] | None,
+    schema: Sequence[Option],
+    document: YamlDocument,
+    *,
+    key_path: KeyPath = (),
+    context: str,
+) -> tuple[dict[str, Any], list[UserError]]:
+    """Check ``values`` against ``schema``; return the values with defaults filled in, and errors.
+
+    ``context`` names what is being validated in messages ("option", "config key").
+    """
+    errors: list[UserError] = []
+    known = {option.name: option for option in schema}
+    result: dict[str, Any] = {}
+    values = values or {}
+    for name, value in values.items():
+        location = document.location(*key_path, name)
+        option = known.get(str(name))
+        if option is None:
+            errors.append(
+                UserError(
+                    f"unknown {context} '{name}'",
+                    location,
+                    suggestion=did_you_mean(str(name), known) or one_of(known),
+                )
+            )
+            continue
+        coerced, problem = _coerce(option, value)
+        if problem:
+            errors.append(UserError(f"{context} '{name}' {problem}", location, hint=option.help or None))
+            continue
+        result[option.name] = coerced
+    for option in schema:
+        if option.name in result:
+            continue
+        if option.required:
+            errors.append(
+                UserError(
+                    f"missing required {context} '{option.name}'",
+                    document.location(*key_path),
+                    hint=option.help or None,
+                )
+            )
+        else:
+            result[option.name] = option.default
+    return result, errors
+
+
+def _coerce(option: Option, value: Any) -> tuple[Any, str | None]:
+    """Return (value in canonical form, problem or None)."""
+    if value is None:
+        if option.nullable:
+            return None, None
+        return None, f"must be {_KIND_NAMES[option.kind]}, not empty"
+    kind = option.kind
+    if kind == "str":
+        if isinstance(value, (dict, list)):
+            return None, f"must be {_KIND_NAMES[kind]}"
+        value = str(value)
+        if option.choices and value not in option.choices:
+            return None, f"is '{value}', {one_of(option.choices)}"
+        return value, None
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, f"must be {_KIND_NAMES[kind]}, got {value!r}"
+    elif kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, f"must be {_KIND_NAMES[kind]}, got {value!r}"
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            return None, f"must be {_KIND_NAMES[kind]}, got {value!r}"
+    elif kind == "str_list":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+            return None, f"must be {_KIND_NAMES[kind]}, got {value!r}"
+        value = [str(v) for v in value]
+        if option.choices:
+            bad = [v for v in value if v not in option.choices]
+            if bad:
+                hint = did_you_mean(bad[0], option.choices) or one_of(option.choices)
+                return None, f"has '{bad[0]}': {hint}"
+        return value, None
+    elif kind == "mapping":
+        if not isinstance(value, dict):
+            return None, f"must be {_KIND_NAMES[kind]}, got {value!r}"
+        return dict(value), None
+    if option.minimum is not None and value < option.minimum:
+        return None, f"must be at least {option.minimum:g}, got {value!r}"
+    return value, None
