@@ -149,7 +149,7 @@ def parse_post(post: Post) -> ParsedPost:
 
     def flush_text(next_line: int) -> None:
         nonlocal text_lines, text_start
-        if text_lines:
+        if any(line.strip() for line in text_lines):
             text = "\n".join(text_lines)
             refs = find_references(text, post.path, text_start, errors)
             blocks.append(TextBlock(text, text_start, refs))

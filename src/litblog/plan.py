@@ -19,6 +19,7 @@ from .keys import KeyInputs, describe_changes, framework_versions
 from .recipes import (Recipe, RecipeNotFound, check_param_type, find_recipe, project_dependencies, recipe_digest,
                       source_digest)
 from .store import Result, ResultStore
+from .yaml_source import load_scalar
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
         if not sep or not name.strip():
             raise UserError(f"--set '{assignment}' should be written name=value", hint="for example --set epochs=2")
         try:
-            overrides[name.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            overrides[name.strip()] = load_scalar(raw) if raw.strip() else ""
         except yaml.YAMLError:
             overrides[name.strip()] = raw
     return overrides

@@ -136,8 +136,8 @@ class _Pass:
     assets: dict[str, Path]
     errors: list[UserError]
 
-    def template(self, name: str, **values: Any) -> str:
-        return self.env.get_template(name).render(**values)
+    def template(self, template_name: str, /, **values: Any) -> str:
+        return self.env.get_template(template_name).render(**values)
 
     def asset_src(self, site_path: str) -> Markup:
         if self.target == "jekyll":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,26 @@ import yaml
 from .errors import SourceLocation, UserError
 
 KeyPath = tuple[Any, ...]
+
+
+class Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e-3`` as a float as YAML 1.2 does (1.1 calls it a string)."""
+
+
+Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def load_scalar(text: str) -> Any:
+    """One YAML value, as written after ``--set name=``."""
+    return yaml.load(text, Loader=Loader)
 
 
 @dataclass(frozen=True)
@@ -36,7 +57,7 @@ def parse_yaml(text: str, *, path: str, first_line: int) -> YamlDocument:
 
     Syntax errors and duplicate keys become :class:`UserError` with the offending line.
     """
-    loader = yaml.SafeLoader(text)
+    loader = Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -48,6 +69,8 @@ def parse_yaml(text: str, *, path: str, first_line: int) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            problem += f" ({exc.context} at line {first_line + exc.context_mark.line})"
         raise UserError(
             f"invalid YAML: {problem}",
             SourceLocation(path, line),

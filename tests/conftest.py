@@ -1,0 +1,73 @@
+"""Shared fixtures: a tiny litblog project on synthetic data, built once per session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from litblog import cli
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "project"
+
+
+def make_project(dest: Path) -> Path:
+    """A fresh copy of the fixture project, with the repository's templates."""
+    shutil.copytree(FIXTURE, dest)
+    shutil.copytree(REPO / "templates", dest / "templates")
+    return dest
+
+
+def run_cli(root: Path, *args: str) -> int:
+    """``build-site --project ROOT ARGS`` in this process; returns the exit status."""
+    return cli.main(["--project", str(root), *args])
+
+
+def run_cli_process(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``build-site`` in a fresh interpreter, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "litblog", "--project", str(root), *args],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with the hash of its bytes."""
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_keras_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Keras' cache (weights, downloads) in a temporary folder, unless CI chose one."""
+    if "KERAS_HOME" not in os.environ:
+        os.environ["KERAS_HOME"] = str(tmp_path_factory.mktemp("keras-home"))
+    return Path(os.environ["KERAS_HOME"])
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture project after one real build (three tiny experiments, real Keras)."""
+    root = make_project(tmp_path_factory.mktemp("built") / "blog")
+    assert run_cli(root, "-q") == 0
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path, built_project: Path) -> Path:
+    """A private copy of the built project, results and site included, to change at will."""
+    dest = tmp_path / "blog"
+    shutil.copytree(built_project, dest, ignore=shutil.ignore_patterns("build.lock"))
+    return dest
+
+
+@pytest.fixture
+def fresh_project(tmp_path: Path) -> Path:
+    """The fixture project before any build."""
+    return make_project(tmp_path / "blog")

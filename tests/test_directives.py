@@ -1,0 +1,153 @@
+"""Stage 3: directive fences and {result} roles are found, everything else passes through untouched."""
+
+import datetime as dt
+import textwrap
+
+import pytest
+
+from litblog.directives import (ExperimentDirective, FigureDirective, TableDirective, TextBlock,
+                                parse_post)
+from litblog.errors import UserErrors
+from litblog.posts import Post
+
+
+def make_post(body: str, body_line: int = 5) -> Post:
+    return Post("posts/2024-01-01-x.md", {"title": "x"}, textwrap.dedent(body).lstrip("\n"), body_line,
+                dt.date(2024, 1, 1), "x", "x")
+
+
+def errors_of(body: str) -> list[str]:
+    with pytest.raises(UserErrors) as info:
+        parse_post(make_post(body))
+    return [e.render() for e in info.value.errors]
+
+
+def test_blocks_in_order_with_lines_and_options():
+    parsed = parse_post(make_post("""
+        Intro {result}`m1.val_accuracy.best:.1%` here.
+
+        ```{experiment} m1
+        recipe: mod.fn
+        params: {epochs: 3}
+        show: [code, log]
+        seed: 7
+        ```
+
+        ```{figure} m1.curves
+        caption: The *curves*.
+        width: 80%
+        ```
+
+        ~~~{table}
+        experiments: [m1]
+        columns: [params.epochs, test.accuracy]
+        format: {test.accuracy: .2f}
+        ~~~
+        """))
+    kinds = [type(b) for b in parsed.blocks]
+    assert kinds == [TextBlock, ExperimentDirective, FigureDirective, TableDirective]
+    experiment = parsed.blocks[1]
+    assert experiment.name == "m1" and experiment.recipe == "mod.fn"
+    assert experiment.params == {"epochs": 3} and experiment.show == ("code", "log") and experiment.seed == 7
+    assert experiment.location.line == 7
+    assert experiment.param_location("epochs").line == 9
+    (ref,) = parsed.blocks[0].references
+    assert (ref.experiment, ref.metric, ref.format_spec, ref.location.line) == ("m1", "val_accuracy.best", ".1%", 5)
+    figure = parsed.blocks[2]
+    assert (figure.experiment, figure.figure, figure.width, figure.alt) == ("m1", "curves", "80%", "The curves.")
+    table = parsed.blocks[3]
+    assert table.columns == ("params.epochs", "test.accuracy") and table.formats == {"test.accuracy": ".2f"}
+
+
+def test_everything_but_directives_passes_through_verbatim():
+    body = textwrap.dedent("""
+        {% include note.html %} and {{ page.title }} stay.
+        <div class="x">{{ raw }}</div>
+
+        $$\\frac{a_1}{b_2}$$ and `inline {code}`.
+
+        ````markdown
+        ```{experiment} not_parsed
+        recipe: nope.nope
+        ```
+        {result}`not.parsed`
+        ````
+
+        ```python
+        x = "{result}`also.not.parsed`"
+        ```
+        Also ``{result}`x.y` `` in a double-backtick span.
+        """).lstrip("\n")
+    parsed = parse_post(make_post(body))
+    assert len(parsed.blocks) == 1
+    assert parsed.blocks[0].text == body
+    assert parsed.blocks[0].references == ()
+
+
+def test_unknown_directive_suggests_the_right_one():
+    errors = errors_of("""
+        ```{experimnt} m1
+        recipe: a.b
+        ```
+        """)
+    assert errors == ["posts/2024-01-01-x.md:5: unknown directive 'experimnt' (did you mean 'experiment'?)"]
+
+
+def test_unknown_option_and_bad_values_are_located():
+    errors = errors_of("""
+        ```{experiment} m1
+        recipe: a.b
+        parms: {epochs: 2}
+        show: [code, lgo]
+        ```
+        """)
+    assert errors == [
+        "posts/2024-01-01-x.md:7: unknown option 'parms' (did you mean 'params'?)",
+        "posts/2024-01-01-x.md:8: option 'show' has 'lgo': did you mean 'log'?",
+    ]
+
+
+def test_bad_yaml_inside_a_directive_points_into_it():
+    (error,) = errors_of("""
+        Some text.
+
+        ```{experiment} m1
+        recipe: a.b
+        params: {epochs: 2
+        ```
+        """)
+    assert error.startswith("posts/2024-01-01-x.md:9: invalid YAML") or \
+        error.startswith("posts/2024-01-01-x.md:10: invalid YAML")
+
+
+def test_references_must_name_experiments_of_the_post():
+    errors = errors_of("""
+        ```{experiment} model1
+        recipe: a.b
+        ```
+        Value {result}`modle1.test.accuracy`.
+
+        ```{figure} model2.curves
+        ```
+        """)
+    assert errors == [
+        "posts/2024-01-01-x.md:8: undefined experiment 'modle1' (did you mean 'model1'?)",
+        "posts/2024-01-01-x.md:10: undefined experiment 'model2' (did you mean 'model1'?)",
+    ]
+
+
+@pytest.mark.parametrize("body, words", [
+    ("```{experiment}\nrecipe: a.b\n```\n", "has no name"),
+    ("```{experiment} m\n```\n", "missing required option 'recipe'"),
+    ("```{experiment} m\nrecipe: a.b\n", "is not closed"),
+    ("```{experiment} m\nrecipe: a.b\n```\n```{experiment} m\nrecipe: a.b\n```\n", "defined twice"),
+    ("```{figure} curves\n```\n", "should be written experiment.figure"),
+    ("```{experiment} m\nrecipe: a.b\n```\n{result}`m`\n", "needs an experiment and a metric"),
+    ("```{experiment} m\nrecipe: a.b\n```\n{result}`m.x:.1q`\n", "invalid format spec"),
+    ("```{experiment} m\nrecipe: a.b\n```\n{reslt}`m.x`\n", "unknown role '{reslt}' (did you mean 'result'?)"),
+    ("```{experiment} m\nrecipe: a.b\n```\n```{table}\nexperiments: [m]\ncolumns: [a]\nlabels: [x, y]\n```\n",
+     "'labels' has 2 entries for 1 columns"),
+    ("```{experiment} m\n- recipe\n```\n", "must be 'key: value' lines"),
+])
+def test_mistakes_are_reported(body, words):
+    assert any(words in error for error in errors_of(body))
