@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from litblog.directives import (ExperimentDirective, FigureDirective, TableDirective, TextBlock,
+from litblog.directives import (CodeBlock, ExperimentDirective, FigureDirective, TableDirective, TextBlock,
                                 parse_post)
 from litblog.errors import UserErrors
 from litblog.posts import Post
@@ -45,7 +45,7 @@ def test_blocks_in_order_with_lines_and_options():
         ~~~
         """))
     kinds = [type(b) for b in parsed.blocks]
-    assert kinds == [TextBlock, ExperimentDirective, FigureDirective, TableDirective]
+    assert kinds == [TextBlock, ExperimentDirective, TextBlock, FigureDirective, TextBlock, TableDirective, TextBlock]
     experiment = parsed.blocks[1]
     assert experiment.name == "m1" and experiment.recipe == "mod.fn"
     assert experiment.params == {"epochs": 3} and experiment.show == ("code", "log") and experiment.seed == 7
@@ -53,9 +53,9 @@ def test_blocks_in_order_with_lines_and_options():
     assert experiment.param_location("epochs").line == 9
     (ref,) = parsed.blocks[0].references
     assert (ref.experiment, ref.metric, ref.format_spec, ref.location.line) == ("m1", "val_accuracy.best", ".1%", 5)
-    figure = parsed.blocks[2]
-    assert (figure.experiment, figure.figure, figure.width, figure.alt) == ("m1", "curves", "80%", "The curves.")
-    table = parsed.blocks[3]
+    figure = parsed.blocks[3]
+    assert (figure.experiment, figure.figure, figure.width, figure.alt) == ("m1", "curves", "80%", None)
+    table = parsed.blocks[5]
     assert table.columns == ("params.epochs", "test.accuracy") and table.formats == {"test.accuracy": ".2f"}
 
 
@@ -79,9 +79,10 @@ def test_everything_but_directives_passes_through_verbatim():
         Also ``{result}`x.y` `` in a double-backtick span.
         """).lstrip("\n")
     parsed = parse_post(make_post(body))
-    assert len(parsed.blocks) == 1
-    assert parsed.blocks[0].text == body
-    assert parsed.blocks[0].references == ()
+    assert [type(b) for b in parsed.blocks] == [TextBlock, CodeBlock, TextBlock, CodeBlock, TextBlock]
+    assert "\n".join(b.text for b in parsed.blocks) == body
+    assert all(b.references == () for b in parsed.blocks if isinstance(b, TextBlock))
+    assert parsed.blocks[1].line == 10 and parsed.blocks[1].text.startswith("````markdown")
 
 
 def test_unknown_directive_suggests_the_right_one():

@@ -23,7 +23,7 @@ _DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[^}\s]*)\}\s*(?P<argument>.*?)\s*$
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # A role is ``{name}`` immediately followed by a code span.
 _ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*)\}(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
-_CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
+CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,14 @@ class TextBlock:
     text: str
     line: int
     references: tuple[ResultReference, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """An ordinary fenced code block, fences included, passed through as written."""
+
+    text: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class FigureDirective:
     figure: str
     caption: str
     caption_references: tuple[ResultReference, ...]
-    alt: str
+    alt: str | None  # None: the caption's text
     width: str | None
     location: SourceLocation
 
@@ -91,7 +99,7 @@ class TableDirective:
     options: YamlDocument = field(compare=False, repr=False)
 
 
-Block = Union[TextBlock, ExperimentDirective, FigureDirective, TableDirective]
+Block = Union[TextBlock, CodeBlock, ExperimentDirective, FigureDirective, TableDirective]
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,7 @@ def parse_post(post: Post) -> ParsedPost:
 
     def flush_text(next_line: int) -> None:
         nonlocal text_lines, text_start
-        if any(line.strip() for line in text_lines):
+        if text_lines:
             text = "\n".join(text_lines)
             refs = find_references(text, post.path, text_start, errors)
             blocks.append(TextBlock(text, text_start, refs))
@@ -170,8 +178,10 @@ def parse_post(post: Post) -> ParsedPost:
         if info is None:
             # An ordinary code fence: passed through whole, so nothing inside is parsed.
             end = len(lines) if close is None else close + 1
-            text_lines.extend(lines[i:end])
+            flush_text(file_line)
+            blocks.append(CodeBlock("\n".join(lines[i:end]), file_line))
             i = end
+            text_start = post.body_line + i
             continue
         location = post.location(file_line)
         if close is None:
@@ -197,7 +207,7 @@ def find_references(text: str, path: str, first_line: int, errors: list[UserErro
     refs: list[ResultReference] = []
     position = 0
     while True:
-        span = _CODE_SPAN.search(text, position)
+        span = CODE_SPAN.search(text, position)
         role = _ROLE.search(text, position)
         if role is None:
             break
@@ -292,8 +302,8 @@ def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,
     errors.extend(problems)
     if problems:
         return None
-    alt = options["alt"] or _plain_text(options["caption"]) or f"{figure} of {experiment}"
-    return FigureDirective(experiment, figure, options["caption"], caption_refs, alt, options["width"], location)
+    return FigureDirective(experiment, figure, options["caption"], caption_refs, options["alt"], options["width"],
+                           location)
 
 
 def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
@@ -359,9 +369,3 @@ def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserEr
             refs = block.references if isinstance(block, TextBlock) else block.caption_references
             for ref in refs:
                 check(ref.experiment, ref.location)
-
-
-def _plain_text(markdown_text: str) -> str:
-    """Caption text without Markdown emphasis or code marks, for an ``alt`` attribute."""
-    text = _ROLE.sub(lambda m: m["content"], markdown_text)
-    return re.sub(r"[*_`]", "", text).strip()

@@ -8,6 +8,7 @@ HTML preview (relative links, no Liquid). Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 import re
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ import jinja2
 import markdown
 from markupsafe import Markup, escape
 
-from .directives import (ExperimentDirective, FigureDirective, ParsedPost, ResultReference, TableDirective,
-                         TextBlock)
+from .directives import (CODE_SPAN, CodeBlock, ExperimentDirective, FigureDirective, ParsedPost, ResultReference,
+                         TableDirective, TextBlock)
 from .errors import UserError, UserErrors, did_you_mean, one_of
 from .plan import PlannedExperiment
 from .posts import Post
@@ -196,7 +197,10 @@ class Renderer:
 
     def _block(self, block: Any, p: _Pass) -> str:
         if isinstance(block, TextBlock):
-            return self._substitute(block.text, block.references, p)
+            text = self._substitute(block.text, block.references, p)
+            return _protect_inline_code(text) if p.target == "jekyll" else text
+        if isinstance(block, CodeBlock):
+            return _protect_code_block(block.text) if p.target == "jekyll" else block.text
         if isinstance(block, ExperimentDirective):
             return self._experiment(block, p)
         if isinstance(block, FigureDirective):
@@ -255,7 +259,8 @@ class Renderer:
             return ""
         site_path = f"assets/{p.post.slug}/{experiment}-{figure}.png"
         p.assets[site_path] = figures[figure]
-        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=alt or f"{figure} of {experiment}",
+        alt = alt or re.sub(r"<[^>]+>", "", html.unescape(str(caption_html))).strip() or f"{figure} of {experiment}"
+        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=alt,
                           width=width, caption_html=caption_html)
 
     def _table(self, table: TableDirective, p: _Pass) -> str:
@@ -310,6 +315,29 @@ class Renderer:
         html = self._inline_markdown.convert(text).strip()
         html = re.sub(r"^<p>(.*)</p>$", r"\1", html, flags=re.S)
         return Markup(html)
+
+
+def _has_liquid(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def _protect_code_block(text: str) -> str:
+    """An author's code block that Liquid would read, inside {% raw %} (Liquid deletes ``{{ x }}``)."""
+    if not _has_liquid(text):
+        return text
+    body = text.replace(_RAW_CLOSE, _RAW_CLOSE + "{{ '{% endraw %}' }}" + _RAW_OPEN)
+    return f"{_RAW_OPEN}\n{body}\n{_RAW_CLOSE}"
+
+
+def _protect_inline_code(text: str) -> str:
+    """Inline code spans that Liquid would read, inside {% raw %}; other Liquid in prose stays live."""
+    def wrap(match: re.Match[str]) -> str:
+        span = match.group(0)
+        if not _has_liquid(span) or _RAW_CLOSE in span:
+            return span
+        return f"{_RAW_OPEN}{span}{_RAW_CLOSE}"
+
+    return CODE_SPAN.sub(wrap, text)
 
 
 def lookup_or_none(result: Result, path: str) -> Any:

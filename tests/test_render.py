@@ -1,0 +1,116 @@
+"""Stage 6: rendered posts compared with committed golden files, and Liquid-safe output."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from litblog.build import _parse, _read_posts
+from litblog.config import load_config
+from litblog.errors import UserErrors
+from litblog.plan import make_plan
+from litblog.render import ExperimentOutcome, Renderer, format_value, post_url
+from litblog.store import ResultStore
+
+GOLDEN = Path(__file__).parent / "golden" / "render"
+UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"
+
+LOG = """Epoch 1/3
+2/2 - 1s - 300ms/step - accuracy: 0.5000 - loss: 0.7000 - val_accuracy: 0.5000 - val_loss: 0.6900
+template text {{ x }} and {% endraw %} and <b>bold</b>
+"""
+SUMMARY = 'Model: "tiny"\n Total params: 1,234 (4.82 KB)\n'
+
+
+def fake_result(store: ResultStore, experiment, val_accuracy: list[float], test_accuracy: float) -> None:
+    folder = store.folder(experiment.recipe.reference, experiment.key)
+    (folder / "figures").mkdir(parents=True)
+    Image.new("RGB", (20, 10), "white").save(folder / "figures" / "curves.png")
+    epochs = list(range(1, len(val_accuracy) + 1))
+    (folder / "history.json").write_text(json.dumps({
+        "epochs": epochs, "phases": [{"name": "training", "first_epoch": 1, "last_epoch": len(epochs)}],
+        "metrics": {"accuracy": [0.5] * len(epochs), "val_accuracy": val_accuracy}}))
+    (folder / "metrics.json").write_text(json.dumps({
+        "test": {"accuracy": test_accuracy, "loss": 0.5}, "model": {"total_params": 1234}}))
+    (folder / "log.txt").write_text(LOG)
+    (folder / "summary.txt").write_text(SUMMARY)
+    (folder / "manifest.json").write_text(json.dumps({
+        "format": 1, "key": experiment.key, "recipe": experiment.recipe.reference,
+        "key_inputs": experiment.inputs.to_json(), "timings": {"wall_seconds": 65.2, "train_seconds": 61.7},
+        "summaries": [{"model": "tiny", "file": "summary.txt"}],
+        "figures": {"curves": {"file": "figures/curves.png", "caption": "Accuracy and loss per epoch."}}}))
+
+
+@pytest.fixture
+def rendered_golden(fresh_project):
+    for old in (fresh_project / "posts").iterdir():
+        old.unlink()
+    shutil.copy(GOLDEN / "post.md", fresh_project / "posts" / "2024-02-03-golden.md")
+    config = load_config(fresh_project)
+    parsed = _parse(_read_posts(config))
+    store = ResultStore(config.path("results_dir"))
+    plan = make_plan(parsed, config, store)
+    post = parsed[0]
+    experiments = {name: plan.experiments[plan.key_of(post.post.path, name)] for name in ("base", "other")}
+    fake_result(store, experiments["base"], [0.5, 0.61, 0.58], 0.6237)
+    fake_result(store, experiments["other"], [0.55, 0.6, 0.7], 0.7)
+    outcomes = {name: ExperimentOutcome(e, store.load(e.recipe.reference, e.key)) for name, e in experiments.items()}
+    return Renderer(config.path("templates_dir"), config.jekyll["permalink"]), post, outcomes
+
+
+@pytest.mark.parametrize("target", ["jekyll", "preview"])
+def test_rendered_post_matches_golden_file(rendered_golden, target):
+    renderer, post, outcomes = rendered_golden
+    rendered = renderer.render(post, outcomes)
+    expected_file = GOLDEN / f"expected.{target}.md"
+    if UPDATE:
+        expected_file.write_text(rendered.bodies[target])
+    assert rendered.bodies[target] == expected_file.read_text()
+    assert rendered.url == "/2024/02/03/golden/"
+    assert set(rendered.assets) == {"assets/golden/base-curves.png", "assets/golden/other-curves.png"}
+
+
+def test_liquid_never_reads_code_or_logs(rendered_golden):
+    renderer, post, outcomes = rendered_golden
+    jekyll = renderer.render(post, outcomes).bodies["jekyll"]
+    # The log's own "{% endraw %}" is re-emitted through Liquid so the raw block is not cut short.
+    assert "{{ x }} and {% endraw %}{{ '{% endraw %}' }}{% raw %} and &lt;b&gt;bold&lt;/b&gt;" in jekyll
+    assert "{{ '/assets/golden/other-curves.png' | relative_url }}" in jekyll
+
+
+def test_a_metric_the_result_lacks_is_a_located_error(rendered_golden):
+    renderer, post, outcomes = rendered_golden
+    block = post.blocks[0]
+    broken = block.__class__(block.text, block.line, tuple(
+        ref.__class__(ref.experiment, "test.acuracy", ref.format_spec, ref.location, ref.start, ref.end)
+        for ref in block.references))
+    post = post.__class__(post.post, (broken, *post.blocks[1:]))
+    with pytest.raises(UserErrors) as info:
+        renderer.render(post, outcomes)
+    assert [e.render() for e in info.value.errors] == [
+        "posts/2024-02-03-golden.md:5: experiment 'base' has no value 'test.acuracy' (did you mean 'test.accuracy'?)",
+        "posts/2024-02-03-golden.md:5: experiment 'base' has no value 'test.acuracy' (did you mean 'test.accuracy'?)",
+    ][:len(info.value.errors)]
+
+
+def test_format_value():
+    assert format_value(0.61234) == "0.6123"
+    assert format_value(0.61234, ".1%") == "61.2%"
+    assert format_value(204226) == "204,226"
+    assert format_value(True) == "true"
+    assert format_value({"epochs": 20, "augment": False}) == "epochs=20, augment=false"
+    assert format_value(float("nan")) == "–"
+    with pytest.raises(ValueError):
+        format_value("text", ".1%")
+
+
+def test_permalinks_follow_jekyll(fresh_project):
+    config = load_config(fresh_project)
+    post = _read_posts(config)[0]
+    assert post_url(post, "/:year/:month/:day/:title/") == "/2026/01/05/stripes/"
+    assert post_url(post, "date") == "/2026/01/05/stripes.html"
+    assert post_url(post, "pretty") == "/2026/01/05/stripes/"
+    assert post_url(post, "/blog/:title:output_ext") == "/blog/stripes.html"
