@@ -10,7 +10,7 @@ from typing import Any
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
-from .execute import RunOutcome, run_experiments, scratch_dir
+from .execute import RunOutcome, log_path_for, run_experiments, scratch_dir
 from .fsutil import recover_dir
 from .lock import BuildLock
 from .plan import Plan, make_plan
@@ -35,6 +35,8 @@ class BuildOptions:
     keep_going: bool | None = None
     prune: bool = False
     wait_for_lock: bool = True
+    run: bool = True  # False: experiments without a result are shown as notices, not run
+    live_reload: bool = False  # preview pages poll the server of `build-site serve`
 
 
 @dataclass
@@ -70,7 +72,16 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
 
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     jobs = options.jobs or config.build.jobs
-    outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
+    if options.run:
+        outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
+    else:
+        outcomes = [RunOutcome(e, "not-run", 0.0, log_path_for(config, e),
+                               f"Its inputs changed ({e.reason}); run build-site to update it.")
+                    for e in plan.to_run()]
+        for outcome in outcomes:
+            reporter.warning(f"{outcome.experiment.uses[0].location}: experiment '{outcome.experiment.label}' "
+                             f"needs a run ({outcome.experiment.reason}); shown as a notice")
+        keep_going = True
     failed = [o for o in outcomes if not o.ok]
     if any(o.status == "dataset" for o in failed):
         reporter.error("the site was not written: a dataset is missing (see above)")
@@ -93,14 +104,15 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         raise UserErrors(errors)
     selected_paths = {p.path for p in selected}
     carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
-    write_site(config, rendered, carried, report=_report(plan, outcomes, config))
+    write_site(config, rendered, carried, report=_report(plan, outcomes, config), live_reload=options.live_reload)
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
         for folder in store.prune(keep):
             reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
     reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
-                  + (f" ({len(failed)} experiment(s) shown as failed)" if failed else ""))
-    return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered])
+                  + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
+    really_failed = [o for o in failed if o.status != "not-run"]
+    return BuildResult(EXIT_FAILED if really_failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered])
 
 
 def _read_posts(config: SiteConfig) -> list[Post]:
@@ -165,10 +177,17 @@ def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
         failure = failures.get(experiment.key)
         message = None
         if result is None:
-            message = (f"The run {failure.status if failure.status != 'failed' else 'failed'}: {failure.message}"
-                       if failure else "It has not been run.")
+            if failure is None:
+                message = "It has not been run."
+            elif failure.status == "not-run":
+                message = failure.message
+            else:
+                message = f"The run {_STATUS_WORDS.get(failure.status, failure.status)}: {failure.message}"
         outcomes[name] = ExperimentOutcome(experiment, result, message)
     return outcomes
+
+
+_STATUS_WORDS = {"failed": "failed", "timeout": "timed out", "cancelled": "was cancelled", "dataset": "found no data"}
 
 
 def _warn_future(posts: list[Post], reporter: ConsoleReporter) -> None:

@@ -62,6 +62,7 @@ def write_site(
     carried: Sequence[CarriedPost] = (),
     *,
     report: dict[str, Any] | None = None,
+    live_reload: bool = False,
 ) -> Path:
     """Write the whole site into staging and swap it in place of ``site_dir``; returns ``site_dir``."""
     site_dir = config.path("site_dir")
@@ -79,7 +80,8 @@ def write_site(
         posts_dir = staging / "_posts"
         posts_dir.mkdir(exist_ok=True)
         preview = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
-                                             "description": config.jekyll.get("description") or ""})
+                                             "description": config.jekyll.get("description") or ""},
+                                 live_reload=live_reload)
         preview_root = staging / PREVIEW_DIR
         entries: list[PreviewEntry] = []
         for item in rendered:
