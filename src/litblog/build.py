@@ -10,13 +10,14 @@ from typing import Any
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
-from .execute import RunOutcome, log_path_for, run_experiments, scratch_dir
+from .execute import RunOutcome, checkpoint_root, log_path_for, run_experiments, scratch_dir
 from .fsutil import recover_dir
 from .lock import BuildLock
 from .plan import Plan, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
 from .render import ExperimentOutcome, RenderedPost, Renderer
+from .resume import remove_stale
 from .site import CarriedPost, write_site
 from .store import ResultStore
 
@@ -83,6 +84,9 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
                              f"needs a run ({outcome.experiment.reason}); shown as a notice")
         keep_going = True
     failed = [o for o in outcomes if not o.ok]
+    if not options.posts:
+        # After a full build, checkpoints are kept only for runs that may still resume.
+        remove_stale(checkpoint_root(config), {o.experiment.key for o in outcomes if not o.ok})
     if any(o.status == "dataset" for o in failed):
         reporter.error("the site was not written: a dataset is missing (see above)")
         return BuildResult(EXIT_USER, plan, outcomes)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from . import datasets
 from .fsutil import atomic_write_text
+from .resume import FitRecord, RunCheckpoint, SavedFit, epoch_callbacks, restore_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -107,12 +108,8 @@ def _load_array(path: Path, size: tuple[int, int]) -> Any:
     return tf.image.resize(image, size).numpy()
 
 
-def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int], batch_size: int,
-                   shuffle: bool, seed: int) -> "tf.data.Dataset":
+def _decode(image_size: tuple[int, int]) -> Callable[[Any, Any], tuple[Any, Any]]:
     import tensorflow as tf
-
-    paths = [str(path) for path, _ in pairs]
-    labels = [label for _, label in pairs]
 
     def load(path: Any, label: Any) -> tuple[Any, Any]:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
@@ -120,11 +117,38 @@ def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int
         # Bilinear resize to float32 in 0..255, as keras.utils.image_dataset_from_directory does.
         return tf.image.resize(image, image_size), label
 
-    pipeline = tf.data.Dataset.from_tensor_slices((paths, labels))
-    pipeline = pipeline.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    if shuffle:
-        pipeline = pipeline.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return load
+
+
+def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int], batch_size: int,
+                   shuffle: bool, seed: int, epoch: "tf.Variable | None" = None) -> "tf.data.Dataset":
+    """Batches of (image, label). Shuffled pipelines draw a new order each epoch from (seed, epoch).
+
+    The order depends on the epoch number (read from ``epoch`` when an iterator starts), not on
+    how many epochs this process has run, so a resumed run sees the data in the same order as
+    an uninterrupted one. Decoded images are kept in memory either way.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    paths = [str(path) for path, _ in pairs]
+    labels = [label for _, label in pairs]
+    decoded = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
+        _decode(image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    if not shuffle or not paths:
+        return decoded.cache().batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    # A variable, not a constant: a few hundred MB must not be copied into the graph.
+    images = tf.Variable(np.stack([image for image, _ in decoded.as_numpy_iterator()]), trainable=False)
+    targets = tf.constant(labels)
+    count = len(paths)
+    epoch = epoch if epoch is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def order(_: Any) -> "tf.data.Dataset":
+        key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
+        return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), seed=key))
+
+    batches = tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
+    return batches.map(lambda index: (tf.gather(images, index), tf.gather(targets, index))).prefetch(tf.data.AUTOTUNE)
 
 
 @dataclass
@@ -162,6 +186,7 @@ class RecipeContext:
         cache_dir: Path | None = None,
         events: EventSink | None = None,
         path_scrubber: Callable[[str], str] | None = None,
+        checkpoint_dir: Path | None = None,
     ) -> None:
         self.params = dict(params)
         self.seed = seed
@@ -174,6 +199,9 @@ class RecipeContext:
         self._log = io.StringIO()
         self._capture = _Capture()
         self._summarised: set[int] = set()
+        self._checkpoint = RunCheckpoint(checkpoint_dir) if checkpoint_dir else None
+        self._fits = 0
+        self._epoch_variable: Any = None
 
     # -- output -----------------------------------------------------------------------------
 
@@ -249,10 +277,18 @@ class RecipeContext:
             print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({split}).")
         return ImageData(
             name=spec, files=files, image_size=size, batch_size=batch_size,
-            train=_make_pipeline(files.train, size, batch_size, shuffle, self.seed),
+            train=_make_pipeline(files.train, size, batch_size, shuffle, self.seed, self._epoch()),
             validation=_make_pipeline(files.validation, size, batch_size, False, self.seed),
             test=_make_pipeline(files.test, size, batch_size, False, self.seed),
         )
+
+    def _epoch(self) -> "tf.Variable":
+        """The epoch number shuffled pipelines read; ``fit`` sets it as each epoch begins."""
+        if self._epoch_variable is None:
+            import tensorflow as tf
+
+            self._epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="litblog_epoch")
+        return self._epoch_variable
 
     # -- models -----------------------------------------------------------------------------
 
@@ -299,10 +335,16 @@ class RecipeContext:
 
         ``epochs`` and ``initial_epoch`` mean what they mean to Keras. A later call continues
         the same history as a new phase (``phase="fine-tuning"``); with ``initial_epoch``
-        left out, it starts where the history ends. Returns the joined history.
+        left out, it starts where the history ends. Every epoch is checkpointed: when the run
+        is resumed, a fit that had finished is replayed from its checkpoint and one that had
+        not continues after its last epoch (see :mod:`litblog.resume`). Returns the joined history.
         """
         if id(model) not in self._summarised and model.built:
             self.summary(model)
+        index, self._fits = self._fits, self._fits + 1
+        saved = self._checkpoint.load(index) if self._checkpoint else None
+        if saved is not None and saved.record.done:
+            return self._replay(model, saved)
         if initial_epoch is None:
             initial_epoch = self._capture.epochs[-1] if self._capture.epochs else 0
             if initial_epoch >= epochs:
@@ -311,22 +353,48 @@ class RecipeContext:
                     f"{initial_epoch}. As in Keras, 'epochs' is the number of the last epoch; to train "
                     f"another model from scratch, use a separate experiment.")
         phase_name = phase or ("training" if not self._capture.phases else f"phase {len(self._capture.phases) + 1}")
-        self._events.emit("phase", name=phase_name, first_epoch=initial_epoch + 1, epochs=epochs)
+        log_start = len(self._log.getvalue())
+        record = saved.record if saved is not None else FitRecord(index, phase_name)
+        if saved is not None and record.epochs:
+            print(record.log, end="")
+            print(f"(resumed from the checkpoint after epoch {record.epochs[-1]})")
+        self._events.emit("phase", name=phase_name, first_epoch=(record.epochs[-1] if record.epochs else initial_epoch) + 1,
+                          epochs=epochs, resumed=bool(record.epochs))
         fit_kwargs.setdefault("verbose", 2)
+        recording = epoch_callbacks(self.seed, self._set_epoch, record, self._checkpoint,
+                                    lambda: self._log.getvalue()[log_start:], saved)
+        earlier_seconds = record.train_seconds
         started = time.perf_counter()
-        progress = _progress_callback(self._events, epochs)
         try:
-            history = model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch,
-                                callbacks=[*callbacks, progress], **fit_kwargs)
+            model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch,
+                      callbacks=[*callbacks, *recording, _progress_callback(self._events, epochs)], **fit_kwargs)
         finally:
-            self._capture.train_seconds += time.perf_counter() - started
+            record.train_seconds = earlier_seconds + time.perf_counter() - started
+        self._capture.train_seconds += record.train_seconds
         if id(model) not in self._summarised:
             self.summary(model)
-        ran = list(history.epoch)
-        if ran:
-            self._add_history([e + 1 for e in ran], history.history)
-            self._capture.phases.append(_Phase(phase_name, ran[0] + 1, ran[-1] + 1))
+        self._add_fit(record)
         return self.history
+
+    def _replay(self, model: "keras.Model", saved: SavedFit) -> dict[str, list[float]]:
+        """A fit that finished before the run was interrupted: restore it instead of training."""
+        record = saved.record
+        restore_weights(model, saved.weights)
+        print(record.log, end="")
+        self._events.emit("phase", name=record.phase, first_epoch=record.epochs[0] if record.epochs else 1,
+                          epochs=record.epochs[-1] if record.epochs else 0, replayed=True)
+        self._capture.train_seconds += record.train_seconds
+        self._add_fit(record)
+        return self.history
+
+    def _add_fit(self, record: FitRecord) -> None:
+        if record.epochs:
+            self._add_history(list(record.epochs), record.metrics)
+            self._capture.phases.append(_Phase(record.phase, record.epochs[0], record.epochs[-1]))
+
+    def _set_epoch(self, epoch: int) -> None:
+        if self._epoch_variable is not None:
+            self._epoch_variable.assign(epoch)
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -348,6 +416,43 @@ class RecipeContext:
         capture.epochs.extend(epochs)
         for series in capture.metrics.values():
             series.extend([float("nan")] * (len(capture.epochs) - len(series)))
+
+    def fine_tune(
+        self,
+        model: "keras.Model",
+        base: "keras.Model",
+        x: Any = None,
+        *,
+        from_layer: int,
+        epochs: int,
+        learning_rate: float = 1e-5,
+        optimizer: str = "rmsprop",
+        phase: str = "fine-tuning",
+        **fit_kwargs: Any,
+    ) -> dict[str, list[float]]:
+        """Unfreeze ``base`` from layer ``from_layer`` on, compile again, and continue training.
+
+        The model keeps its loss and metrics and gets ``optimizer`` (rmsprop, adam, sgd, adamw)
+        at ``learning_rate``. Training continues the history as the phase ``phase`` up to epoch
+        ``epochs`` (Keras' meaning: the number of the last epoch), so learning curves mark
+        "start of fine-tuning". Records ``fine_tune.*`` (layer, trainable parameters, learning
+        rate). Returns the joined history.
+        """
+        from .finetune import recompile, trainable_count, unfreeze_from
+
+        unfrozen = unfreeze_from(base, from_layer)
+        recompile(model, optimizer, learning_rate)
+        trainable = trainable_count(model)
+        print(f"Fine-tuning {base.name} from layer {from_layer} ({unfrozen.first_layer}): "
+              f"{unfrozen.trainable_layers} of {len(base.layers)} layers trainable, {trainable:,} trainable "
+              f"parameters; {optimizer} at learning rate {learning_rate:g}.")
+        self.record("fine_tune.from_layer", from_layer)
+        self.record("fine_tune.first_layer", unfrozen.first_layer)
+        self.record("fine_tune.trainable_layers", unfrozen.trainable_layers)
+        self.record("fine_tune.trainable_params", trainable)
+        self.record("fine_tune.learning_rate", float(learning_rate))
+        self.record("fine_tune.optimizer", optimizer)
+        return self.fit(model, x, epochs=epochs, phase=phase, **fit_kwargs)
 
     def evaluate(self, model: "keras.Model", data: Any, *, name: str = "test", **kwargs: Any) -> dict[str, float]:
         """``model.evaluate`` (its Keras log line goes to the log); values recorded as ``<name>.<metric>``."""

@@ -69,6 +69,11 @@ def scratch_dir(config: SiteConfig) -> Path:
     return config.root / ".litblog"
 
 
+def checkpoint_root(config: SiteConfig) -> Path:
+    """Where runs keep their per-epoch checkpoints until they are stored (see :mod:`litblog.resume`)."""
+    return scratch_dir(config) / "checkpoints"
+
+
 def log_path_for(config: SiteConfig, experiment: PlannedExperiment) -> Path:
     return scratch_dir(config) / "logs" / f"{experiment.label}-{experiment.key}.log"
 
@@ -170,6 +175,7 @@ def _spec(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore,
         "import_root": str(config.import_root.resolve()),
         "results_dir": str(store.root.resolve()),
         "cache_dir": str((scratch_dir(config) / "cache").resolve()),
+        "checkpoint_dir": str((checkpoint_root(config) / experiment.key).resolve()),
         "data_dir": config.build.data_dir,
         "keras_home": str(keras_cache_dir().parent),
     }

@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -88,9 +89,11 @@ def run(spec: dict[str, Any]) -> int:
         if spec.get("deterministic", True):
             tf.config.experimental.enable_op_determinism()
 
+        checkpoint_dir = Path(spec["checkpoint_dir"]) if spec.get("checkpoint_dir") else None
         ctx = RecipeContext(params=spec["params"], seed=spec["seed"], output_dir=staging,
                             project_root=project_root, data_dir=spec.get("data_dir"),
-                            cache_dir=Path(spec["cache_dir"]), events=events, path_scrubber=scrub)
+                            cache_dir=Path(spec["cache_dir"]), events=events, path_scrubber=scrub,
+                            checkpoint_dir=checkpoint_dir)
         module = importlib.import_module(spec["module"])
         recipe = getattr(module, spec["function"])
         events.emit("started", pid=os.getpid())
@@ -114,6 +117,8 @@ def run(spec: dict[str, Any]) -> int:
         # The manifest is written last: a folder with a manifest is a complete result.
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         store.commit(staging, spec["key_inputs"]["recipe"], spec["key"])
+        if checkpoint_dir is not None:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
         events.emit("stored")
         return EXIT_OK
     except DatasetUnavailable as exc:
@@ -129,8 +134,6 @@ def run(spec: dict[str, Any]) -> int:
             return 130
         return EXIT_FAILED
     finally:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -1,0 +1,138 @@
+"""Running experiments like a build system: resume after kills, Ctrl-C, timeouts, parallel jobs, the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_project, run_cli_process, snapshot
+
+POST = "posts/2026-01-05-stripes.md"
+SLOW = "\n```{experiment} long\nrecipe: tiny.slow\nparams: {epochs: 6, pause: 1.0}\nshow: [log]\n```\n"
+
+
+def add_experiment(root: Path, text: str = SLOW) -> None:
+    post = root / POST
+    post.write_text(post.read_text() + text)
+
+
+def start_build(root: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "litblog", "--project", str(root), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def worker_pids(root: Path) -> list[int]:
+    """Worker processes of builds of ``root`` (their spec lives under root/.litblog/specs)."""
+    marker = str(root / ".litblog" / "specs")
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "litblog.worker" in cmdline and marker in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def checkpointed_epochs(root: Path) -> int:
+    """Epochs saved so far by the run in progress (all fits together)."""
+    total = 0
+    for current in (root / ".litblog" / "checkpoints").glob("*/fit-*/current"):
+        try:
+            record = json.loads((current.parent / current.read_text().strip() / "record.json").read_text())
+        except (OSError, ValueError):
+            continue
+        total += len(record["epochs"])
+    return total
+
+
+def wait_for(condition, timeout: float = 180.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def long_history(root: Path) -> dict:
+    (folder,) = [f for f in (root / "results" / "tiny.slow").iterdir() if f.is_dir()]
+    return json.loads((folder / "history.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict:
+    """The long experiment's history when nothing interrupts it."""
+    root = make_project(tmp_path_factory.mktemp("reference") / "blog")
+    add_experiment(root)
+    done = run_cli_process(root, "-q")
+    assert done.returncode == 0, done.stderr
+    return long_history(root)
+
+
+def assert_same_history(resumed: dict, reference: dict) -> None:
+    assert resumed["epochs"] == reference["epochs"] == [1, 2, 3, 4, 5, 6]
+    assert resumed["phases"] == reference["phases"]
+    for name, values in reference["metrics"].items():
+        assert resumed["metrics"][name] == pytest.approx(values, abs=1e-6), name
+
+
+def test_a_killed_worker_resumes_from_its_last_epoch(project, uninterrupted):
+    add_experiment(project)
+    site_before = snapshot(project / "site")
+    build = start_build(project)
+    wait_for(lambda: checkpointed_epochs(project) >= 4, what="four checkpointed epochs")
+    for pid in worker_pids(project):
+        os.kill(pid, signal.SIGKILL)
+    _, err = build.communicate(timeout=120)
+    assert build.returncode == 1, err
+    assert "experiment 'long' failed: the worker killed by signal 9" in err
+    assert snapshot(project / "site") == site_before
+    assert not (project / "results" / "tiny.slow").exists()
+
+    done = run_cli_process(project)
+    assert done.returncode == 0, done.stderr
+    log = (next((project / "results" / "tiny.slow").iterdir()) / "log.txt").read_text()
+    resumed_after = [int(line.split()[-1].rstrip(")")) for line in log.splitlines()
+                     if line.startswith("(resumed from the checkpoint after epoch")]
+    assert resumed_after and resumed_after[0] >= 4, log
+    assert log.count("Epoch 1/3") == 1 and log.count("Epoch 6/6") == 1
+    assert_same_history(long_history(project), uninterrupted)
+    assert not any((project / ".litblog" / "checkpoints").iterdir())
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_build_resumes(project, uninterrupted):
+    add_experiment(project)
+    site_before = snapshot(project / "site")
+    build = start_build(project)
+    wait_for(lambda: checkpointed_epochs(project) >= 2, what="two checkpointed epochs")
+    build.send_signal(signal.SIGINT)
+    _, err = build.communicate(timeout=120)
+    assert build.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    wait_for(lambda: not worker_pids(project), timeout=30, what="workers to stop")
+    assert snapshot(project / "site") == site_before
+    assert not (project / "results" / "tiny.slow").exists()
+    done = run_cli_process(project)
+    assert done.returncode == 0, done.stderr
+    assert_same_history(long_history(project), uninterrupted)
+
+
+def test_a_timeout_fails_that_experiment_and_keeps_the_others(project):
+    add_experiment(project, SLOW.replace("show: [log]", "show: [log]\ntimeout: 2"))
+    add_experiment(project, "\n```{experiment} quick\nrecipe: tiny.stripes\nparams: {epochs: 1}\nshow: [log]\n```\n")
+    done = run_cli_process(project, "--jobs", "2")
+    assert done.returncode == 1, done.stderr
+    assert "experiment 'long' timed out: stopped after the timeout of 2 s" in done.stderr
+    assert "[quick] stored" in done.stderr
+    assert len([f for f in (project / "results" / "tiny.stripes").iterdir()]) == 3
+    assert not (project / "results" / "tiny.slow").exists()
