@@ -136,3 +136,45 @@ def test_a_timeout_fails_that_experiment_and_keeps_the_others(project):
     assert "[quick] stored" in done.stderr
     assert len([f for f in (project / "results" / "tiny.stripes").iterdir()]) == 3
     assert not (project / "results" / "tiny.slow").exists()
+
+
+def test_two_jobs_run_two_experiments_at_once(project):
+    post = project / POST
+    post.write_text(post.read_text().replace("params: {epochs: 2}\n", "params: {epochs: 1}\n")
+                    .replace("params: {epochs: 2, augment: true}", "params: {epochs: 1, augment: true}"))
+    done = run_cli_process(project, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    events = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    first_stored = next(i for i, line in enumerate(events) if " stored in " in line)
+    assert sum(" started;" in line for line in events[:first_stored]) == 2, done.stderr
+    report = json.loads((project / "site" / "_build" / "report.json").read_text())
+    statuses = {row["experiment"]: (row["status"], row["ran"]) for row in report["experiments"]}
+    assert statuses == {"plain": ("stored", True), "flipped": ("stored", True), "count": ("cached", False)}
+    assert "experiment       status" in done.stderr  # the report table
+
+
+def test_concurrent_builds_never_corrupt_the_site_or_the_store(project):
+    post = project / POST
+    post.write_text(post.read_text().replace("params: {epochs: 2}\n", "params: {epochs: 1}\n"))
+    first, second = start_build(project), start_build(project)
+    out_first, out_second = first.communicate(timeout=300), second.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, (out_first, out_second)
+    errors = out_first[1] + out_second[1]
+    assert "waiting for another build-site" in errors
+    assert errors.count("started;") == 1  # the second build found the first one's result
+    folders = [f for f in (project / "results" / "tiny.stripes").iterdir() if f.is_dir()]
+    assert len(folders) == 3 and all((f / "manifest.json").is_file() for f in folders)
+    assert "1 to run" not in run_cli_process(project).stderr
+    assert not list(project.glob(".site.staging-*")) and not (project / "results" / ".tmp").exists() or \
+        not any((project / "results" / ".tmp").iterdir())
+
+
+def test_no_wait_exits_when_another_build_holds_the_lock(project):
+    add_experiment(project)
+    build = start_build(project)
+    wait_for(lambda: worker_pids(project), what="the first build to start its worker")
+    done = run_cli_process(project, "--no-wait")
+    build.send_signal(signal.SIGINT)
+    build.communicate(timeout=120)
+    assert done.returncode == 2
+    assert "another build-site (pid" in done.stderr and "is building this project" in done.stderr

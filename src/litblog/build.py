@@ -10,7 +10,7 @@ from typing import Any
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
-from .execute import RunOutcome, checkpoint_root, log_path_for, run_experiments, scratch_dir
+from .execute import RunOutcome, checkpoint_root, default_jobs, log_path_for, run_experiments, scratch_dir
 from .fsutil import recover_dir
 from .lock import BuildLock
 from .plan import Plan, make_plan
@@ -37,6 +37,9 @@ class BuildOptions:
     prune: bool = False
     wait_for_lock: bool = True
     run: bool = True  # False: experiments without a result are shown as notices, not run
+    executor: str = "local"  # or "dask"
+    scheduler: str | None = None  # the Dask scheduler's address
+    dask_resources: dict[str, float] = field(default_factory=dict)
     live_reload: bool = False  # preview pages poll the server of `build-site serve`
 
 
@@ -72,8 +75,13 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     _warn_future(selected, reporter)
 
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
-    jobs = options.jobs or config.build.jobs
-    if options.run:
+    jobs = options.jobs or config.build.jobs or default_jobs()
+    if options.run and options.executor == "dask":
+        from .dask_executor import run_experiments_on_dask
+
+        outcomes = run_experiments_on_dask(plan.to_run(), config, store, reporter, scheduler=options.scheduler or "",
+                                           keep_going=keep_going, resources=options.dask_resources)
+    elif options.run:
         outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
     else:
         outcomes = [RunOutcome(e, "not-run", 0.0, log_path_for(config, e),
@@ -84,6 +92,8 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
                              f"needs a run ({outcome.experiment.reason}); shown as a notice")
         keep_going = True
     failed = [o for o in outcomes if not o.ok]
+    report = _report(plan, outcomes, config)
+    reporter.report(report["experiments"])
     if not options.posts:
         # After a full build, checkpoints are kept only for runs that may still resume.
         remove_stale(checkpoint_root(config), {o.experiment.key for o in outcomes if not o.ok})
@@ -108,7 +118,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         raise UserErrors(errors)
     selected_paths = {p.path for p in selected}
     carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
-    write_site(config, rendered, carried, report=_report(plan, outcomes, config), live_reload=options.live_reload)
+    write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
         for folder in store.prune(keep):

@@ -22,7 +22,8 @@ BUILD_SCHEMA: tuple[Option, ...] = (
     Option("data_dir", "str", None, nullable=True,
            help="folder searched first for datasets (LITBLOG_DATA_DIR overrides it)"),
     Option("seed", "int", 0, help="random seed of experiments that do not set one"),
-    Option("jobs", "int", 1, minimum=1, help="experiments run at once"),
+    Option("jobs", "int", None, nullable=True, minimum=1,
+           help="experiments run at once (default: one per GPU, or one without GPUs)"),
     Option("timeout", "number", None, nullable=True, minimum=0,
            help="seconds an experiment may run before it is stopped (empty: no limit)"),
     Option("deterministic", "bool", True, help="make TensorFlow ops deterministic"),
@@ -53,7 +54,7 @@ class BuildSettings:
     static_dir: str = "static"
     data_dir: str | None = None
     seed: int = 0
-    jobs: int = 1
+    jobs: int | None = None
     timeout: float | None = None
     deterministic: bool = True
     keep_going: bool = False

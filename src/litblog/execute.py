@@ -62,6 +62,24 @@ class _Running:
     buffer: bytes = b""
     failure: dict[str, Any] = field(default_factory=dict)
     timed_out: bool = False
+    gpu: str | None = None
+
+
+def gpu_ids() -> list[str]:
+    """The GPUs a worker may use, found without importing TensorFlow.
+
+    ``CUDA_VISIBLE_DEVICES`` wins when set; otherwise NVIDIA's driver lists its GPUs in /proc.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1"]
+    folder = Path("/proc/driver/nvidia/gpus")
+    return [str(i) for i in range(len(list(folder.iterdir())))] if folder.is_dir() else []
+
+
+def default_jobs() -> int:
+    """One experiment per GPU where there are GPUs, otherwise one at a time."""
+    return max(1, len(gpu_ids()))
 
 
 def scratch_dir(config: SiteConfig) -> Path:
@@ -96,11 +114,14 @@ def run_experiments(
     running: list[_Running] = []
     outcomes: list[RunOutcome] = []
     threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(experiments) or 1)))
+    free_gpus = gpu_ids()
     stop_scheduling = False
     try:
         while pending or running:
             while pending and len(running) < jobs and not stop_scheduling:
-                running.append(_start(pending.pop(0), config, store, threads, reporter))
+                # With GPUs, each worker gets one of its own while there are enough to go round.
+                gpu = free_gpus.pop(0) if free_gpus and jobs > 1 else None
+                running.append(_start(pending.pop(0), config, store, threads, reporter, gpu))
             _wait_for_events(running, reporter)
             for run in list(running):
                 if run.experiment.timeout and not run.timed_out and \
@@ -110,6 +131,8 @@ def run_experiments(
                 if run.process.poll() is None:
                     continue
                 running.remove(run)
+                if run.gpu is not None:
+                    free_gpus.append(run.gpu)
                 outcome = _finish(run, reporter)
                 outcomes.append(outcome)
                 reporter.run_finished(outcome)
@@ -130,12 +153,12 @@ def run_experiments(
 
 
 def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int,
-           reporter: Reporter) -> _Running:
+           reporter: Reporter, gpu: str | None = None) -> _Running:
     scratch = scratch_dir(config)
     log_path = log_path_for(config, experiment)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path = scratch / "specs" / f"{experiment.key}.json"
-    atomic_write_text(spec_path, json.dumps(_spec(experiment, config, store, threads), indent=1))
+    atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1))
     read_fd, write_fd = os.pipe()
     env = dict(os.environ)
     package_parent = str(Path(__file__).resolve().parent.parent)
@@ -147,6 +170,8 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
         "TF_CPP_MIN_LOG_LEVEL": env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         "MPLBACKEND": "Agg",
     })
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "litblog.worker", str(spec_path)],
@@ -157,10 +182,11 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
     os.close(write_fd)
     os.set_blocking(read_fd, False)
     reporter.run_started(experiment, log_path)
-    return _Running(experiment, process, read_fd, log_path, time.monotonic())
+    return _Running(experiment, process, read_fd, log_path, time.monotonic(), gpu=gpu)
 
 
-def _spec(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int) -> dict[str, Any]:
+def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int) -> dict[str, Any]:
+    """The JSON spec ``python -m litblog.worker`` runs (``threads`` 0: TensorFlow's default)."""
     recipe = experiment.recipe
     return {
         "key": experiment.key,

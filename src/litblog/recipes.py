@@ -135,8 +135,14 @@ def project_dependencies(file: Path, import_root: Path) -> list[Path]:
     The engine package ``litblog`` itself is not a dependency: its results format is versioned.
     """
     seen: set[Path] = set()
-    pending = [file.resolve()]
     root = import_root.resolve()
+    pending = [file.resolve()]
+    # Importing a module runs its packages' __init__.py first.
+    folder = file.resolve().parent
+    while folder != root and root in folder.parents:
+        if (folder / "__init__.py").is_file():
+            pending.append(folder / "__init__.py")
+        folder = folder.parent
     while pending:
         current = pending.pop()
         if current in seen:

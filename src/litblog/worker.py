@@ -126,7 +126,7 @@ def run(spec: dict[str, Any]) -> int:
         print(f"litblog: {exc}", file=sys.stderr)
         return EXIT_DATASET
     except BaseException as exc:
-        text = scrub("".join(traceback.format_exception(exc)))
+        text = scrub(_recipe_traceback(exc))
         events.emit("failed", kind="recipe", message=f"{type(exc).__name__}: {scrub(str(exc))}",
                     traceback=text)
         traceback.print_exc()
@@ -135,6 +135,17 @@ def run(spec: dict[str, Any]) -> int:
         return EXIT_FAILED
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _recipe_traceback(exc: BaseException) -> str:
+    """The traceback from the recipe's frame on: litblog's own frames above it are noise to its author."""
+    summary = traceback.TracebackException.from_exception(exc)
+    package = str(Path(__file__).resolve().parent)
+    frames = list(summary.stack)
+    while len(frames) > 1 and frames[0].filename.startswith(package):
+        frames.pop(0)
+    summary.stack = traceback.StackSummary.from_list(frames)
+    return "".join(summary.format())
 
 
 def _version(distribution: str) -> str:

@@ -1,0 +1,56 @@
+"""The Dask executor on a LocalCluster gives the same results, under the same keys, as local workers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli_process
+
+distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'dask[distributed]'")
+
+VOLATILE = ("created", "timings", "hardware", "runtime")
+
+
+def results_of(root: Path) -> dict[str, Path]:
+    return {f"{f.parent.name}/{f.name}": f for f in (root / "results").glob("*/*") if f.is_dir()}
+
+
+def without_timings(log: str) -> str:
+    return re.sub(r" - \d+s - \d+(ms|s|us)/step", "", log)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local_cluster:
+        yield local_cluster
+
+
+def test_dask_results_match_the_local_executor(fresh_project, built_project, cluster):
+    done = run_cli_process(fresh_project, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 0, done.stderr
+    local, remote = results_of(built_project), results_of(fresh_project)
+    assert sorted(remote) == sorted(local)  # the same keys
+    for name, folder in remote.items():
+        reference = local[name]
+        for file in ("history.json", "metrics.json", "summary.txt"):
+            if (reference / file).exists():
+                assert (folder / file).read_text() == (reference / file).read_text(), f"{name}/{file}"
+        manifest = {k: v for k, v in json.loads((folder / "manifest.json").read_text()).items() if k not in VOLATILE}
+        expected = {k: v for k, v in json.loads((reference / "manifest.json").read_text()).items()
+                    if k not in VOLATILE}
+        assert manifest == expected
+        assert without_timings((folder / "log.txt").read_text()) == without_timings((reference / "log.txt").read_text())
+        assert sorted(p.name for p in (folder / "figures").glob("*.png")) == \
+            sorted(p.name for p in (reference / "figures").glob("*.png"))
+    assert (fresh_project / "site" / "_posts" / "2026-01-05-stripes.md").is_file()
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(fresh_project):
+    done = run_cli_process(fresh_project, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
