@@ -12,19 +12,9 @@ from dataclasses import dataclass, field
 
 from .execute import RunOutcome
 from .plan import Plan, PlannedExperiment
+from .render import duration
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
-
-
-def duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class ConsoleReporter:

@@ -112,7 +112,8 @@ def _fenced(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text.rstrip()}\n{fence}"
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """A time span for people: ``4 s``, ``1 min 15 s``, ``1 h 02 min``."""
     if seconds is None:
         return ""
     seconds = int(round(seconds))
@@ -122,7 +123,7 @@ def _duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return f"{hours} h {minutes:02d} min"
 
 
 @dataclass
@@ -139,6 +140,15 @@ class _Pass:
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)
+
+    def verbatim(self, text: str) -> str:
+        """A value (a number, a param, a recorded string) that Liquid must not read, for Markdown."""
+        return liquid_verbatim(text) if self.target == "jekyll" and _has_liquid(text) else text
+
+    def verbatim_html(self, text: str) -> Markup:
+        """The same for an HTML context: escaped, then protected."""
+        escaped = str(escape(text))
+        return Markup(liquid_verbatim(escaped) if self.target == "jekyll" and _has_liquid(escaped) else escaped)
 
     def asset_src(self, site_path: str) -> Markup:
         if self.target == "jekyll":
@@ -197,8 +207,7 @@ class Renderer:
 
     def _block(self, block: Any, p: _Pass) -> str:
         if isinstance(block, TextBlock):
-            text = self._substitute(block.text, block.references, p)
-            return _protect_inline_code(text) if p.target == "jekyll" else text
+            return self._substitute(block.text, block.references, p)
         if isinstance(block, CodeBlock):
             return _protect_code_block(block.text) if p.target == "jekyll" else block.text
         if isinstance(block, ExperimentDirective):
@@ -224,7 +233,8 @@ class Renderer:
             if item == "code":
                 recipe = experiment.recipe
                 args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
-                parts.append(p.template("code.md.j2", source=recipe.source, call=f"{recipe.function}({args})",
+                call = p.verbatim_html(f"{recipe.function}({args})")
+                parts.append(p.template("code.md.j2", source=recipe.source, call=call,
                                         seed=experiment.seed, where=recipe.file.name))
             elif result is None:
                 continue
@@ -234,21 +244,23 @@ class Renderer:
                 timings = result.manifest.get("timings", {})
                 epochs = len(result.history.get("epochs", []))
                 detail = ", ".join(x for x in (f"{epochs} epochs" if epochs else "",
-                                               _duration(timings.get("wall_seconds"))) if x)
+                                               duration(timings.get("wall_seconds"))) if x)
                 title = Markup("Log of <code>%s</code>") % directive.name + (f" ({detail})" if detail else "")
                 parts.append(p.template("log.html.j2", text=result.log_text.rstrip(), title=title))
             elif item == "curves" and "curves" in result.figures():
-                caption = Markup(escape(result.figure_caption("curves")))
+                caption = p.verbatim_html(result.figure_caption("curves"))
                 parts.append(self._figure(directive.name, "curves", result, caption, None, None,
                                           directive.location, p))
             elif item == "metrics":
-                values = [(k, format_value(v)) for k, v in recorded(result).items() if not k.startswith("model.")]
+                values = [(p.verbatim(k), p.verbatim(format_value(v)))
+                          for k, v in recorded(result).items() if not k.startswith("model.")]
                 if values:
                     parts.append(p.template("metrics.md.j2", values=values))
         return "\n".join(part.rstrip() + "\n" for part in parts)
 
     def _notice(self, name: str, outcome: ExperimentOutcome, p: _Pass) -> str:
-        return p.template("notice.html.j2", name=name, message=outcome.failure or "It has not been run.")
+        return p.template("notice.html.j2", name=name,
+                          message=p.verbatim_html(outcome.failure or "It has not been run."))
 
     def _figure(self, experiment: str, figure: str, result: Result, caption_html: Markup, alt: str | None,
                 width: str | None, location: Any, p: _Pass) -> str:
@@ -259,8 +271,9 @@ class Renderer:
             return ""
         site_path = f"assets/{p.post.slug}/{experiment}-{figure}.png"
         p.assets[site_path] = figures[figure]
-        alt = alt or re.sub(r"<[^>]+>", "", html.unescape(str(caption_html))).strip() or f"{figure} of {experiment}"
-        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=alt,
+        alt = alt or _strip_verbatim(re.sub(r"<[^>]+>", "", html.unescape(str(caption_html)))).strip() \
+            or f"{figure} of {experiment}"
+        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=p.verbatim_html(alt),
                           width=width, caption_html=caption_html)
 
     def _table(self, table: TableDirective, p: _Pass) -> str:
@@ -293,19 +306,26 @@ class Renderer:
                                       suggestion=did_you_mean(path, exc.available) or one_of(exc.available)))
             return "?"
         try:
-            return format_value(value, spec)
+            return p.verbatim(format_value(value, spec))
         except (ValueError, TypeError):
             p.errors.append(UserError(f"format '{spec}' does not fit {experiment}.{path} = {value!r}", location,
                                       hint="numbers take specs like .1% or .3f; text takes none"))
             return "?"
 
     def _substitute(self, text: str, references: tuple[ResultReference, ...], p: _Pass) -> str:
-        for ref in sorted(references, key=lambda r: r.start, reverse=True):
+        """``text`` with its references replaced by values; for Jekyll, the author's code spans protected."""
+        author = _protect_inline_code if p.target == "jekyll" else (lambda piece: piece)
+        pieces: list[str] = []
+        position = 0
+        # Protect the author's text between references only: a value is protected on its own.
+        for ref in sorted(references, key=lambda r: r.start):
             result = p.outcomes[ref.experiment].result
             value = "(no result)" if result is None else \
                 self._value(result, ref.experiment, ref.metric, ref.format_spec, ref.location, p)
-            text = text[:ref.start] + value + text[ref.end:]
-        return text
+            pieces += [author(text[position:ref.start]), value]
+            position = ref.end
+        pieces.append(author(text[position:]))
+        return "".join(pieces)
 
     def _caption(self, caption: str, references: tuple[ResultReference, ...], p: _Pass) -> Markup:
         if not caption:
@@ -321,21 +341,47 @@ def _has_liquid(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
+# Jekyll's default excerpt separator: a raw block must not straddle it, or Jekyll cuts the
+# excerpt inside the block and warns "Excerpt modified".
+_EXCERPT_SEPARATOR = re.compile(r"(\n{2,})")
+_LITERAL_TAG_START = "{{ '{%' }}"
+
+
+def liquid_verbatim(text: str, *, block: bool = False) -> str:
+    """``text`` wrapped in ``{% raw %}`` so that Liquid 4 (GitHub Pages) and 5 output it unchanged.
+
+    Every ``{%`` inside is emitted through Liquid instead (``{% endraw %}{{ '{%' }}{% raw %}``):
+    no tag inside can end the block early (``{%endraw%}``, ``{{ a {% endraw %}``), and Jekyll's
+    excerpt check, which reads tags even inside raw blocks, finds no unclosed ``{% if %}``. A
+    blank line closes and reopens the block, since an excerpt ends at the first one. ``block``:
+    the raw tags go on lines of their own.
+    """
+    if block:
+        text = f"\n{text}\n"
+    parts = _EXCERPT_SEPARATOR.split(text)
+    for index in range(0, len(parts), 2):  # even indexes: the text between blank lines
+        if parts[index]:
+            body = parts[index].replace("{%", _RAW_CLOSE + _LITERAL_TAG_START + _RAW_OPEN)
+            parts[index] = _RAW_OPEN + body + _RAW_CLOSE
+    return "".join(parts)
+
+
+def _strip_verbatim(text: str) -> str:
+    """The text :func:`liquid_verbatim` wrapped, as Liquid would output it."""
+    text = text.replace(_RAW_CLOSE + _LITERAL_TAG_START + _RAW_OPEN, "{%")
+    return text.replace(_RAW_OPEN, "").replace(_RAW_CLOSE, "")
+
+
 def _protect_code_block(text: str) -> str:
     """An author's code block that Liquid would read, inside {% raw %} (Liquid deletes ``{{ x }}``)."""
-    if not _has_liquid(text):
-        return text
-    body = text.replace(_RAW_CLOSE, _RAW_CLOSE + "{{ '{% endraw %}' }}" + _RAW_OPEN)
-    return f"{_RAW_OPEN}\n{body}\n{_RAW_CLOSE}"
+    return liquid_verbatim(text, block=True) if _has_liquid(text) else text
 
 
 def _protect_inline_code(text: str) -> str:
     """Inline code spans that Liquid would read, inside {% raw %}; other Liquid in prose stays live."""
     def wrap(match: re.Match[str]) -> str:
         span = match.group(0)
-        if not _has_liquid(span) or _RAW_CLOSE in span:
-            return span
-        return f"{_RAW_OPEN}{span}{_RAW_CLOSE}"
+        return liquid_verbatim(span) if _has_liquid(span) else span
 
     return CODE_SPAN.sub(wrap, text)
 
@@ -361,9 +407,8 @@ def _liquid_raw_filter(target: str) -> Callable[..., Any]:
         escaped = escape(value) if eval_ctx.autoescape else str(value)
         if target != "jekyll":
             return Markup(escaped) if eval_ctx.autoescape else escaped
-        # "{% endraw %}" inside the text would end the raw block early: emit it through Liquid.
-        body = str(escaped).replace(_RAW_CLOSE, _RAW_CLOSE + "{{ '{% endraw %}' }}" + _RAW_OPEN)
-        wrapped = f"{_RAW_OPEN}{body}{_RAW_CLOSE}" if eval_ctx.autoescape else f"{_RAW_OPEN}\n{body}\n{_RAW_CLOSE}"
+        # Escape first: the "{{ '{%' }}" that liquid_verbatim may add must reach Liquid as written.
+        wrapped = liquid_verbatim(str(escaped), block=not eval_ctx.autoescape)
         return Markup(wrapped) if eval_ctx.autoescape else wrapped
 
     return liquid_raw
