@@ -149,6 +149,12 @@ def test_references_must_name_experiments_of_the_post():
     ("```{experiment} m\nrecipe: a.b\n```\n```{table}\nexperiments: [m]\ncolumns: [a]\nlabels: [x, y]\n```\n",
      "'labels' has 2 entries for 1 columns"),
     ("```{experiment} m\n- recipe\n```\n", "must be 'key: value' lines"),
+    ("```{experiment} m\nrecipe: a.b\n```\n```{chart}\nexperiments: [m]\nvalue: x\nlabels: [a, b]\n```\n",
+     "'labels' has 2 entries for 1 experiments"),
+    ("```{experiment} m\nrecipe: a.b\n```\n```{chart}\nexperiments: [m]\nvalue: x\nbaseline: half\n```\n",
+     "'baseline' is 'half'"),
+    ("```{experiment} m\nrecipe: a.b\n```\n```{chart}\nexperiments: [m]\nvalue: x\nbaseline: n.x\n```\n",
+     "undefined experiment 'n'"),
 ])
 def test_mistakes_are_reported(body, words):
     assert any(words in error for error in errors_of(body))

@@ -115,3 +115,46 @@ def test_permalinks_follow_jekyll(fresh_project):
     assert post_url(post, "date") == "/2026/01/05/stripes.html"
     assert post_url(post, "pretty") == "/2026/01/05/stripes/"
     assert post_url(post, "/blog/:title:output_ext") == "/blog/stripes.html"
+
+
+CHART = """
+```{chart}
+experiments: [base, other]
+value: test.accuracy
+labels: [plain, augmented]
+baseline: 0.5
+format: .1%
+caption: Test accuracy; the dashed line is chance.
+```
+"""
+
+
+def test_a_chart_compares_experiments_and_is_drawn_once(rendered_golden, tmp_path):
+    from dataclasses import replace
+
+    from litblog.directives import parse_post
+
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    post = replace(parsed.post, body=parsed.post.body + CHART)
+    rendered = renderer.render(parse_post(post), outcomes)
+    (chart,) = [path for path in rendered.assets if "/chart-" in path]
+    png = rendered.assets[chart]
+    assert png.parent == tmp_path / "charts" and png.read_bytes().startswith(b"\x89PNG")
+    assert f"{{{{ '/{chart}' | relative_url }}}}" in rendered.bodies["jekyll"]
+    assert 'alt="Test accuracy; the dashed line is chance."' in rendered.bodies["jekyll"]
+    stamp = png.stat().st_mtime_ns
+    assert renderer.render(parse_post(post), outcomes).assets[chart] == png
+    assert png.stat().st_mtime_ns == stamp  # drawn once, reused
+
+
+def test_a_chart_of_a_value_the_results_lack_is_a_located_error(rendered_golden):
+    from dataclasses import replace
+
+    from litblog.directives import parse_post
+
+    renderer, parsed, outcomes = rendered_golden
+    post = replace(parsed.post, body=parsed.post.body + CHART.replace("value: test.accuracy", "value: test.acc"))
+    with pytest.raises(UserErrors) as info:
+        renderer.render(parse_post(post), outcomes)
+    assert "experiment 'base' has no value 'test.acc' (did you mean 'test.accuracy'?)" in str(info.value)

@@ -106,7 +106,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         return BuildResult(EXIT_FAILED, plan, outcomes)
 
     failures = {o.experiment.key: o for o in failed}
-    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"])
+    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch_dir(config) / "cache")
     rendered: list[RenderedPost] = []
     errors: list[UserError] = []
     for post in parsed:

@@ -234,14 +234,13 @@ class RecipeContext:
         """Save a matplotlib figure (the current one by default) as ``figures/<name>.png``."""
         import matplotlib.pyplot as plt
 
+        from .figures import save_figure
+
         if not name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"figure name {name!r}: use letters, digits, '_' and '-'")
-        fig = fig or plt.gcf()
         relative = f"figures/{name}.png"
         path = self.output_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
+        save_figure(fig or plt.gcf(), path)
         self._capture.figures[name] = {"file": relative, "caption": caption}
         return path
 

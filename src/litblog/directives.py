@@ -99,7 +99,32 @@ class TableDirective:
     options: YamlDocument = field(compare=False, repr=False)
 
 
-Block = Union[TextBlock, CodeBlock, ExperimentDirective, FigureDirective, TableDirective]
+@dataclass(frozen=True)
+class ChartDirective:
+    """```{chart}``` : a bar chart comparing one value across experiments, drawn from their results."""
+
+    experiments: tuple[str, ...]
+    value: str
+    labels: tuple[str, ...]
+    baseline: Any  # a number, "experiment.value", or None
+    baseline_label: str
+    value_format: str
+    ylabel: str
+    caption: str
+    caption_references: tuple[ResultReference, ...]
+    location: SourceLocation
+    options: YamlDocument = field(compare=False, repr=False)
+
+    @property
+    def baseline_reference(self) -> tuple[str, str] | None:
+        """(experiment, value) when the baseline names a stored value rather than a number."""
+        if isinstance(self.baseline, str):
+            experiment, _, value = self.baseline.partition(".")
+            return experiment, value
+        return None
+
+
+Block = Union[TextBlock, CodeBlock, ExperimentDirective, FigureDirective, TableDirective, ChartDirective]
 
 
 @dataclass(frozen=True)
@@ -118,7 +143,7 @@ class ParsedPost:
         for block in self.blocks:
             if isinstance(block, TextBlock):
                 refs.extend(block.references)
-            elif isinstance(block, (FigureDirective, TableDirective)):
+            elif isinstance(block, (FigureDirective, TableDirective, ChartDirective)):
                 refs.extend(block.caption_references)
         return refs
 
@@ -141,6 +166,18 @@ TABLE_OPTIONS = (
            help="metrics such as val_accuracy.best, test.accuracy, params, params.epochs, train_seconds"),
     Option("labels", "str_list", None, nullable=True, help="column headings, one per column"),
     Option("format", "mapping", {}, help="format spec per column, like {test.accuracy: '.1%'}"),
+    Option("caption", "str", ""),
+)
+
+CHART_OPTIONS = (
+    Option("experiments", "str_list", required=True, help="names of experiments in this post, one bar each"),
+    Option("value", "str", required=True, help="what to compare, like test.accuracy or val_accuracy.best"),
+    Option("labels", "str_list", None, nullable=True, help="bar labels, one per experiment"),
+    Option("baseline", "any", None, nullable=True,
+           help="a dashed reference line: a number, or experiment.value like explore.baseline.accuracy"),
+    Option("baseline_label", "str", "baseline"),
+    Option("format", "str", ".3g", help="format spec of the numbers on the bars, like .1%"),
+    Option("ylabel", "str", None, nullable=True, help="the axis label (default: the value's name)"),
     Option("caption", "str", ""),
 )
 
@@ -337,10 +374,43 @@ def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
                           options["caption"], caption_refs, location, doc)
 
 
+def _parse_chart(argument: str, doc: YamlDocument, location: SourceLocation,
+                 errors: list[UserError]) -> ChartDirective | None:
+    options, problems = validate_options(doc.data, CHART_OPTIONS, doc, context="option")
+    if argument:
+        problems.append(UserError(f"'chart' takes no argument, got '{argument}'", location,
+                                  hint="list the bars under 'experiments:'"))
+    if not problems:
+        labels = options["labels"]
+        if labels is not None and len(labels) != len(options["experiments"]):
+            problems.append(UserError(f"'labels' has {len(labels)} entries for {len(options['experiments'])} "
+                                      f"experiments", doc.location("labels")))
+        baseline = options["baseline"]
+        if isinstance(baseline, bool) or not (baseline is None or isinstance(baseline, (int, float))
+                                              or (isinstance(baseline, str) and "." in baseline)):
+            problems.append(UserError(f"'baseline' is {baseline!r}", doc.location("baseline"),
+                                      hint="give a number, or experiment.value"))
+        try:
+            format(0.5, options["format"])
+        except ValueError:
+            problems.append(UserError(f"invalid format spec '{options['format']}'", doc.location("format"),
+                                      hint="use a Python format spec such as .1% or .3f"))
+    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
+    errors.extend(problems)
+    if problems:
+        return None
+    experiments = tuple(options["experiments"])
+    return ChartDirective(experiments, options["value"], tuple(options["labels"] or experiments),
+                          options["baseline"], options["baseline_label"], options["format"],
+                          options["ylabel"] or options["value"].replace("_", " ").replace(".", " "),
+                          options["caption"], caption_refs, location, doc)
+
+
 DIRECTIVES: dict[str, DirectiveParser] = {
     "experiment": _parse_experiment,
     "figure": _parse_figure,
     "table": _parse_table,
+    "chart": _parse_chart,
 }
 
 
@@ -362,10 +432,12 @@ def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserEr
     for block in blocks:
         if isinstance(block, FigureDirective):
             check(block.experiment, block.location)
-        elif isinstance(block, TableDirective):
+        elif isinstance(block, (TableDirective, ChartDirective)):
             for index, name in enumerate(block.experiments):
                 check(name, block.options.location("experiments", index))
-        if isinstance(block, (TextBlock, FigureDirective, TableDirective)):
+            if isinstance(block, ChartDirective) and block.baseline_reference:
+                check(block.baseline_reference[0], block.options.location("baseline"))
+        if isinstance(block, (TextBlock, FigureDirective, TableDirective, ChartDirective)):
             refs = block.references if isinstance(block, TextBlock) else block.caption_references
             for ref in refs:
                 check(ref.experiment, ref.location)

@@ -1,11 +1,16 @@
 """Figures: functions that draw a matplotlib figure from captured data. None imports TensorFlow.
 
-Each returns a :class:`matplotlib.figure.Figure`; a recipe saves it with ``ctx.figure(name, fig)``.
+Each returns a :class:`matplotlib.figure.Figure`; a recipe saves it with ``ctx.figure(name, fig)``
+and a post places it with a ``{figure}`` directive. Learning curves (phases marked), image
+grids, sample images by class, augmentation demos, confusion matrices, misclassified images and
+a bar chart comparing experiments.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
+from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
@@ -14,9 +19,22 @@ matplotlib.use("Agg")  # no display: figures are only ever written to files
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
+
+
+def save_figure(fig: Figure, path: Path) -> None:
+    """Write ``fig`` as a PNG through a temporary file and a rename, then close it.
+
+    No "Software" stamp: the same figure gives the same bytes, so results and the site diff cleanly.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    fig.savefig(partial, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    partial.replace(path)
 
 
 def learning_curves(history: dict[str, Any], title: str | None = None) -> Figure:
@@ -72,3 +90,192 @@ def image_grid(images: Sequence[Any], titles: Sequence[str], columns: int | None
             axis.set_title(titles[index], fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Data, augmentation, predictions and comparisons
+
+
+def class_samples(images: Sequence[Any], labels: Sequence[int], class_names: Sequence[str],
+                  cell_inches: float = 2.2) -> Figure:
+    """Sample images in one row per class (cats on top, dogs below), each titled with its class.
+
+    ``images`` are arrays (uint8 0..255, or floats in 0..1 or -1..1) and ``labels`` their class
+    indices, for example from ``data.images("train", per_class=3)``.
+    """
+    rows = [[image for image, label in zip(images, labels) if label == index]
+            for index in range(len(class_names))]
+    rows = [(name, row) for name, row in zip(class_names, rows) if row]
+    columns = max((len(row) for _, row in rows), default=1)
+    fig, axes = plt.subplots(max(1, len(rows)), columns, figsize=(cell_inches * columns, cell_inches * len(rows) + 0.2),
+                             squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for r, (name, row) in enumerate(rows):
+        for c, image in enumerate(row):
+            axes[r][c].imshow(displayable(image))
+            axes[r][c].set_title(name, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def augmentation_demo(image: Any, layer: Any, count: int = 5, *, title: str | None = None,
+                      columns: int | None = None, cell_inches: float = 2.2) -> Figure:
+    """One image and ``count`` passes of it through an augmentation ``layer`` (a Keras layer or model).
+
+    The layer is called with ``training=True``, as ``fit`` calls it; each pass draws new random
+    parameters. ``title`` defaults to the layer's class and its main setting.
+    """
+    import numpy as np
+
+    batch = np.asarray(image, dtype="float32")[None]
+    variants = [np.asarray(layer(batch, training=True))[0] for _ in range(count)]
+    images = [image, *variants]
+    titles = ["original", *(f"pass {index + 1}" for index in range(count))]
+    columns = columns or len(images)
+    rows = math.ceil(len(images) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(cell_inches * columns, cell_inches * rows + 0.5), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, picture, name in zip(axes.flat, images, titles):
+        axis.imshow(displayable(picture))
+        axis.set_title(name, fontsize=10)
+    # Wrapped to the figure's width (about 12 characters per inch): a long title would widen it.
+    fig.suptitle(textwrap.fill(title or describe_layer(layer), width=max(30, int(cell_inches * columns * 12))),
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def describe_layer(layer: Any) -> str:
+    """``RandomRotation(factor=0.2)``: a layer's class and the settings that say what it does."""
+    config = layer.get_config() if hasattr(layer, "get_config") else {}
+    if "layers" in config:  # a Sequential: name its layers
+        return " → ".join(describe_layer(inner) for inner in getattr(layer, "layers", []))
+    shown = {key: config[key] for key in ("mode", "factor", "height_factor", "width_factor", "scale", "offset")
+             if key in config}
+    settings = ", ".join(f"{key}={value!r}" for key, value in shown.items())
+    return f"{type(layer).__name__}({settings})"
+
+
+def confusion_matrix(true_labels: Sequence[int], predicted_labels: Sequence[int], class_names: Sequence[str],
+                     *, title: str | None = None, percent_of: str = "true") -> Figure:
+    """A seaborn heatmap of true against predicted classes; each cell shows its count and percentage.
+
+    Percentages are of the true class (each row sums to 100 %) with ``percent_of="true"``, or
+    of all images with ``percent_of="all"``; the colour follows the percentage.
+    """
+    import numpy as np
+    import seaborn as sns
+
+    if percent_of not in ("true", "all"):
+        raise ValueError(f"percent_of must be 'true' or 'all', not {percent_of!r}")
+    size = len(class_names)
+    counts = np.zeros((size, size), dtype=int)
+    for true, predicted in zip(true_labels, predicted_labels):
+        counts[int(true), int(predicted)] += 1
+    totals = counts.sum(axis=1, keepdims=True) if percent_of == "true" else np.full((size, 1), counts.sum())
+    shares = counts / np.maximum(totals, 1)
+    notes = np.array([[f"{counts[i, j]}\n{shares[i, j]:.1%}" for j in range(size)] for i in range(size)])
+    side = 1.6 + 1.1 * size
+    fig, axis = plt.subplots(figsize=(side + 1.2, side))
+    sns.heatmap(shares, annot=notes, fmt="", cmap="Blues", vmin=0, vmax=1, square=True, linewidths=0.5,
+                xticklabels=list(class_names), yticklabels=list(class_names), ax=axis,
+                cbar_kws={"label": "share of the true class" if percent_of == "true" else "share of all images",
+                          "format": PercentFormatter(1.0)})
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(title or f"{counts.trace()} of {counts.sum()} correct")
+    axis.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig
+
+
+def misclassified_grid(images: Sequence[Any], true_labels: Sequence[int], predicted_labels: Sequence[int],
+                       class_names: Sequence[str], *, columns: int | None = None,
+                       cell_inches: float = 2.2) -> Figure:
+    """Misclassified images, each titled ``predicted:true`` (``dog:cat`` is a cat taken for a dog).
+
+    With no images (nothing was misclassified) the figure says so, so a post that places it
+    still has a figure.
+    """
+    if not len(images):
+        fig, axis = plt.subplots(figsize=(4, 1.2))
+        axis.axis("off")
+        axis.text(0.5, 0.5, "no misclassified images", ha="center", va="center", fontsize=11)
+        return fig
+    titles = [f"{class_names[int(p)]}:{class_names[int(t)]}" for t, p in zip(true_labels, predicted_labels)]
+    fig = image_grid([displayable(image) for image in images], titles, columns=columns, cell_inches=cell_inches)
+    fig.suptitle("predicted:true", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, ylabel: str = "test accuracy",
+                    baseline: float | None = None, baseline_label: str = "baseline", value_format: str = ".1%",
+                    title: str | None = None) -> Figure:
+    """A bar chart comparing one value across experiments, each bar labelled with its value.
+
+    A ``None`` value (an experiment without a result) gets an empty slot marked "no result"
+    rather than a zero bar; ``baseline`` draws a dashed reference line.
+    """
+    fig, axis = plt.subplots(figsize=(1.4 + 1.3 * max(1, len(labels)), 3.8))
+    positions = range(len(labels))
+    present = [v for v in values if v is not None]
+    heights = [v if v is not None else 0.0 for v in values]
+    bars = axis.bar(positions, heights, color=TRAIN_COLOUR, width=0.6)
+    top = max([*present, baseline or 0.0, 1e-9])
+    for bar, value in zip(bars, values):
+        if value is None:
+            bar.set_visible(False)
+            axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, "no result", ha="center", va="bottom",
+                      fontsize=9, color="dimgrey", rotation=90)
+        else:
+            axis.text(bar.get_x() + bar.get_width() / 2, value, format(value, value_format), ha="center",
+                      va="bottom", fontsize=9)
+    if baseline is not None:
+        axis.axhline(baseline, color=VALIDATION_COLOUR, linestyle="--", linewidth=1.2,
+                     label=f"{baseline_label} ({format(baseline, value_format)})")
+        axis.legend(loc="lower right", fontsize=8)
+    axis.set_xticks(list(positions))
+    axis.set_xticklabels(labels)
+    axis.set_ylabel(ylabel)
+    axis.set_ylim(0, top * 1.12)
+    if value_format.endswith("%"):
+        axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.grid(axis="y", alpha=0.3)
+    if title:
+        axis.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def load_images(files: Sequence[Any], size: tuple[int, int]) -> list[Any]:
+    """Image files as uint8 RGB arrays of ``size`` (height, width), resized bilinearly with Pillow.
+
+    For figures of stored predictions (``Predictions.files``) without TensorFlow.
+    """
+    import numpy as np
+    from PIL import Image
+
+    height, width = size
+    arrays = []
+    for file in files:
+        with Image.open(file) as image:
+            arrays.append(np.asarray(image.convert("RGB").resize((width, height), Image.BILINEAR)))
+    return arrays
+
+
+def displayable(image: Any) -> Any:
+    """An image as uint8 for ``imshow``: 0..255 as it is, 0..1 and -1..1 floats scaled up."""
+    import numpy as np
+
+    if np.asarray(image).dtype.kind in "ui":
+        return np.clip(np.asarray(image), 0, 255).astype("uint8")
+    array = np.asarray(image, dtype="float32")
+    low, high = float(array.min(initial=0.0)), float(array.max(initial=0.0))
+    if low < 0 and high <= 1.0:
+        array = (array + 1.0) * 127.5
+    elif high <= 1.0:
+        array = array * 255.0
+    return np.clip(array, 0, 255).astype("uint8")

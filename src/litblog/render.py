@@ -8,9 +8,13 @@ HTML preview (relative links, no Liquid). Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import html
+import json
 import math
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,8 +23,8 @@ import jinja2
 import markdown
 from markupsafe import Markup, escape
 
-from .directives import (CODE_SPAN, CodeBlock, ExperimentDirective, FigureDirective, ParsedPost, ResultReference,
-                         TableDirective, TextBlock)
+from .directives import (CODE_SPAN, ChartDirective, CodeBlock, ExperimentDirective, FigureDirective, ParsedPost,
+                         ResultReference, TableDirective, TextBlock)
 from .errors import UserError, UserErrors, did_you_mean, one_of
 from .plan import PlannedExperiment
 from .posts import Post
@@ -159,8 +163,10 @@ class _Pass:
 class Renderer:
     """Renders parsed posts with the block templates of one project."""
 
-    def __init__(self, templates_dir: Path, permalink: str) -> None:
+    def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None) -> None:
         self.permalink = permalink
+        # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
+        self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
         self._environments = {target: self._environment(templates_dir, target) for target in TARGETS}
         self._inline_markdown = markdown.Markdown(extensions=["extra"])
 
@@ -221,6 +227,8 @@ class Renderer:
                                 block.width, block.location, p)
         if isinstance(block, TableDirective):
             return self._table(block, p)
+        if isinstance(block, ChartDirective):
+            return self._chart(block, p)
         raise TypeError(f"unknown block {block!r}")
 
     def _experiment(self, directive: ExperimentDirective, p: _Pass) -> str:
@@ -295,6 +303,49 @@ class Renderer:
         aligns = ["left", *("right" if n else "left" for n in numeric)]
         caption = self._caption(table.caption, table.caption_references, p)
         return p.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption)
+
+    def _chart(self, chart: ChartDirective, p: _Pass) -> str:
+        values: list[float | None] = []
+        for index, name in enumerate(chart.experiments):
+            result = p.outcomes[name].result
+            if result is None:
+                values.append(None)
+                continue
+            value = self._number(result, name, chart.value, chart.options.location("experiments", index), p)
+            values.append(value)
+        baseline = chart.baseline
+        if chart.baseline_reference:
+            experiment, name = chart.baseline_reference
+            result = p.outcomes[experiment].result
+            baseline = None if result is None else \
+                self._number(result, experiment, name, chart.options.location("baseline"), p)
+        if p.errors:
+            return ""
+        drawing = {"labels": list(chart.labels), "values": values, "baseline": baseline,
+                   "baseline_label": chart.baseline_label, "format": chart.value_format, "ylabel": chart.ylabel,
+                   "code": _FIGURES_DIGEST()}
+        digest = hashlib.sha256(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:16]
+        png = self.charts_dir / f"{digest}.png"
+        if not png.is_file():
+            _draw_chart(drawing, png)
+        site_path = f"assets/{p.post.slug}/chart-{digest}.png"
+        p.assets[site_path] = png
+        caption = self._caption(chart.caption, chart.caption_references, p)
+        alt = re.sub(r"<[^>]+>", "", html.unescape(str(caption))).strip() or \
+            f"{chart.ylabel} of " + ", ".join(chart.labels)
+        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=alt, width=None, caption_html=caption)
+
+    def _number(self, result: Result, experiment: str, path: str, location: Any, p: _Pass) -> float | None:
+        try:
+            value = lookup(result, path)
+        except ResultError as exc:
+            p.errors.append(UserError(f"experiment '{experiment}' has {exc}", location,
+                                      suggestion=did_you_mean(path, exc.available) or one_of(exc.available)))
+            return None
+        if not _is_number(value):
+            p.errors.append(UserError(f"{experiment}.{path} is {value!r}, not a number to chart", location))
+            return None
+        return float(value)
 
     # -- values -----------------------------------------------------------------------------
 
@@ -384,6 +435,24 @@ def _protect_inline_code(text: str) -> str:
         return liquid_verbatim(span) if _has_liquid(span) else span
 
     return CODE_SPAN.sub(wrap, text)
+
+
+def _figures_digest() -> str:
+    from .recipes import source_digest
+
+    return source_digest(Path(__file__).with_name("figures.py"))
+
+
+_FIGURES_DIGEST = functools.lru_cache(maxsize=1)(_figures_digest)
+
+
+def _draw_chart(drawing: dict[str, Any], target: Path) -> None:
+    from .figures import comparison_bars, save_figure
+
+    fig = comparison_bars(drawing["labels"], drawing["values"], ylabel=drawing["ylabel"],
+                          baseline=drawing["baseline"], baseline_label=drawing["baseline_label"],
+                          value_format=drawing["format"])
+    save_figure(fig, target)
 
 
 def lookup_or_none(result: Result, path: str) -> Any:
