@@ -12,7 +12,7 @@ from .build import EXIT_FAILED, BuildOptions, build
 from .config import find_project_root
 from .errors import LitblogError, UserError, UserErrors
 from .plan import parse_overrides
-from .progress import NORMAL, QUIET, VERBOSE, ConsoleReporter, make_reporter
+from .progress import NORMAL, QUIET, VERBOSE, make_reporter
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve_main(args: argparse.Namespace) -> int:
     from .serve import ServeOptions, serve  # http.server and friends only when serving
 
-    reporter = ConsoleReporter(sys.stderr, QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
+    reporter = make_reporter(sys.stderr, QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
     try:
         root = args.project.resolve() if args.project else find_project_root(Path.cwd())
         reporter.root = root
@@ -132,6 +132,8 @@ def _serve_main(args: argparse.Namespace) -> int:
         located = isinstance(exc, (UserError, UserErrors))
         reporter.error(str(exc) if located else f"error: {exc}")
         return exc.exit_code
+    finally:
+        reporter.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -279,8 +279,7 @@ class Renderer:
             return ""
         site_path = f"assets/{p.post.slug}/{experiment}-{figure}.png"
         p.assets[site_path] = figures[figure]
-        alt = alt or _strip_verbatim(re.sub(r"<[^>]+>", "", html.unescape(str(caption_html)))).strip() \
-            or f"{figure} of {experiment}"
+        alt = alt or _caption_text(caption_html) or f"{figure} of {experiment}"
         return p.template("figure.html.j2", src=p.asset_src(site_path), alt=p.verbatim_html(alt),
                           width=width, caption_html=caption_html)
 
@@ -331,9 +330,9 @@ class Renderer:
         site_path = f"assets/{p.post.slug}/chart-{digest}.png"
         p.assets[site_path] = png
         caption = self._caption(chart.caption, chart.caption_references, p)
-        alt = re.sub(r"<[^>]+>", "", html.unescape(str(caption))).strip() or \
-            f"{chart.ylabel} of " + ", ".join(chart.labels)
-        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=alt, width=None, caption_html=caption)
+        alt = _caption_text(caption) or f"{chart.ylabel} of " + ", ".join(chart.labels)
+        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=p.verbatim_html(alt), width=None,
+                          caption_html=caption)
 
     def _number(self, result: Result, experiment: str, path: str, location: Any, p: _Pass) -> float | None:
         try:
@@ -415,6 +414,11 @@ def liquid_verbatim(text: str, *, block: bool = False) -> str:
             body = parts[index].replace("{%", _RAW_CLOSE + _LITERAL_TAG_START + _RAW_OPEN)
             parts[index] = _RAW_OPEN + body + _RAW_CLOSE
     return "".join(parts)
+
+
+def _caption_text(caption_html: Markup) -> str:
+    """A rendered caption as plain text, for an ``alt`` attribute."""
+    return _strip_verbatim(re.sub(r"<[^>]+>", "", html.unescape(str(caption_html)))).strip()
 
 
 def _strip_verbatim(text: str) -> str:

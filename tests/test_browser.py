@@ -1,0 +1,147 @@
+"""Built pages in headless Chromium, served over HTTP the way GitHub Pages serves a project page.
+
+MathJax comes from a CDN, and the test machine has no network: requests for it are answered
+with a loader for Debian's MathJax 2 (libjs-mathjax, served locally), which typesets the same
+``\\(...\\)`` and ``\\[...\\]`` delimiters. Without that package they are answered with an empty
+script, and only the typesetting test is skipped. So every console error counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from chromium import CHROMIUM, MATHJAX_CDN, NO_CHROMIUM, Chromium, Page
+from conftest import REPO
+from site_check import (BASEURL, JEKYLL, LIQUID_POST, NO_JEKYLL, STRIPES_POST, CheckedSite, checked_site,
+                        require_tool)
+
+LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax")
+ARTIFACTS = Path(os.environ.get("LITBLOG_TEST_ARTIFACTS", REPO / ".litblog" / "test-artifacts"))
+IMAGES = "Array.from(document.images).map(i => ({src: i.currentSrc, complete: i.complete, width: i.naturalWidth}))"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="session")
+def tools() -> None:
+    """Jekyll and Chromium; asked for first, so the tests skip before building anything."""
+    require_tool(JEKYLL, NO_JEKYLL)
+    require_tool(CHROMIUM, NO_CHROMIUM)
+
+
+@pytest.fixture(scope="module")
+def built(tools: None, tmp_path_factory: pytest.TempPathFactory, built_project: Path) -> CheckedSite:
+    return checked_site(tmp_path_factory.mktemp("jekyll"), built_project)
+
+
+@pytest.fixture(scope="module")
+def server(built: CheckedSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A static server with the Jekyll site under its baseurl, the preview under /preview/, and MathJax."""
+    root = tmp_path_factory.mktemp("serve")
+    shutil.copytree(built.jekyll.destination, root / BASEURL.strip("/"))
+    shutil.copytree(built.site / "_site", root / "preview")
+    if (LOCAL_MATHJAX / "MathJax.js").is_file():
+        (root / "mathjax").symlink_to(LOCAL_MATHJAX)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(built: CheckedSite) -> Iterator[Chromium]:
+    with Chromium(width=1200, height=900) as chromium:
+        yield chromium
+
+
+def open_page(browser: Chromium, url: str) -> Page:
+    page = browser.new_page()
+    loader = b""
+    if (LOCAL_MATHJAX / "MathJax.js").is_file():
+        loader = (b"(function(){var s=document.createElement('script');"
+                  b"s.src='/mathjax/MathJax.js?config=TeX-AMS_SVG';document.head.appendChild(s);})();")
+    page.answer(MATHJAX_CDN, loader, "text/javascript")
+    page.goto(url)
+    return page
+
+
+def assert_images_loaded_and_no_console_errors(page: Page, *, at_least: int) -> None:
+    page.wait_until("document.readyState === 'complete'")
+    images = page.evaluate(IMAGES)
+    assert len(images) >= at_least, images
+    assert [image for image in images if not image["complete"] or image["width"] == 0] == []
+    page.evaluate("new Promise(done => setTimeout(done, 300))")  # late requests (icons) report too
+    assert [str(entry) for entry in page.console] == []
+
+
+@pytest.mark.parametrize("post", [STRIPES_POST, LIQUID_POST])
+def test_a_post_loads_with_every_image_and_no_console_error(browser, server, post):
+    page = open_page(browser, f"{server}{BASEURL}/{post}")
+    assert_images_loaded_and_no_console_errors(page, at_least=2 if post == STRIPES_POST else 0)
+    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("-apple-system")  # CSS loaded
+    shot = page.screenshot(ARTIFACTS / "browser" / (post.strip("/").replace("/", "-") + ".png"))
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+
+
+def test_the_index_and_the_404_page_load(browser, server):
+    page = open_page(browser, f"{server}{BASEURL}/")
+    assert_images_loaded_and_no_console_errors(page, at_least=0)
+    titles = page.evaluate("Array.from(document.querySelectorAll('.post-link')).map(a => a.textContent)")
+    assert titles == ["Braces {{ in }} the title", "Counting images", "Stripes, horizontal or vertical"]
+    page.screenshot(ARTIFACTS / "browser" / "index.png")
+    page.evaluate("document.querySelector('.post-link').click()")
+    page.wait_until(f"location.pathname === '{BASEURL}/{LIQUID_POST}'")
+    page = open_page(browser, f"{server}{BASEURL}/404.html")
+    assert page.evaluate("document.querySelector('h1').textContent") == "Page not found"
+
+
+def test_math_is_typeset(browser, server):
+    if not (LOCAL_MATHJAX / "MathJax.js").is_file():
+        pytest.skip("Debian's libjs-mathjax is not installed (`bash .ci/run` installs it): MathJax cannot load offline")
+    page = open_page(browser, f"{server}{BASEURL}/{LIQUID_POST}")
+    page.wait_until("document.querySelectorAll('.MathJax_SVG, .MathJax_SVG_Display').length >= 2", timeout=60)
+    assert page.evaluate("document.querySelectorAll('.MathJax_SVG_Display').length") == 1  # the display equation
+    assert page.evaluate("document.querySelectorAll('.merror, .MathJax_Error').length") == 0
+    assert [str(entry) for entry in page.console] == []
+    page.screenshot(ARTIFACTS / "browser" / "math.png")
+
+
+def test_a_training_log_is_folded_until_its_summary_is_clicked(browser, server):
+    page = open_page(browser, f"{server}{BASEURL}/{STRIPES_POST}")
+    assert page.evaluate("document.querySelectorAll('details.litblog-log').length") == 2
+    folded = page.evaluate("document.querySelector('details.litblog-log').offsetHeight")
+    assert page.evaluate("document.querySelector('details.litblog-log pre').checkVisibility()") is False
+    page.evaluate("document.querySelector('details.litblog-log summary').click()")
+    assert page.evaluate("document.querySelector('details.litblog-log').open") is True
+    assert page.evaluate("document.querySelector('details.litblog-log pre').checkVisibility()") is True
+    assert page.evaluate("document.querySelector('details.litblog-log').offsetHeight") > folded + 50
+
+
+def test_a_post_fits_a_phone_screen(tools, server):
+    with Chromium(width=390, height=844) as phone:
+        page = open_page(phone, f"{server}{BASEURL}/{STRIPES_POST}")
+        # Wide summaries and tables scroll inside their boxes; the page itself does not.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(ARTIFACTS / "browser" / "phone.png")
+
+
+def test_the_html_preview_loads_with_every_image_and_no_console_error(browser, server):
+    page = open_page(browser, f"{server}/preview/{STRIPES_POST}index.html")
+    assert_images_loaded_and_no_console_errors(page, at_least=2)
+    assert page.evaluate("document.querySelector('.post-title').textContent") == "Stripes, horizontal or vertical"
+    page.evaluate("document.querySelector('.site-title').click()")
+    page.wait_until("location.pathname === '/preview/index.html'")
+    assert page.evaluate("document.querySelectorAll('.post-link').length") == 3
