@@ -343,18 +343,25 @@ def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,
                            location)
 
 
+def _check_no_argument(name: str, argument: str, location: SourceLocation, hint: str,
+                       problems: list[UserError]) -> None:
+    if argument:
+        problems.append(UserError(f"'{name}' takes no argument, got '{argument}'", location, hint=hint))
+
+
+def _check_labels(labels: list[str] | None, items: list[str], what: str, doc: YamlDocument,
+                  problems: list[UserError]) -> None:
+    if labels is not None and len(labels) != len(items):
+        problems.append(UserError(f"'labels' has {len(labels)} entries for {len(items)} {what}",
+                                  doc.location("labels")))
+
+
 def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
                  errors: list[UserError]) -> TableDirective | None:
     options, problems = validate_options(doc.data, TABLE_OPTIONS, doc, context="option")
-    if argument:
-        problems.append(UserError(f"'table' takes no argument, got '{argument}'", location,
-                                  hint="list the rows under 'experiments:'"))
+    _check_no_argument("table", argument, location, "list the rows under 'experiments:'", problems)
     if not problems:
-        labels = options["labels"]
-        if labels is not None and len(labels) != len(options["columns"]):
-            problems.append(UserError(
-                f"'labels' has {len(labels)} entries for {len(options['columns'])} columns",
-                doc.location("labels")))
+        _check_labels(options["labels"], options["columns"], "columns", doc, problems)
         for column, spec in options["format"].items():
             if column not in options["columns"]:
                 problems.append(UserError(f"'format' names '{column}', which is not a column",
@@ -377,14 +384,9 @@ def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
 def _parse_chart(argument: str, doc: YamlDocument, location: SourceLocation,
                  errors: list[UserError]) -> ChartDirective | None:
     options, problems = validate_options(doc.data, CHART_OPTIONS, doc, context="option")
-    if argument:
-        problems.append(UserError(f"'chart' takes no argument, got '{argument}'", location,
-                                  hint="list the bars under 'experiments:'"))
+    _check_no_argument("chart", argument, location, "list the bars under 'experiments:'", problems)
     if not problems:
-        labels = options["labels"]
-        if labels is not None and len(labels) != len(options["experiments"]):
-            problems.append(UserError(f"'labels' has {len(labels)} entries for {len(options['experiments'])} "
-                                      f"experiments", doc.location("labels")))
+        _check_labels(options["labels"], options["experiments"], "experiments", doc, problems)
         baseline = options["baseline"]
         if isinstance(baseline, bool) or not (baseline is None or isinstance(baseline, (int, float))
                                               or (isinstance(baseline, str) and "." in baseline)):
