@@ -18,7 +18,7 @@ def test_defaults_and_jekyll_keys_pass_through(tmp_path):
     config = load_config(write(tmp_path, "title: My blog\ntimezone: Europe/Paris\n"))
     assert config.jekyll["title"] == "My blog"
     assert config.jekyll["timezone"] == "Europe/Paris"
-    assert config.build.posts_dir == "posts" and config.build.seed == 0 and config.build.jobs == 1
+    assert config.build.posts_dir == "posts" and config.build.seed == 0 and config.build.jobs is None
     assert config.recipes_package == "recipes"
     assert config.import_root == tmp_path / "src"
 

@@ -41,6 +41,7 @@ class BuildOptions:
     scheduler: str | None = None  # the Dask scheduler's address
     dask_resources: dict[str, float] = field(default_factory=dict)
     live_reload: bool = False  # preview pages poll the server of `build-site serve`
+    retry_blocked: bool = False  # try runs recorded as blocked by missing files again
 
 
 @dataclass
@@ -67,7 +68,8 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     all_posts = _read_posts(config)
     selected = _select(config, all_posts, options.posts)
     parsed = _parse(selected)
-    plan = make_plan(parsed, config, store, overrides=options.overrides, force=options.force)
+    plan = make_plan(parsed, config, store, overrides=options.overrides, force=options.force,
+                     retry_blocked=options.retry_blocked)
     if options.plan_only:
         reporter.plan(plan, listing=True)
         return BuildResult(EXIT_OK, plan)
@@ -92,6 +94,15 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
                              f"needs a run ({outcome.experiment.reason}); shown as a notice")
         keep_going = True
     failed = [o for o in outcomes if not o.ok]
+    for outcome in outcomes:
+        if outcome.status == "blocked":
+            # Committed with the results: a fresh clone shows the notice instead of failing on it.
+            store.record_blocked(outcome.experiment.recipe.reference, outcome.experiment.key, outcome.message,
+                                 list(outcome.needs))
+    for experiment in plan.experiments.values():
+        if experiment.blocked:
+            reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' is blocked by missing "
+                             f"files and shown as a notice; build-site --plan -v says why, --retry-blocked tries again")
     report = _report(plan, outcomes, config)
     reporter.report(report["experiments"])
     if not options.posts:
@@ -191,7 +202,9 @@ def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
         failure = failures.get(experiment.key)
         message = None
         if result is None:
-            if failure is None:
+            if experiment.blocked:
+                message = f"It could not run: {experiment.blocked}"
+            elif failure is None:
                 message = "It has not been run."
             elif failure.status == "not-run":
                 message = failure.message
@@ -201,7 +214,8 @@ def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
     return outcomes
 
 
-_STATUS_WORDS = {"failed": "failed", "timeout": "timed out", "cancelled": "was cancelled", "dataset": "found no data"}
+_STATUS_WORDS = {"failed": "failed", "timeout": "timed out", "cancelled": "was cancelled", "dataset": "found no data",
+                 "blocked": "could not start"}
 
 
 def _warn_future(posts: list[Post], reporter: ConsoleReporter) -> None:
@@ -223,7 +237,7 @@ def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig) -> dict[
             "posts": sorted({u.post for u in experiment.uses}),
             "recipe": experiment.recipe.reference,
             "key": experiment.key,
-            "status": outcome.status if outcome else "cached",
+            "status": outcome.status if outcome else ("blocked" if experiment.blocked else "cached"),
             "ran": outcome is not None,
             "wall_seconds": round(outcome.seconds, 3) if outcome else None,
             "log": outcome.log_path.relative_to(config.root).as_posix() if outcome else None,

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Dask worker resources each experiment needs, like GPU=1; repeatable")
     parser.add_argument("--keep-going", action="store_true", default=None,
                         help="after a failed experiment, run the others and write the site with a notice")
+    parser.add_argument("--retry-blocked", action="store_true",
+                        help="run experiments recorded as blocked by missing files (e.g. weights) again")
     parser.add_argument("--prune", action="store_true",
                         help="after a full build, delete stored results no post uses any more")
     parser.add_argument("--no-wait", action="store_true",
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             posts=args.posts, force=args.force, plan_only=args.plan,
             overrides=parse_overrides(args.overrides), jobs=args.jobs, keep_going=args.keep_going,
             prune=args.prune, wait_for_lock=not args.no_wait, executor=args.executor,
-            scheduler=args.scheduler, dask_resources=parse_resources(args.dask_resources))
+            scheduler=args.scheduler, dask_resources=parse_resources(args.dask_resources),
+            retry_blocked=args.retry_blocked)
         result = build(root, options, reporter)
     except LitblogError as exc:
         located = isinstance(exc, (UserError, UserErrors))

@@ -148,6 +148,8 @@ def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int
         return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), seed=key))
 
     batches = tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
+    # flat_map hides the length: say it, so Keras knows the steps of an epoch from the first one.
+    batches = batches.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
     return batches.map(lambda index: (tf.gather(images, index), tf.gather(targets, index))).prefetch(tf.data.AUTOTUNE)
 
 
@@ -360,6 +362,9 @@ class RecipeContext:
         self._events.emit("phase", name=phase_name, first_epoch=(record.epochs[-1] if record.epochs else initial_epoch) + 1,
                           epochs=epochs, resumed=bool(record.epochs))
         fit_kwargs.setdefault("verbose", 2)
+        if _is_dataset(x):
+            # Keras never shuffles a tf.data.Dataset; saying so keeps its warning out of the log.
+            fit_kwargs.setdefault("shuffle", False)
         recording = epoch_callbacks(self.seed, self._set_epoch, record, self._checkpoint,
                                     lambda: self._log.getvalue()[log_start:], saved)
         earlier_seconds = record.train_seconds
@@ -580,6 +585,10 @@ def _progress_callback(events: EventSink, epochs: int) -> Any:
                         seconds=time.monotonic() - self._epoch_started)
 
     return Progress()
+
+
+def _is_dataset(value: Any) -> bool:
+    return type(value).__module__.startswith("tensorflow") and hasattr(value, "element_spec")
 
 
 def _floats(logs: dict | None) -> dict[str, float]:

@@ -31,7 +31,7 @@ from .errors import UserError
 from .execute import Reporter, RunOutcome, log_path_for, worker_spec
 from .plan import PlannedExperiment
 from .store import ResultStore
-from .worker import EXIT_DATASET, EXIT_OK
+from .worker import EXIT_BLOCKED, EXIT_DATASET, EXIT_OK
 
 # A worker's cache (generated datasets) outlives single tasks, so it is not regenerated each time.
 WORKER_CACHE = Path(tempfile.gettempdir()) / "litblog-dask-worker"
@@ -230,6 +230,9 @@ def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, sto
         return RunOutcome(experiment, "stored", seconds, log_path)
     if code == EXIT_DATASET:
         return RunOutcome(experiment, "dataset", seconds, log_path, failure.get("message", "dataset unavailable"))
+    if code == EXIT_BLOCKED:
+        return RunOutcome(experiment, "blocked", seconds, log_path, failure.get("message", ""),
+                          needs=tuple(failure.get("needs", ())))
     tail = "\n".join(failure.get("traceback", "").rstrip().splitlines()[-12:])
     return RunOutcome(experiment, "failed", seconds, log_path,
                       failure.get("message") or f"the worker exited with status {code}", tail)

@@ -23,7 +23,7 @@ from .datasets import keras_cache_dir
 from .fsutil import atomic_write_text
 from .plan import PlannedExperiment
 from .store import ResultStore
-from .worker import EXIT_DATASET, EXIT_OK
+from .worker import EXIT_BLOCKED, EXIT_DATASET, EXIT_OK
 
 TRACEBACK_LINES = 12
 
@@ -33,11 +33,12 @@ class RunOutcome:
     """How one experiment's run ended."""
 
     experiment: PlannedExperiment
-    status: str  # "stored", "failed", "dataset", "timeout", "cancelled"
+    status: str  # "stored", "failed", "dataset", "blocked", "timeout", "cancelled", "not-run"
     seconds: float
     log_path: Path
     message: str = ""
     traceback_tail: str = ""
+    needs: tuple[str, ...] = ()  # for "blocked": the missing files, relative to the Keras home
 
     @property
     def ok(self) -> bool:
@@ -251,6 +252,9 @@ def _finish(run: _Running, reporter: Reporter) -> RunOutcome:
         return RunOutcome(experiment, "stored", seconds, run.log_path)
     if code == EXIT_DATASET:
         return RunOutcome(experiment, "dataset", seconds, run.log_path, run.failure.get("message", "dataset unavailable"))
+    if code == EXIT_BLOCKED:
+        return RunOutcome(experiment, "blocked", seconds, run.log_path, run.failure.get("message", ""),
+                          needs=tuple(run.failure.get("needs", ())))
     if run.failure:
         tail = "\n".join(run.failure.get("traceback", "").rstrip().splitlines()[-TRACEBACK_LINES:])
         return RunOutcome(experiment, "failed", seconds, run.log_path, run.failure.get("message", ""), tail)

@@ -236,7 +236,8 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
     if baseline is not None:
         axis.axhline(baseline, color=VALIDATION_COLOUR, linestyle="--", linewidth=1.2,
                      label=f"{baseline_label} ({format(baseline, value_format)})")
-        axis.legend(loc="lower right", fontsize=8)
+        # Above the plot, where no bar can hide it.
+        axis.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     axis.set_xticks(list(positions))
     axis.set_xticklabels(labels)
     axis.set_ylabel(ylabel)
@@ -245,7 +246,7 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
         axis.yaxis.set_major_formatter(PercentFormatter(1.0))
     axis.grid(axis="y", alpha=0.3)
     if title:
-        axis.set_title(title)
+        axis.set_title(title, pad=18 if baseline is not None else 6)  # clear of the legend above
     fig.tight_layout()
     return fig
 

@@ -43,7 +43,8 @@ class PlannedExperiment:
     inputs: KeyInputs
     uses: tuple[ExperimentUse, ...]
     result: Result | None  # the stored result, when there is one and it is not forced to re-run
-    reason: str  # why it runs ("no result yet", "src/recipes/x.py changed", ...) or "cached"
+    reason: str  # why it runs ("no result yet", "src/recipes/x.py changed", ...), "cached" or "blocked"
+    blocked: str | None = None  # a recorded run that missing files prevent: the message it gave
 
     @property
     def label(self) -> str:
@@ -52,7 +53,7 @@ class PlannedExperiment:
 
     @property
     def needs_run(self) -> bool:
-        return self.result is None
+        return self.result is None and self.blocked is None
 
 
 @dataclass
@@ -90,8 +91,13 @@ def make_plan(
     *,
     overrides: dict[str, Any] | None = None,
     force: bool = False,
+    retry_blocked: bool = False,
 ) -> Plan:
-    """Resolve every experiment in ``posts``; all user errors are raised together."""
+    """Resolve every experiment in ``posts``; all user errors are raised together.
+
+    A run recorded as blocked (missing pretrained weights) is not tried again until the
+    files it lacked are in the Keras cache, or ``retry_blocked`` (or ``force``) is set.
+    """
     overrides = overrides or {}
     errors: list[UserError] = []
     plan = Plan()
@@ -101,7 +107,7 @@ def make_plan(
     for parsed in posts:
         for directive in parsed.experiments.values():
             planned = _plan_one(parsed, directive, config, store, overrides, used_overrides,
-                                versions, digests, force, errors)
+                                versions, digests, force, retry_blocked, errors)
             if planned is None:
                 continue
             use = ExperimentUse(parsed.post.path, directive.name, directive.location)
@@ -129,6 +135,7 @@ def _plan_one(
     versions: dict[str, str],
     digests: dict[Path, str],
     force: bool,
+    retry_blocked: bool,
     errors: list[UserError],
 ) -> PlannedExperiment | None:
     recipe_location = directive.options.location("recipe")
@@ -195,15 +202,26 @@ def _plan_one(
                        datasets=dataset_fingerprints, versions=versions)
     key = inputs.key()
     result = None if force else store.load(recipe.reference, key)
+    blocked = None
     if result is not None:
         reason = "cached"
     elif force:
         reason = "--force"
     else:
-        reason = _why_missing(store, recipe.reference, inputs)
+        record = store.load_blocked(recipe.reference, key)
+        arrived = record is not None and record.get("needs") and all(
+            (datasets.keras_cache_dir().parent / need).is_file() for need in record["needs"])
+        if record is None:
+            reason = _why_missing(store, recipe.reference, inputs)
+        elif retry_blocked:
+            reason = "--retry-blocked"
+        elif arrived:
+            reason = "the files it lacked are now in the Keras cache: " + ", ".join(record["needs"])
+        else:
+            blocked, reason = record["message"], "blocked"
     timeout = directive.timeout if directive.timeout is not None else config.build.timeout
     use = ExperimentUse(parsed.post.path, directive.name, directive.location)
-    return PlannedExperiment(key, recipe, params, seed, timeout, inputs, (use,), result, reason)
+    return PlannedExperiment(key, recipe, params, seed, timeout, inputs, (use,), result, reason, blocked)
 
 
 def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs) -> str:

@@ -57,11 +57,16 @@ class ConsoleReporter:
         if listing:
             for experiment in experiments:
                 uses = ", ".join(f"{u.location}" for u in experiment.uses)
-                state = f"run: {experiment.reason}" if experiment.needs_run else "cached"
+                state = f"run: {experiment.reason}" if experiment.needs_run else experiment.reason
                 self._say(f"{experiment.label:<16} {experiment.recipe.reference:<32} {state}  [{uses}]", QUIET)
+                if experiment.blocked:
+                    self._say(f"{'':<16} {experiment.blocked}", VERBOSE)
             self._say(f"{len(to_run)} of {len(experiments)} experiments would run.", QUIET)
             return
-        self._say(f"{len(experiments)} experiments, {len(experiments) - len(to_run)} cached, {len(to_run)} to run")
+        blocked = sum(1 for e in experiments if e.blocked)
+        cached = len(experiments) - len(to_run) - blocked
+        self._say(f"{len(experiments)} experiments, {cached} cached, " + (f"{blocked} blocked, " if blocked else "")
+                  + f"{len(to_run)} to run")
         for experiment in to_run:
             self._say(f"  {experiment.label} ({experiment.recipe.reference}): {experiment.reason}")
 
@@ -237,4 +242,5 @@ def make_reporter(stream: TextIO, verbosity: int, root: Path | None = None) -> C
 
 
 def _status_words(status: str) -> str:
-    return {"failed": "failed", "timeout": "timed out", "dataset": "has no data"}.get(status, status)
+    return {"failed": "failed", "timeout": "timed out", "dataset": "has no data",
+            "blocked": "is blocked"}.get(status, status)

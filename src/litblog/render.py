@@ -242,7 +242,7 @@ class Renderer:
                 recipe = experiment.recipe
                 args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
                 call = p.verbatim_html(f"{recipe.function}({args})")
-                parts.append(p.template("code.md.j2", source=recipe.source, call=call,
+                parts.append(p.template("code.md.j2", source=recipe.source, call=call, ran=result is not None,
                                         seed=experiment.seed, where=recipe.file.name))
             elif result is None:
                 continue

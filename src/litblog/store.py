@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from .fsutil import atomic_write_text
 from .keys import FORMAT_VERSION
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+BLOCKED = "blocked.json"  # in a folder without a manifest: the run could not happen, and why
 HISTORY = "history.json"
 METRICS = "metrics.json"
 LOG = "log.txt"
@@ -116,6 +118,25 @@ class ResultStore:
                         folder.relative_to(self.root.parent) if self.root.parent in folder.parents else folder, exc)
             return None
         return Result(folder, manifest)
+
+    def record_blocked(self, recipe: str, key: str, message: str, needs: list[str]) -> None:
+        """Note that the run of ``key`` is blocked by missing files (committed, like results)."""
+        folder = self.folder(recipe, key)
+        if (folder / MANIFEST).is_file():
+            return
+        record = {"format": FORMAT_VERSION, "key": key, "recipe": recipe, "message": message, "needs": needs}
+        atomic_write_text(folder / BLOCKED, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+    def load_blocked(self, recipe: str, key: str) -> dict[str, Any] | None:
+        """The blocked record of ``key``, if its run is blocked and has no result."""
+        folder = self.folder(recipe, key)
+        if (folder / MANIFEST).is_file() or not (folder / BLOCKED).is_file():
+            return None
+        try:
+            record = json.loads((folder / BLOCKED).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if record.get("key") == key else None
 
     def new_staging(self, key: str) -> Path:
         """An empty folder on the store's file system to write a run into."""

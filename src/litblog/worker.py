@@ -4,7 +4,8 @@ The parent (:mod:`litblog.execute`) writes the spec, sends this process's stdout
 to the run's full log, and reads progress events from the pipe named by
 ``LITBLOG_EVENT_FD``. The worker imports TensorFlow, seeds it, calls the recipe, writes the
 result into a staging folder and renames it into the store: a crash at any point leaves no
-partial result. Exit status: 0 stored, 1 the recipe failed, 3 a dataset is unavailable.
+partial result. Exit status: 0 stored, 1 the recipe failed, 3 a dataset is unavailable, 4 blocked:
+pretrained weights are missing (see :mod:`litblog.pretrained`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Callable
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DATASET = 3
+EXIT_BLOCKED = 4  # a prerequisite (pretrained weights) is missing: recorded, retried when it appears
 
 
 def make_path_scrubber(replacements: dict[str, str]) -> Callable[[str], str]:
@@ -63,6 +65,7 @@ def run(spec: dict[str, Any]) -> int:
     """Run the experiment ``spec`` describes; returns the exit status."""
     from .context import EventSink, RecipeContext
     from .datasets import DatasetUnavailable
+    from .pretrained import PretrainedWeightsUnavailable
     from .store import MANIFEST, ResultStore
 
     started = time.perf_counter()
@@ -121,6 +124,10 @@ def run(spec: dict[str, Any]) -> int:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
         events.emit("stored")
         return EXIT_OK
+    except PretrainedWeightsUnavailable as exc:
+        events.emit("failed", kind="blocked", message=scrub(str(exc)), needs=list(exc.needs))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_BLOCKED
     except DatasetUnavailable as exc:
         events.emit("failed", kind="dataset", message=scrub(str(exc)))
         print(f"litblog: {exc}", file=sys.stderr)
