@@ -58,4 +58,6 @@ def test_the_committed_site_is_what_a_build_writes(repository_copy):
                 if p.is_file() and not p.relative_to(root).parts[0] in ("_site", "_build")}
     assert published(built).keys() == published(committed).keys()
     for name, data in published(built).items():
+        if "/chart-" in name:
+            continue  # drawn at build time: its name is its content's digest, its pixels the plotting library's
         assert data == published(committed)[name], f"site/{name} is stale: run `make site` and commit"
