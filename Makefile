@@ -26,6 +26,7 @@ plan: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/noop_rebuild.py
+	$(BIN)/python benchmarks/parallel_jobs.py
 
 clean:
 	rm -rf .litblog site/_site
