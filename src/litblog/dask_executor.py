@@ -28,10 +28,10 @@ from typing import Any
 
 from .config import SiteConfig
 from .errors import UserError
-from .execute import Reporter, RunOutcome, log_path_for, worker_spec
+from .execute import Reporter, RunOutcome, log_path_for, outcome_of, worker_spec
 from .plan import PlannedExperiment
 from .store import ResultStore
-from .worker import EXIT_BLOCKED, EXIT_DATASET, EXIT_OK
+from .worker import EXIT_OK
 
 # A worker's cache (generated datasets) outlives single tasks, so it is not regenerated each time.
 WORKER_CACHE = Path(tempfile.gettempdir()) / "litblog-dask-worker"
@@ -219,20 +219,11 @@ def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, sto
             failure = event
         reporter.run_event(experiment, event)
     code = answer["code"]
-    if code == "timeout":
-        return RunOutcome(experiment, "timeout", seconds, log_path,
-                          f"stopped after the timeout of {experiment.timeout:g} s")
-    if code == EXIT_OK and answer["result"] is not None:
+    if code == EXIT_OK:
+        if answer["result"] is None:
+            return RunOutcome(experiment, "failed", seconds, log_path, "the Dask task returned no result folder")
         staging = store.new_staging(experiment.key)
         with tarfile.open(fileobj=io.BytesIO(answer["result"]), mode="r:gz") as archive:
             archive.extractall(staging, filter="data")
         store.commit(staging, experiment.recipe.reference, experiment.key)
-        return RunOutcome(experiment, "stored", seconds, log_path)
-    if code == EXIT_DATASET:
-        return RunOutcome(experiment, "dataset", seconds, log_path, failure.get("message", "dataset unavailable"))
-    if code == EXIT_BLOCKED:
-        return RunOutcome(experiment, "blocked", seconds, log_path, failure.get("message", ""),
-                          needs=tuple(failure.get("needs", ())))
-    tail = "\n".join(failure.get("traceback", "").rstrip().splitlines()[-12:])
-    return RunOutcome(experiment, "failed", seconds, log_path,
-                      failure.get("message") or f"the worker exited with status {code}", tail)
+    return outcome_of(experiment, code, seconds, log_path, failure)

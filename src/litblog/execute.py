@@ -242,26 +242,30 @@ def _read_events(run: _Running, reporter: Reporter) -> None:
 def _finish(run: _Running, reporter: Reporter) -> RunOutcome:
     _read_events(run, reporter)
     os.close(run.events_fd)
-    seconds = time.monotonic() - run.started
-    code = run.process.returncode
-    experiment = run.experiment
-    if run.timed_out:
-        return RunOutcome(experiment, "timeout", seconds, run.log_path,
+    code = "timeout" if run.timed_out else run.process.returncode
+    return outcome_of(run.experiment, code, time.monotonic() - run.started, run.log_path, run.failure)
+
+
+def outcome_of(experiment: PlannedExperiment, code: int | str, seconds: float, log_path: Path,
+               failure: dict[str, Any]) -> RunOutcome:
+    """How a worker's run ended, from its exit status (or "timeout") and its ``failed`` event, if any."""
+    if code == "timeout":
+        return RunOutcome(experiment, "timeout", seconds, log_path,
                           f"stopped after the timeout of {experiment.timeout:g} s")
     if code == EXIT_OK:
-        return RunOutcome(experiment, "stored", seconds, run.log_path)
+        return RunOutcome(experiment, "stored", seconds, log_path)
     if code == EXIT_DATASET:
-        return RunOutcome(experiment, "dataset", seconds, run.log_path, run.failure.get("message", "dataset unavailable"))
+        return RunOutcome(experiment, "dataset", seconds, log_path, failure.get("message", "dataset unavailable"))
     if code == EXIT_BLOCKED:
-        return RunOutcome(experiment, "blocked", seconds, run.log_path, run.failure.get("message", ""),
-                          needs=tuple(run.failure.get("needs", ())))
-    if run.failure:
-        tail = "\n".join(run.failure.get("traceback", "").rstrip().splitlines()[-TRACEBACK_LINES:])
-        return RunOutcome(experiment, "failed", seconds, run.log_path, run.failure.get("message", ""), tail)
-    reason = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        return RunOutcome(experiment, "blocked", seconds, log_path, failure.get("message", ""),
+                          needs=tuple(failure.get("needs", ())))
+    if failure:
+        tail = "\n".join(failure.get("traceback", "").rstrip().splitlines()[-TRACEBACK_LINES:])
+        return RunOutcome(experiment, "failed", seconds, log_path, failure.get("message", ""), tail)
+    reason = f"killed by signal {-code}" if isinstance(code, int) and code < 0 else f"exited with status {code}"
     if code in (-signal.SIGKILL, 137):
         reason += " (out of memory, or killed from outside)"
-    return RunOutcome(experiment, "failed", seconds, run.log_path, f"the worker {reason}", _log_tail(run.log_path))
+    return RunOutcome(experiment, "failed", seconds, log_path, f"the worker {reason}", _log_tail(log_path))
 
 
 def _log_tail(path: Path) -> str:

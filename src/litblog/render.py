@@ -32,6 +32,7 @@ from .store import Result, ResultError
 from .values import lookup, recorded
 
 TARGETS = ("jekyll", "preview")
+_MISSING = object()  # a value a result does not have (its error is already recorded)
 _RAW_OPEN, _RAW_CLOSE = "{% raw %}", "{% endraw %}"
 
 
@@ -295,9 +296,9 @@ class Renderer:
                     row.append("no result")
                     continue
                 location = table.options.location("columns", index)
-                value = self._value(result, name, column, table.formats.get(column, ""), location, p)
-                numeric[index] = numeric[index] or _is_number(lookup_or_none(result, column))
-                row.append(_cell(value))
+                value = self._lookup(result, name, column, location, p)
+                numeric[index] = numeric[index] or _is_number(value)
+                row.append(_cell(self._format(value, name, column, table.formats.get(column, ""), location, p)))
             rows.append(row)
         aligns = ["left", *("right" if n else "left" for n in numeric)]
         caption = self._caption(table.caption, table.caption_references, p)
@@ -335,11 +336,8 @@ class Renderer:
                           caption_html=caption)
 
     def _number(self, result: Result, experiment: str, path: str, location: Any, p: _Pass) -> float | None:
-        try:
-            value = lookup(result, path)
-        except ResultError as exc:
-            p.errors.append(UserError(f"experiment '{experiment}' has {exc}", location,
-                                      suggestion=did_you_mean(path, exc.available) or one_of(exc.available)))
+        value = self._lookup(result, experiment, path, location, p)
+        if value is _MISSING:
             return None
         if not _is_number(value):
             p.errors.append(UserError(f"{experiment}.{path} is {value!r}, not a number to chart", location))
@@ -349,11 +347,19 @@ class Renderer:
     # -- values -----------------------------------------------------------------------------
 
     def _value(self, result: Result, experiment: str, path: str, spec: str, location: Any, p: _Pass) -> str:
+        return self._format(self._lookup(result, experiment, path, location, p), experiment, path, spec, location, p)
+
+    def _lookup(self, result: Result, experiment: str, path: str, location: Any, p: _Pass) -> Any:
+        """The value ``path`` names, or :data:`_MISSING` after recording a located error."""
         try:
-            value = lookup(result, path)
+            return lookup(result, path)
         except ResultError as exc:
             p.errors.append(UserError(f"experiment '{experiment}' has {exc}", location,
                                       suggestion=did_you_mean(path, exc.available) or one_of(exc.available)))
+            return _MISSING
+
+    def _format(self, value: Any, experiment: str, path: str, spec: str, location: Any, p: _Pass) -> str:
+        if value is _MISSING:
             return "?"
         try:
             return p.verbatim(format_value(value, spec))
@@ -457,13 +463,6 @@ def _draw_chart(drawing: dict[str, Any], target: Path) -> None:
                           baseline=drawing["baseline"], baseline_label=drawing["baseline_label"],
                           value_format=drawing["format"])
     save_figure(fig, target)
-
-
-def lookup_or_none(result: Result, path: str) -> Any:
-    try:
-        return lookup(result, path)
-    except ResultError:
-        return None
 
 
 def _is_number(value: Any) -> bool:
