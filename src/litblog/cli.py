@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", "-C", metavar="DIR", type=Path,
                         help="the project folder (default: the one holding _config.yml, from here up)")
     parser.add_argument("--force", action="store_true", help="re-run the experiments even if results are stored")
+    parser.add_argument("--no-run", action="store_true",
+                        help="train nothing: experiments without a stored result are shown as notices")
     parser.add_argument("--plan", action="store_true",
                         help="print what would run and why (no result yet, or which input changed); run nothing")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         options = BuildOptions(
             posts=args.posts, force=args.force, plan_only=args.plan,
             overrides=parse_overrides(args.overrides), jobs=args.jobs, keep_going=args.keep_going,
-            prune=args.prune, wait_for_lock=not args.no_wait, executor=args.executor,
+            prune=args.prune, wait_for_lock=not args.no_wait, run=not args.no_run, executor=args.executor,
             scheduler=args.scheduler, dask_resources=parse_resources(args.dask_resources),
             retry_blocked=args.retry_blocked)
         result = build(root, options, reporter)
