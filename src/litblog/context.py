@@ -468,20 +468,20 @@ class RecipeContext:
         return values
 
     def predict(self, model: "keras.Model", data: ImageData, *, split: str = "test",
-                name: str | None = None) -> "Predictions":
+                name: str | None = None, head: str | None = None) -> "Predictions":
         """Predict every image of ``split``; stores labels, predictions and file names with the result.
 
-        Two or more outputs are read as logits per class (argmax); a single output as a
-        binary logit (positive means the second class).
+        How outputs become classes depends on the model's head, read from its final activation
+        (``head=`` overrides): ``"softmax"`` (probabilities per class) and ``"logits"`` (one logit
+        per class) take the largest; ``"sigmoid"`` (one unit, a probability) means the second
+        class above 0.5; ``"logit"`` (one unit, no activation) the second class above 0.
         """
         import numpy as np
 
         pipeline = getattr(data, split)
         scores = np.asarray(model.predict(pipeline, verbose=0))
-        if scores.ndim == 2 and scores.shape[1] > 1:
-            predicted = scores.argmax(axis=1)
-        else:
-            predicted = (scores.reshape(-1) > 0).astype(int)
+        head = head or model_head(model, scores)
+        predicted = decide_classes(scores, head)
         pairs = getattr(data.files, split)
         truth = np.array([label for _, label in pairs])
         files = [path for path, _ in pairs]
@@ -498,6 +498,7 @@ class RecipeContext:
             "files": [self._scrub(str(f)) for f in files],
         }))
         self._capture.predictions[name] = {"file": relative}
+        self.record(f"{name}.head", head)
         self.record(f"{name}.predicted_accuracy", float((truth == predicted).mean()) if len(truth) else 0.0)
         return predictions
 
@@ -623,3 +624,44 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
+
+
+HEADS = ("softmax", "logits", "sigmoid", "logit")
+
+
+def model_head(model: Any, scores: Any) -> str:
+    """The kind of head ``model`` ends in, from its final activation and output width."""
+    width = scores.shape[1] if scores.ndim == 2 else 1
+    activation = _final_activation(model)
+    if width > 1:
+        return "softmax" if activation == "softmax" else "logits"
+    return "sigmoid" if activation == "sigmoid" else "logit"
+
+
+def decide_classes(scores: Any, head: str) -> Any:
+    """Class indices from a model's outputs, read the way its ``head`` produces them."""
+    import numpy as np
+
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, not {head!r}")
+    if head in ("softmax", "logits"):
+        if scores.ndim != 2 or scores.shape[1] < 2:
+            raise ValueError(f"a {head} head needs one output per class; this model has shape {scores.shape}")
+        return scores.argmax(axis=1)
+    if scores.ndim == 2 and scores.shape[1] != 1:
+        raise ValueError(f"a {head} head has one output; this model has {scores.shape[1]}")
+    threshold = 0.5 if head == "sigmoid" else 0.0
+    return (scores.reshape(-1) > threshold).astype(int)
+
+
+def _final_activation(model: Any) -> str | None:
+    """The name of the activation applied last: a layer's ``activation`` or an ``Activation``/``Softmax`` layer,
+    looking inside nested models."""
+    layer = model
+    while getattr(layer, "layers", None):
+        layer = layer.layers[-1]
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None) or (activation if isinstance(activation, str) else None)
+    return name
