@@ -456,7 +456,9 @@ def _replace(p: _Pass, **changes: Any) -> _Pass:
 # Characters Markdown (Python-Markdown and kramdown), kramdown's extensions ({: } {:: }) or
 # Liquid ({{ {%) would read in text litblog inserts, written as character references instead.
 _TEXT_REFERENCES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}~$"}
-_TEXT_REFERENCES.update({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Quotes too: kramdown would make them typographic ('a' -> ‘a’), and "--" and "..." dashes and ellipses.
+_TEXT_REFERENCES.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&quot;"})
+_TYPOGRAPHIC = re.compile(r"-(?=-)|\.(?=\.\.)")
 _BLOCK_START = re.compile(r"^(#|[-+=](?=\s|$)|\d+(?=\.\s))")
 
 
@@ -464,6 +466,7 @@ def markdown_text(value: Any) -> str:
     """``value`` as literal text inside Markdown: no markup, no Liquid, on one line."""
     text = re.sub(r"\s*\n\s*", " ", str(value))
     text = "".join(_TEXT_REFERENCES.get(c, c) for c in text)
+    text = _TYPOGRAPHIC.sub(lambda m: f"&#{ord(m.group(0))};", text)
     # At the start of a line, '#', '- ' or '1. ' would make a heading or a list.
     return _BLOCK_START.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group(0)), text)
 
