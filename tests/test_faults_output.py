@@ -595,3 +595,32 @@ def test_a_file_where_the_results_staging_folder_should_be_is_cleaned(project):
     assert done.returncode == 0, done.stderr
     assert not (project / "results" / ".tmp").exists()
     no_partial_results(project)
+
+
+# -- the Keras cache: one rule, named without this machine's paths ----------------------------------------
+
+
+@pytest.mark.parametrize("keras_home", ["set", "unset", "read-only"])
+def test_pretrained_uses_the_same_keras_cache_as_the_build_and_names_it_portably(tmp_path, monkeypatch, keras_home):
+    from litblog import datasets, pretrained
+
+    if keras_home == "unset":
+        monkeypatch.delenv("KERAS_HOME", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path))
+    else:
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+        (tmp_path / "keras").mkdir()
+        if keras_home == "read-only":
+            (tmp_path / "keras").chmod(0o555)  # once sent pretrained.py to a temp folder the build never read
+    assert pretrained.cache_dir() == datasets.keras_cache_dir().parent / "models"
+    weights = pretrained.weights_file("ResNet50")
+    message = pretrained._missing("ResNet50", weights, "LITBLOG_OFFLINE is set")
+    assert str(tmp_path) not in message
+    assert ("~/.keras/models" if keras_home == "unset" else "$KERAS_HOME/models") in message
+
+
+def test_a_blocked_record_needing_files_outside_the_keras_home_is_never_looked_up(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    store.record_blocked("r.f", "k" * 24, "blocked", ["../../../etc/passwd", "/etc/passwd"])
+    record = store.load_blocked("r.f", "k" * 24)
+    assert record is not None and record["needs"] == []

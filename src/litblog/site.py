@@ -189,7 +189,7 @@ class _Writer:
     def _confined(self, path: Path) -> None:
         # The last guard: whatever computed ``path``, it must land in staging once symlinks resolve.
         assert self.staging is not None
-        if not is_inside(path.parent, self.staging):
+        if path.is_symlink() or not is_inside(path.parent, self.staging):
             raise UserError(f"refusing to write {self.shown(path)}: it resolves outside {self.shown(self.site_dir)}/")
 
     def mkdir(self, folder: Path) -> None:

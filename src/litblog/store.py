@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
+from .errors import UserError
 from .fsutil import atomic_write_text, make_unique_dir, remove_path
 from .keys import FORMAT_VERSION
 
@@ -239,7 +240,11 @@ class ResultStore:
         try:
             return verify(folder, recipe, key), None
         except _Misplaced as exc:
-            moved = self.quarantine(folder)
+            try:
+                moved = self.quarantine(folder)
+            except OSError as error:
+                return None, (f"{self._shown(folder)}: {exc}; it could not be moved aside "
+                              f"({error.strerror or error}): move or delete it")
             return None, (f"{self._shown(folder)}: {exc}; moved to {self._shown(moved)} "
                           f"so that it is not re-run on every build")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -272,7 +277,11 @@ class ResultStore:
         if (folder / MANIFEST).is_file():
             return
         record = {"format": FORMAT_VERSION, "key": key, "recipe": recipe, "message": message, "needs": needs}
-        atomic_write_text(folder / BLOCKED, json.dumps(record, indent=1, sort_keys=True) + "\n")
+        try:
+            atomic_write_text(folder / BLOCKED, json.dumps(record, indent=1, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise UserError(f"cannot write {self._shown(folder / BLOCKED)}: {exc.strerror or exc}",
+                            suggestion="check that results/ is writable, then run build-site again") from None
 
     def load_blocked(self, recipe: str, key: str) -> dict[str, Any] | None:
         """The blocked record of ``key``, if its run is blocked and has no result."""
