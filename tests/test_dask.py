@@ -12,7 +12,7 @@ from conftest import run_cli_process
 
 distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'dask[distributed]'")
 
-VOLATILE = ("created", "timings", "hardware", "runtime")
+VOLATILE = ("created", "timings", "hardware", "runtime", "digests")  # digests cover log.txt, which has timings
 
 
 def results_of(root: Path) -> dict[str, Path]:

@@ -13,7 +13,7 @@ from litblog.config import load_config
 from litblog.errors import UserErrors
 from litblog.plan import make_plan
 from litblog.render import ExperimentOutcome, Renderer, format_value, post_url
-from litblog.store import ResultStore
+from litblog.store import ResultStore, seal
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"
@@ -42,6 +42,7 @@ def fake_result(store: ResultStore, experiment, val_accuracy: list[float], test_
         "key_inputs": experiment.inputs.to_json(), "timings": {"wall_seconds": 65.2, "train_seconds": 61.7},
         "summaries": [{"model": "tiny", "file": "summary.txt"}],
         "figures": {"curves": {"file": "figures/curves.png", "caption": "Accuracy and loss per epoch."}}}))
+    seal(folder)  # as ResultStore.commit does: a result without digests is not used
 
 
 @pytest.fixture

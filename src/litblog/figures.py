@@ -213,42 +213,61 @@ def misclassified_grid(images: Sequence[Any], true_labels: Sequence[int], predic
 
 def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, ylabel: str = "test accuracy",
                     baseline: float | None = None, baseline_label: str = "baseline", value_format: str = ".1%",
-                    title: str | None = None) -> Figure:
+                    title: str | None = None, notes: Sequence[str | None] | None = None) -> Figure:
     """A bar chart comparing one value across experiments, each bar labelled with its value.
 
     A ``None`` value (an experiment without a result) gets an empty slot marked "no result"
-    rather than a zero bar; ``baseline`` draws a dashed reference line.
+    (or its entry in ``notes``, like "not finite (inf)") rather than a zero bar; a value that
+    is not finite is drawn the same way. When no value is left, the chart says so instead of
+    showing an empty axis. ``baseline`` draws a dashed reference line. Text is drawn as
+    written: a ``$`` in a label is not read as mathtext.
     """
+    notes = list(notes or [None] * len(values))
+    values = [v if v is not None and math.isfinite(v) else None for v in values]
+    if baseline is not None and not math.isfinite(baseline):
+        baseline = None
     fig, axis = plt.subplots(figsize=(1.4 + 1.3 * max(1, len(labels)), 3.8))
     positions = range(len(labels))
     present = [v for v in values if v is not None]
     heights = [v if v is not None else 0.0 for v in values]
     bars = axis.bar(positions, heights, color=TRAIN_COLOUR, width=0.6)
     top = max([*present, baseline or 0.0, 1e-9])
-    for bar, value in zip(bars, values):
+    for bar, value, note in zip(bars, values, notes):
         if value is None:
             bar.set_visible(False)
-            axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, "no result", ha="center", va="bottom",
-                      fontsize=9, color="dimgrey", rotation=90)
+            axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, _plain(note or "no result"), ha="center",
+                      va="bottom", fontsize=9, color="dimgrey", rotation=90)
         else:
             axis.text(bar.get_x() + bar.get_width() / 2, value, format(value, value_format), ha="center",
                       va="bottom", fontsize=9)
     if baseline is not None:
         axis.axhline(baseline, color=VALIDATION_COLOUR, linestyle="--", linewidth=1.2,
-                     label=f"{baseline_label} ({format(baseline, value_format)})")
+                     label=_plain(f"{baseline_label} ({format(baseline, value_format)})"))
         # Above the plot, where no bar can hide it.
         axis.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     axis.set_xticks(list(positions))
-    axis.set_xticklabels(labels)
-    axis.set_ylabel(ylabel)
-    axis.set_ylim(0, top * 1.12)
-    if value_format.endswith("%"):
-        axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.set_xticklabels([_plain(label) for label in labels])
+    axis.set_ylabel(_plain(ylabel))
+    if not present and baseline is None:
+        # Nothing to scale the axis by: no ticks reading 0.00000%, a plain statement instead.
+        axis.set_ylim(0, 1)
+        axis.set_yticks([])
+        axis.text(0.5, 0.6, "no results yet", transform=axis.transAxes, ha="center", va="center", fontsize=11,
+                  color="dimgrey")
+    else:
+        axis.set_ylim(0, top * 1.12)
+        if value_format.endswith("%"):
+            axis.yaxis.set_major_formatter(PercentFormatter(1.0))
     axis.grid(axis="y", alpha=0.3)
     if title:
-        axis.set_title(title, pad=18 if baseline is not None else 6)  # clear of the legend above
+        axis.set_title(_plain(title), pad=18 if baseline is not None else 6)  # clear of the legend above
     fig.tight_layout()
     return fig
+
+
+def _plain(text: str) -> str:
+    """``text`` for matplotlib as written: ``$`` escaped, so it is never parsed as mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def load_images(files: Sequence[Any], size: tuple[int, int]) -> list[Any]:

@@ -1,11 +1,49 @@
-"""Atomic file and folder writes: a reader sees the old content or the new, never a half."""
+"""Atomic file and folder writes: a reader sees the old content or the new, never a half.
+
+Files and folders are created with the modes the user's umask gives (``0644``/``0755``
+under ``022``), never the private ``0600``/``0700`` of :mod:`tempfile`: a staging folder is
+renamed into ``site/`` or ``results/`` and must be readable there like any other.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows (no race with threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode an ordinary new file gets: ``0o666`` less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def make_unique_dir(parent: Path, prefix: str) -> Path:
+    """A new empty folder ``parent/<prefix><random>``, with the umask's mode (unlike ``mkdtemp``)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "no free name for a staging folder", str(parent / prefix))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -14,6 +52,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), file_mode())  # mkstemp makes 0600 files
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -28,27 +67,68 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def remove_path(path: Path) -> None:
+    """Remove a file, a symlink or a folder tree at ``path`` (nothing if absent); errors propagate."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def discard(path: Path) -> bool:
+    """Remove ``path`` whatever it is; if it cannot be removed, rename it out of the way.
+
+    Returns False when it is still there under its own name. A leftover that cannot be
+    deleted (a read-only folder inside it) must not fail every later build.
+    """
+    try:
+        remove_path(path)
+        return True
+    except OSError:
+        pass
+    try:
+        os.replace(path, path.with_name(f"{path.name}.trash-{secrets.token_hex(4)}"))
+        return True
+    except OSError:
+        return not (path.exists() or path.is_symlink())
+
+
 def replace_dir(staging: Path, target: Path) -> None:
     """Put the finished folder ``staging`` in place of ``target``.
 
     ``target`` is first renamed aside, so at every moment one complete version exists under
     ``target`` or its aside name; :func:`recover_dir` puts the aside one back after a crash
-    between the two renames.
+    between the two renames. A leftover aside that cannot be deleted is renamed out of the way.
     """
     aside = target.with_name(f".{target.name}.old")
-    if aside.exists():
-        shutil.rmtree(aside)
+    if aside.exists() or aside.is_symlink():
+        if not discard(aside):
+            raise OSError(errno.EEXIST, "a leftover of an earlier build is in the way and cannot be removed",
+                          str(aside))
     if target.exists():
         os.replace(target, aside)
-    os.replace(staging, target)
-    shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if aside.exists() and not target.exists():
+            os.replace(aside, target)  # put the previous version back: the site is never missing
+        raise
+    discard(aside)
 
 
 def recover_dir(target: Path) -> None:
     """Undo a :func:`replace_dir` that was interrupted between its two renames."""
     aside = target.with_name(f".{target.name}.old")
-    if aside.exists():
-        if target.exists():
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.replace(aside, target)
+    if aside.is_dir() and not aside.is_symlink() and not target.exists():
+        os.replace(aside, target)
+    elif aside.exists() or aside.is_symlink():
+        discard(aside)
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    """``path``, symlinks resolved, lies inside ``folder`` (resolved too)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

@@ -211,7 +211,10 @@ def _plan_one(
         record = store.load_blocked(recipe.reference, key)
         arrived = record is not None and record.get("needs") and all(
             (datasets.keras_cache_dir().parent / need).is_file() for need in record["needs"])
-        if record is None:
+        rejected = store.problems.get(store.folder(recipe.reference, key))
+        if rejected is not None:
+            reason = "its stored result was rejected (see the warning above)"
+        elif record is None:
             reason = _why_missing(store, recipe.reference, inputs)
         elif retry_blocked:
             reason = "--retry-blocked"

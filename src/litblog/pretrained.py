@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
+
+from .datasets import keras_cache_dir  # build-time module, no TensorFlow
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -74,13 +75,16 @@ def weights_file(architecture: str, *, input_shape: tuple[int, ...] | None = Non
 def cache_dir() -> Path:
     """Keras' cache of model weights: ``$KERAS_HOME/models``, or ``~/.keras/models``.
 
-    As in ``keras.utils.get_file``: when that home folder exists but is read-only, Keras uses
-    ``<temp>/.keras`` instead.
+    The same rule as :func:`litblog.datasets.keras_cache_dir` (its ``models/`` sibling), which
+    the build uses to see whether a blocked run's files have arrived: one rule, no temp-folder
+    fallback that the build would never look in.
     """
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    if os.path.isdir(home) and not os.access(home, os.W_OK):
-        home = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
-    return Path(home) / "models"
+    return keras_cache_dir().parent / "models"
+
+
+def shown_cache_dir() -> str:
+    """The cache folder as a notice names it, without this machine's absolute path."""
+    return "$KERAS_HOME/models" if os.environ.get("KERAS_HOME") else "~/.keras/models"
 
 
 def find_cached(file_name: str) -> Path | None:
@@ -122,7 +126,8 @@ def load(application: Callable[..., "keras.Model"], *, weights: str | None = "im
         model.load_weights(str(local))
     except Exception as exc:
         raise PretrainedWeightsUnavailable(
-            f"ImageNet weights for {architecture}: {local} could not be loaded ({type(exc).__name__}: {exc}). "
+            f"ImageNet weights for {architecture}: {shown_cache_dir()}/{local.name} could not be loaded "
+            f"({type(exc).__name__}: {exc}). "
             f"Replace it with the published file from {expected.url}, then run build-site again.") from exc
     print(f"ImageNet weights for {architecture}: {expected.name} from the Keras cache "
           f"(sha256 {_sha256(local)[:16]}…)")
@@ -163,7 +168,7 @@ def _through_keras(build: Callable[[str | None], "keras.Model"], architecture: s
 
 
 def _missing(architecture: str, expected: WeightsFile | None, reason: str) -> str:
-    folder = cache_dir()
+    folder = shown_cache_dir()
     if expected is None:
         return (f"ImageNet weights for {architecture} are not available: they are not in the Keras cache "
                 f"({folder}) and {reason}. Run keras.applications.{architecture}(weights='imagenet') once on a "

@@ -3,15 +3,24 @@
 A post is rendered twice from the same blocks: for Jekyll (figure links through
 ``relative_url``, code and logs inside ``{% raw %}`` so Liquid never reads them) and for the
 HTML preview (relative links, no Liquid). Nothing here imports TensorFlow.
+
+Everything litblog inserts that is not the author's prose (recorded values, params, labels,
+notice messages, figure captions from recipes, experiment names) is text: HTML-escaped, with
+the characters Markdown, kramdown and Liquid would read (braces, brackets, ``* _ ` ~ $`` and the backslash) written as
+character references, so it can neither add markup nor run as Liquid, in either target.
+Captions written in a directive are the author's, read as inline Markdown (emphasis, code,
+links); raw HTML in them is shown as text and Liquid in them is not run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import html
 import json
+import logging
 import math
 import re
 import tempfile
@@ -28,10 +37,13 @@ from .directives import (CODE_SPAN, ChartDirective, CodeBlock, ExperimentDirecti
 from .errors import UserError, UserErrors, did_you_mean, one_of
 from .plan import PlannedExperiment
 from .posts import Post
-from .store import Result, ResultError
+from .store import LOG, Result, ResultError
 from .values import lookup, recorded
 
+log = logging.getLogger(__name__)
+
 TARGETS = ("jekyll", "preview")
+LOG_HEAD_LINES = LOG_TAIL_LINES = 150  # a page shows this much of a longer log, and where the rest is
 _MISSING = object()  # a value a result does not have (its error is already recorded)
 _RAW_OPEN, _RAW_CLOSE = "{% raw %}", "{% endraw %}"
 
@@ -142,18 +154,10 @@ class _Pass:
     outcomes: dict[str, ExperimentOutcome]
     assets: dict[str, Path]
     errors: list[UserError]
+    noticed: set[str] = dataclasses.field(default_factory=set)  # experiments whose notice is on the page
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)
-
-    def verbatim(self, text: str) -> str:
-        """A value (a number, a param, a recorded string) that Liquid must not read, for Markdown."""
-        return liquid_verbatim(text) if self.target == "jekyll" and _has_liquid(text) else text
-
-    def verbatim_html(self, text: str) -> Markup:
-        """The same for an HTML context: escaped, then protected."""
-        escaped = str(escape(text))
-        return Markup(liquid_verbatim(escaped) if self.target == "jekyll" and _has_liquid(escaped) else escaped)
 
     def asset_src(self, site_path: str) -> Markup:
         if self.target == "jekyll":
@@ -169,7 +173,7 @@ class Renderer:
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
         self._environments = {target: self._environment(templates_dir, target) for target in TARGETS}
-        self._inline_markdown = markdown.Markdown(extensions=["extra"])
+        self._inline_markdown = _caption_markdown()
 
     @staticmethod
     def _environment(templates_dir: Path, target: str) -> jinja2.Environment:
@@ -214,7 +218,8 @@ class Renderer:
 
     def _block(self, block: Any, p: _Pass) -> str:
         if isinstance(block, TextBlock):
-            return self._substitute(block.text, block.references, p)
+            notices = self._notices([ref.experiment for ref in block.references], p)
+            return notices + self._substitute(block.text, block.references, p)
         if isinstance(block, CodeBlock):
             return _protect_code_block(block.text) if p.target == "jekyll" else block.text
         if isinstance(block, ExperimentDirective):
@@ -222,7 +227,7 @@ class Renderer:
         if isinstance(block, FigureDirective):
             outcome = p.outcomes[block.experiment]
             if outcome.result is None:
-                return self._notice(block.experiment, outcome, p)
+                return self._notice(block.experiment, p) or _missing_block(block.experiment)
             caption = self._caption(block.caption, block.caption_references, p)
             return self._figure(block.experiment, block.figure, outcome.result, caption, block.alt,
                                 block.width, block.location, p)
@@ -237,12 +242,12 @@ class Renderer:
         experiment, result = outcome.experiment, outcome.result
         parts: list[str] = []
         if result is None:
-            parts.append(self._notice(directive.name, outcome, p))
+            parts.append(self._notice(directive.name, p) or _missing_block(directive.name))
         for item in directive.show:
             if item == "code":
                 recipe = experiment.recipe
                 args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
-                call = p.verbatim_html(f"{recipe.function}({args})")
+                call = html_text(f"{recipe.function}({args})")
                 parts.append(p.template("code.md.j2", source=recipe.source, call=call, ran=result is not None,
                                         seed=experiment.seed, where=recipe.file.name))
             elif result is None:
@@ -255,21 +260,35 @@ class Renderer:
                 detail = ", ".join(x for x in (f"{epochs} epochs" if epochs else "",
                                                duration(timings.get("wall_seconds"))) if x)
                 title = Markup("Log of <code>%s</code>") % directive.name + (f" ({detail})" if detail else "")
-                parts.append(p.template("log.html.j2", text=result.log_text.rstrip(), title=title))
+                text, omitted = capped_log(result.log_text.rstrip())
+                where = html_text(_result_path(result, LOG)) if omitted else None
+                parts.append(p.template("log.html.j2", text=text, title=title, omitted=omitted, where=where,
+                                        size=_size(len(result.log_text.encode("utf-8"))),
+                                        lines=result.log_text.rstrip().count("\n") + 1))
             elif item == "curves" and "curves" in result.figures():
-                caption = p.verbatim_html(result.figure_caption("curves"))
+                caption = html_text(result.figure_caption("curves"))
                 parts.append(self._figure(directive.name, "curves", result, caption, None, None,
                                           directive.location, p))
             elif item == "metrics":
-                values = [(p.verbatim(k), p.verbatim(format_value(v)))
+                values = [(_cell(html_text(k)), _cell(markdown_text(format_value(v))))
                           for k, v in recorded(result).items() if not k.startswith("model.")]
                 if values:
                     parts.append(p.template("metrics.md.j2", values=values))
         return "\n".join(part.rstrip() + "\n" for part in parts)
 
-    def _notice(self, name: str, outcome: ExperimentOutcome, p: _Pass) -> str:
-        return p.template("notice.html.j2", name=name,
-                          message=p.verbatim_html(outcome.failure or "It has not been run."))
+    def _notice(self, name: str, p: _Pass) -> str:
+        """The notice of an experiment without a result, the first time the page shows it; else ""."""
+        if name in p.noticed:
+            return ""
+        p.noticed.add(name)
+        outcome = p.outcomes[name]
+        return p.template("notice.html.j2", name=name, anchor=notice_anchor(name),
+                          message=html_text(outcome.failure or "It has not been run."))
+
+    def _notices(self, names: Any, p: _Pass) -> str:
+        """Notices for those of ``names`` that have no result and no notice yet, as blocks to put first."""
+        notices = [self._notice(name, p) for name in dict.fromkeys(names) if p.outcomes[name].result is None]
+        return "".join(notice.rstrip() + "\n\n" for notice in notices if notice)
 
     def _figure(self, experiment: str, figure: str, result: Result, caption_html: Markup, alt: str | None,
                 width: str | None, location: Any, p: _Pass) -> str:
@@ -281,11 +300,12 @@ class Renderer:
         site_path = f"assets/{p.post.slug}/{experiment}-{figure}.png"
         p.assets[site_path] = figures[figure]
         alt = alt or _caption_text(caption_html) or f"{figure} of {experiment}"
-        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=p.verbatim_html(alt),
-                          width=width, caption_html=caption_html)
+        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=html_text(alt),
+                          width=html_text(width) if width else None, caption_html=caption_html, missing=())
 
     def _table(self, table: TableDirective, p: _Pass) -> str:
-        headers = ["experiment", *(_cell(label) for label in table.labels)]
+        notices = self._notices(table.experiments, p)
+        headers = ["experiment", *(_cell(markdown_text(label)) for label in table.labels)]
         numeric = [False] * len(table.columns)
         rows = []
         for name in table.experiments:
@@ -293,7 +313,7 @@ class Renderer:
             row = [f"`{name}`"]
             for index, column in enumerate(table.columns):
                 if result is None:
-                    row.append("no result")
+                    row.append(_missing_inline(name))
                     continue
                 location = table.options.location("columns", index)
                 value = self._lookup(result, name, column, location, p)
@@ -302,28 +322,47 @@ class Renderer:
             rows.append(row)
         aligns = ["left", *("right" if n else "left" for n in numeric)]
         caption = self._caption(table.caption, table.caption_references, p)
-        return p.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption)
+        return notices + p.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption)
 
     def _chart(self, chart: ChartDirective, p: _Pass) -> str:
+        notices = self._notices(chart.experiments, p)
         values: list[float | None] = []
+        notes: list[str | None] = []  # why a bar is missing, when it is not "no result"
         for index, name in enumerate(chart.experiments):
             result = p.outcomes[name].result
-            if result is None:
-                values.append(None)
-                continue
-            value = self._number(result, name, chart.value, chart.options.location("experiments", index), p)
+            location = chart.options.location("experiments", index)
+            value = None if result is None else self._number(result, name, chart.value, location, p)
+            note = None
+            if value is not None and not math.isfinite(value):
+                note = f"not finite ({value})"
+                if p.target == TARGETS[0]:
+                    log.warning("%s: %s.%s is %s: its bar is drawn as not finite", location, name, chart.value, value)
+                value = None
             values.append(value)
+            notes.append(note)
         baseline = chart.baseline
         if chart.baseline_reference:
             experiment, name = chart.baseline_reference
             result = p.outcomes[experiment].result
             baseline = None if result is None else \
                 self._number(result, experiment, name, chart.options.location("baseline"), p)
+        if baseline is not None and not math.isfinite(baseline):
+            if p.target == TARGETS[0]:
+                log.warning("%s: the baseline is %s: it is left out of the chart", chart.options.location("baseline"),
+                            baseline)
+            baseline = None
+        try:
+            format(0.5, chart.value_format)
+        except (ValueError, TypeError):
+            p.errors.append(UserError(f"format '{chart.value_format}' does not fit a number",
+                                      chart.options.location("format"), hint="use a spec like .1% or .3f"))
         if p.errors:
             return ""
         drawing = {"labels": list(chart.labels), "values": values, "baseline": baseline,
                    "baseline_label": chart.baseline_label, "format": chart.value_format, "ylabel": chart.ylabel,
                    "code": _FIGURES_DIGEST()}
+        if any(notes):
+            drawing["notes"] = notes  # only then: the digests of existing charts stay as they were
         digest = hashlib.sha256(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:16]
         png = self.charts_dir / f"{digest}.png"
         if not png.is_file():
@@ -332,8 +371,10 @@ class Renderer:
         p.assets[site_path] = png
         caption = self._caption(chart.caption, chart.caption_references, p)
         alt = _caption_text(caption) or f"{chart.ylabel} of " + ", ".join(chart.labels)
-        return p.template("figure.html.j2", src=p.asset_src(site_path), alt=p.verbatim_html(alt), width=None,
-                          caption_html=caption)
+        missing = [Markup(_missing_inline(name, text=label)) for name, label in zip(chart.experiments, chart.labels)
+                   if p.outcomes[name].result is None]
+        return notices + p.template("figure.html.j2", src=p.asset_src(site_path), alt=html_text(alt), width=None,
+                                    caption_html=caption, missing=missing)
 
     def _number(self, result: Result, experiment: str, path: str, location: Any, p: _Pass) -> float | None:
         value = self._lookup(result, experiment, path, location, p)
@@ -362,21 +403,26 @@ class Renderer:
         if value is _MISSING:
             return "?"
         try:
-            return p.verbatim(format_value(value, spec))
+            return markdown_text(format_value(value, spec))
         except (ValueError, TypeError):
             p.errors.append(UserError(f"format '{spec}' does not fit {experiment}.{path} = {value!r}", location,
                                       hint="numbers take specs like .1% or .3f; text takes none"))
             return "?"
 
-    def _substitute(self, text: str, references: tuple[ResultReference, ...], p: _Pass) -> str:
-        """``text`` with its references replaced by values; for Jekyll, the author's code spans protected."""
+    def _substitute(self, text: str, references: tuple[ResultReference, ...], p: _Pass, *,
+                    links: bool = True) -> str:
+        """``text`` with its references replaced by values; for Jekyll, the author's code spans protected.
+
+        A value without a result is a placeholder linking to the notice (``links``), or plain text.
+        """
         author = _protect_inline_code if p.target == "jekyll" else (lambda piece: piece)
         pieces: list[str] = []
         position = 0
         # Protect the author's text between references only: a value is protected on its own.
         for ref in sorted(references, key=lambda r: r.start):
             result = p.outcomes[ref.experiment].result
-            value = "(no result)" if result is None else \
+            missing = _missing_inline(ref.experiment, "(no result)") if links else "(no result)"
+            value = missing if result is None else \
                 self._value(result, ref.experiment, ref.metric, ref.format_spec, ref.location, p)
             pieces += [author(text[position:ref.start]), value]
             position = ref.end
@@ -384,13 +430,88 @@ class Renderer:
         return "".join(pieces)
 
     def _caption(self, caption: str, references: tuple[ResultReference, ...], p: _Pass) -> Markup:
+        """An author's caption: inline Markdown; raw HTML shown as text, Liquid not run; values as text."""
         if not caption:
             return Markup("")
-        text = self._substitute(caption, references, p)
+        text = self._substitute(caption, references, _replace(p, target="preview"), links=False)  # no raw blocks: see below
         self._inline_markdown.reset()
         html = self._inline_markdown.convert(text).strip()
         html = re.sub(r"^<p>(.*)</p>$", r"\1", html, flags=re.S)
-        return Markup(html)
+        # Braces as character references: Liquid finds no tag, a browser shows the same text.
+        return Markup(html.replace("{", "&#123;").replace("}", "&#125;"))
+
+
+def _caption_markdown() -> markdown.Markdown:
+    """Python-Markdown for captions: inline Markdown only, raw HTML escaped, no attribute lists."""
+    md = markdown.Markdown(extensions=[])
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md
+
+
+def _replace(p: _Pass, **changes: Any) -> _Pass:
+    return dataclasses.replace(p, **changes)
+
+
+# Characters Markdown (Python-Markdown and kramdown), kramdown's extensions ({: } {:: }) or
+# Liquid ({{ {%) would read in text litblog inserts, written as character references instead.
+_TEXT_REFERENCES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}~$"}
+# Quotes too: kramdown would make them typographic ('a' -> ‘a’), and "--" and "..." dashes and ellipses.
+_TEXT_REFERENCES.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&quot;"})
+_TYPOGRAPHIC = re.compile(r"-(?=-)|\.(?=\.\.)")
+_BLOCK_START = re.compile(r"^(#|[-+=](?=\s|$)|\d+(?=\.\s))")
+
+
+def markdown_text(value: Any) -> str:
+    """``value`` as literal text inside Markdown: no markup, no Liquid, on one line."""
+    text = re.sub(r"\s*\n\s*", " ", str(value))
+    text = "".join(_TEXT_REFERENCES.get(c, c) for c in text)
+    text = _TYPOGRAPHIC.sub(lambda m: f"&#{ord(m.group(0))};", text)
+    # At the start of a line, '#', '- ' or '1. ' would make a heading or a list.
+    return _BLOCK_START.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group(0)), text)
+
+
+def html_text(value: Any) -> Markup:
+    """``value`` as literal text in HTML (an element or an attribute): escaped, braces as references."""
+    return Markup(str(escape(str(value))).replace("{", "&#123;").replace("}", "&#125;"))
+
+
+def notice_anchor(name: str) -> str:
+    """The ``id`` of an experiment's notice on its page."""
+    return "litblog-notice-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def _missing_inline(name: str, text: str = "no result") -> str:
+    """A short marked placeholder, linking to the experiment's notice, where its value would be."""
+    return f'<a class="litblog-missing" href="#{notice_anchor(name)}">{html_text(text)}</a>'
+
+
+def _missing_block(name: str) -> str:
+    """The placeholder of a figure (or more) of an experiment whose notice is shown earlier on the page."""
+    return f'<p class="litblog-missing">{_missing_inline(name, f"No result for {name}: see above.")}</p>\n'
+
+
+def capped_log(text: str, head: int = LOG_HEAD_LINES, tail: int = LOG_TAIL_LINES) -> tuple[str, int]:
+    """``text`` cut to its first ``head`` and last ``tail`` lines; returns it and how many lines were left out."""
+    lines = text.split("\n")
+    if len(lines) <= head + tail:
+        return text, 0
+    omitted = len(lines) - head - tail
+    return "\n".join([*lines[:head], f"[… {omitted:,} lines left out …]", *lines[-tail:]]), omitted
+
+
+def _result_path(result: Result, name: str) -> str:
+    """A result's file as the project names it: ``results/<recipe>/<key>/<name>``."""
+    folder = result.folder
+    return f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}/{name}"
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if count < 1024 or unit == "MB":
+            return f"{count:,} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return f"{count} GB"
 
 
 def _has_liquid(text: str) -> bool:
@@ -461,7 +582,7 @@ def _draw_chart(drawing: dict[str, Any], target: Path) -> None:
 
     fig = comparison_bars(drawing["labels"], drawing["values"], ylabel=drawing["ylabel"],
                           baseline=drawing["baseline"], baseline_label=drawing["baseline_label"],
-                          value_format=drawing["format"])
+                          value_format=drawing["format"], notes=drawing.get("notes"))
     save_figure(fig, target)
 
 
