@@ -204,7 +204,10 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
     })
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
-    with open(log_path, "wb") as log_file:
+    log_path.write_bytes(b"")
+    # Appending: a leftover worker of a killed build that still has the log open (see
+    # worker.key_lock) adds its last lines at the end instead of overwriting this run's.
+    with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "litblog.worker", str(spec_path)],
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,

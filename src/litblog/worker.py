@@ -157,7 +157,8 @@ def _raise_on_sigterm() -> None:
 
 
 @contextlib.contextmanager
-def key_lock(checkpoint_dir: Path | None, wait: float = KEY_LOCK_WAIT) -> Iterator[None]:
+def key_lock(checkpoint_dir: Path | None, wait: float = KEY_LOCK_WAIT,
+             on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold an exclusive lock for this run's key while it runs (``checkpoints/<key>.lock``).
 
     A worker left over from a killed build may still write the same checkpoints; this one
@@ -184,8 +185,10 @@ def key_lock(checkpoint_dir: Path | None, wait: float = KEY_LOCK_WAIT) -> Iterat
                     raise KeyBusy(f"another worker (pid {holder}) is still running this experiment, "
                                   f"perhaps left by a build that was killed; stop it and build again") from None
                 if not announced:
-                    print(f"litblog: waiting for another worker (pid {holder}) of this experiment to stop",
-                          file=sys.stderr)
+                    text = f"waiting for another worker (pid {holder}) of this experiment to stop"
+                    print(f"litblog: {text}", file=sys.stderr)
+                    if on_wait is not None:
+                        on_wait(text)
                     announced = True
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
@@ -217,7 +220,7 @@ def run(spec: dict[str, Any]) -> int:
         os.path.expanduser("~"): "~",
     })
     try:
-        held.enter_context(key_lock(checkpoint_dir))
+        held.enter_context(key_lock(checkpoint_dir, on_wait=lambda text: events.emit("waiting", message=text)))
         staging = store.new_staging(spec["key"])
         sys.path.insert(0, spec["import_root"])
         import keras  # noqa: F401  (imports TensorFlow: only in workers)
