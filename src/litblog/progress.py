@@ -219,6 +219,8 @@ class LiveReporter(ConsoleReporter):
             self._live.start()
 
     def run_event(self, experiment: PlannedExperiment, event: dict[str, Any]) -> None:
+        if event.get("event") == "waiting":  # rare and worth a line above the live display
+            super().run_event(experiment, event)
         run = self._runs.get(experiment.key)
         if run is not None:
             run.update(event)
