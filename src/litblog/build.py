@@ -10,7 +10,8 @@ from typing import Any
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
-from .execute import RunOutcome, checkpoint_root, default_jobs, log_path_for, run_experiments, scratch_dir
+from .execute import (RunOutcome, checkpoint_root, default_jobs, log_path_for, run_experiments, scratch_dir,
+                      sigterm_as_interrupt)
 from .fsutil import recover_dir
 from .lock import BuildLock
 from .plan import Plan, make_plan
@@ -81,10 +82,14 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     if options.run and options.executor == "dask":
         from .dask_executor import run_experiments_on_dask
 
-        outcomes = run_experiments_on_dask(plan.to_run(), config, store, reporter, scheduler=options.scheduler or "",
-                                           keep_going=keep_going, resources=options.dask_resources)
+        with sigterm_as_interrupt():
+            outcomes = run_experiments_on_dask(plan.to_run(), config, store, reporter,
+                                               scheduler=options.scheduler or "", keep_going=keep_going,
+                                               resources=options.dask_resources)
     elif options.run:
-        outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
+        # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
+        with sigterm_as_interrupt():
+            outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
     else:
         outcomes = [RunOutcome(e, "not-run", 0.0, log_path_for(config, e),
                                f"Its inputs changed ({e.reason}); run build-site to update it.")

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -47,20 +48,45 @@ class EventSink:
             self._stream = None  # the parent went away; keep training, the log still records it
 
 
-class _Tee(io.TextIOBase):
-    """Copies what the recipe (and Keras) print to the captured log and to the worker's stdout."""
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
-    def __init__(self, *streams: Any) -> None:
-        self._streams = streams
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes, as ``os.fsdecode`` makes them) as U+FFFD.
+
+    What a recipe prints must always encode as UTF-8: the log is saved as UTF-8, and a run
+    that finished must not be lost to an odd file name it printed.
+    """
+    return _SURROGATES.sub("\ufffd", text)
+
+
+class _Tee(io.TextIOBase):
+    """Copies what the recipe (and Keras) print to the captured log and to the worker's stdout.
+
+    The first stream is the captured log and must take every write; the others only echo it
+    to the full log, so a failure there (a recipe closed the descriptor) loses nothing.
+    """
+
+    def __init__(self, log: Any, *echoes: Any) -> None:
+        self._log = log
+        self._echoes = echoes
 
     def write(self, text: str) -> int:
-        for stream in self._streams:
-            stream.write(text)
+        clean = printable(text)
+        self._log.write(clean)
+        for stream in self._echoes:
+            try:
+                stream.write(clean)
+            except (OSError, ValueError):
+                pass
         return len(text)
 
     def flush(self) -> None:
-        for stream in self._streams:
-            stream.flush()
+        for stream in self._echoes:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
 
     @property
     def encoding(self) -> str:  # Keras checks it before writing

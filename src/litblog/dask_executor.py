@@ -18,6 +18,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -28,10 +29,10 @@ from typing import Any
 
 from .config import SiteConfig
 from .errors import UserError
-from .execute import Reporter, RunOutcome, log_path_for, outcome_of, worker_spec
+from .execute import Reporter, RunOutcome, is_stored, log_path_for, outcome_of, worker_spec
 from .plan import PlannedExperiment
 from .store import ResultStore
-from .worker import EXIT_OK
+from .worker import PARENT_PID_ENV
 
 # A worker's cache (generated datasets) outlives single tasks, so it is not regenerated each time.
 WORKER_CACHE = Path(tempfile.gettempdir()) / "litblog-dask-worker"
@@ -154,7 +155,8 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
         code, log, events = _run_worker(spec_file, project, payload.get("timeout"))
         result = None
         folder = work / "results" / spec["key_inputs"]["recipe"] / spec["key"]
-        if code == EXIT_OK and (folder / "manifest.json").is_file():
+        # Whatever the exit status: the outcome is read from what the worker stored and said.
+        if (folder / "manifest.json").is_file():
             buffer = io.BytesIO()
             with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
                 archive.add(folder, arcname=".")
@@ -167,6 +169,7 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
 def _run_worker(spec_file: Path, project: Path, timeout: float | None) -> tuple[int | str, str, list[dict]]:
     read_fd, write_fd = os.pipe()
     env = dict(os.environ, LITBLOG_EVENT_FD=str(write_fd), PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
+               **{PARENT_PID_ENV: str(os.getpid())},
                MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
     log_file = project.parent / "worker.log"
     with open(log_file, "wb") as log:
@@ -190,8 +193,9 @@ def _run_worker(spec_file: Path, project: Path, timeout: float | None) -> tuple[
                 break
             if deadline and time.monotonic() > deadline and process.poll() is None:
                 timed_out = True
-                process.kill()
+                _kill_group(process.pid)
     process.wait()
+    _kill_group(process.pid)  # whatever the recipe forked and left running
     events = []
     for line in buffer.splitlines():
         try:
@@ -200,6 +204,13 @@ def _run_worker(spec_file: Path, project: Path, timeout: float | None) -> tuple[
             continue
     code: int | str = "timeout" if timed_out else process.returncode
     return code, log_file.read_text(encoding="utf-8", errors="replace"), events
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, store: ResultStore,
@@ -212,18 +223,20 @@ def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, sto
     except Exception as exc:  # the task itself failed on the cluster (worker lost, ...)
         log_path.write_text(f"Dask task failed: {type(exc).__name__}: {exc}\n")
         return RunOutcome(experiment, "failed", seconds, log_path, f"the Dask task failed: {type(exc).__name__}: {exc}")
-    log_path.write_text(answer["log"], encoding="utf-8")
+    log_path.write_text(answer["log"], encoding="utf-8", errors="replace")
     failure: dict[str, Any] = {}
+    said_stored = False
     for event in answer["events"]:
         if event.get("event") == "failed":
             failure = event
+        elif event.get("event") == "stored":
+            said_stored = True
         reporter.run_event(experiment, event)
     code = answer["code"]
-    if code == EXIT_OK:
-        if answer["result"] is None:
-            return RunOutcome(experiment, "failed", seconds, log_path, "the Dask task returned no result folder")
+    if said_stored and answer["result"] is not None and code != "timeout":
         staging = store.new_staging(experiment.key)
         with tarfile.open(fileobj=io.BytesIO(answer["result"]), mode="r:gz") as archive:
             archive.extractall(staging, filter="data")
         store.commit(staging, experiment.recipe.reference, experiment.key)
-    return outcome_of(experiment, code, seconds, log_path, failure)
+    stored = said_stored and is_stored(store, experiment)
+    return outcome_of(experiment, code, seconds, log_path, failure, stored=stored)

@@ -7,25 +7,30 @@ its whole output goes to ``.litblog/logs/<name>-<key>.log``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 from .config import SiteConfig
 from .datasets import keras_cache_dir
 from .fsutil import atomic_write_text
 from .plan import PlannedExperiment
-from .store import ResultStore
-from .worker import EXIT_BLOCKED, EXIT_DATASET, EXIT_OK
+from .store import MANIFEST, ResultStore
+from .worker import PARENT_PID_ENV
 
 TRACEBACK_LINES = 12
+TAIL_LINE_CHARS = 400  # one line of a tail shown in the console; a recipe may print megabytes on one line
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class _Running:
     started: float
     buffer: bytes = b""
     failure: dict[str, Any] = field(default_factory=dict)
+    stored: bool = False  # the worker said so in its last event
     timed_out: bool = False
     gpu: str | None = None
 
@@ -94,7 +100,28 @@ def checkpoint_root(config: SiteConfig) -> Path:
 
 
 def log_path_for(config: SiteConfig, experiment: PlannedExperiment) -> Path:
+    """The run's whole output (stdout and stderr of its worker)."""
     return scratch_dir(config) / "logs" / f"{experiment.label}-{experiment.key}.log"
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while the block runs, so workers are stopped and nothing partial stays.
+
+    Only the main thread can install handlers; elsewhere the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_experiments(
@@ -118,7 +145,9 @@ def run_experiments(
     free_gpus = gpu_ids()
     stop_scheduling = False
     try:
-        while pending or running:
+        # Once scheduling stops, only the running ones are waited for: the loop must end even
+        # when runs are still pending (they are reported as cancelled below).
+        while running or (pending and not stop_scheduling):
             while pending and len(running) < jobs and not stop_scheduling:
                 # With GPUs, each worker gets one of its own while there are enough to go round.
                 gpu = free_gpus.pop(0) if free_gpus and jobs > 1 else None
@@ -129,12 +158,12 @@ def run_experiments(
                         time.monotonic() - run.started > run.experiment.timeout:
                     run.timed_out = True
                     _terminate(run.process)
-                if run.process.poll() is None:
+                if not _exited(run.process):
                     continue
                 running.remove(run)
                 if run.gpu is not None:
                     free_gpus.append(run.gpu)
-                outcome = _finish(run, reporter)
+                outcome = _finish(run, reporter, store)
                 outcomes.append(outcome)
                 reporter.run_finished(outcome)
                 if not outcome.ok and not keep_going:
@@ -149,6 +178,7 @@ def run_experiments(
             _terminate(run.process)
         for run in running:
             _reap(run.process)
+            _remove_staging(store, run.experiment.key)
         raise
     return outcomes
 
@@ -165,6 +195,7 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
     package_parent = str(Path(__file__).resolve().parent.parent)
     env.update({
         "LITBLOG_EVENT_FD": str(write_fd),
+        PARENT_PID_ENV: str(os.getpid()),  # the worker stops when this process dies
         "PYTHONPATH": os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p),
         "PYTHONHASHSEED": "0",
         "PYTHONUNBUFFERED": "1",
@@ -173,7 +204,10 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
     })
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
-    with open(log_path, "wb") as log_file:
+    log_path.write_bytes(b"")
+    # Appending: a leftover worker of a killed build that still has the log open (see
+    # worker.key_lock) adds its last lines at the end instead of overwriting this run's.
+    with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "litblog.worker", str(spec_path)],
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
@@ -205,6 +239,8 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
         "checkpoint_dir": str((checkpoint_root(config) / experiment.key).resolve()),
         "data_dir": config.build.data_dir,
         "keras_home": str(keras_cache_dir().parent),
+        # Named in the stored log when it is cut short; relative, so no machine path is committed.
+        "log_name": log_path_for(config, experiment).relative_to(config.root).as_posix(),
     }
 
 
@@ -234,63 +270,151 @@ def _read_events(run: _Running, reporter: Reporter) -> None:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("event") == "failed":
+            kind = event.get("event")
+            if kind == "failed":
                 run.failure = event
+            elif kind == "stored":
+                run.stored = True
             reporter.run_event(run.experiment, event)
 
 
-def _finish(run: _Running, reporter: Reporter) -> RunOutcome:
+def _finish(run: _Running, reporter: Reporter, store: ResultStore) -> RunOutcome:
     _read_events(run, reporter)
     os.close(run.events_fd)
+    _end_group(run.process)
     code = "timeout" if run.timed_out else run.process.returncode
-    return outcome_of(run.experiment, code, time.monotonic() - run.started, run.log_path, run.failure)
+    experiment = run.experiment
+    stored = run.stored and is_stored(store, experiment)
+    if not stored:
+        _remove_staging(store, experiment.key)  # a worker killed outright cannot clean up itself
+    return outcome_of(experiment, code, time.monotonic() - run.started, run.log_path, run.failure, stored=stored)
+
+
+def is_stored(store: ResultStore, experiment: PlannedExperiment) -> bool:
+    """Whether the store holds a complete result of ``experiment`` (a folder with a manifest)."""
+    return (store.folder(experiment.recipe.reference, experiment.key) / MANIFEST).is_file()
 
 
 def outcome_of(experiment: PlannedExperiment, code: int | str, seconds: float, log_path: Path,
-               failure: dict[str, Any]) -> RunOutcome:
-    """How a worker's run ended, from its exit status (or "timeout") and its ``failed`` event, if any."""
+               failure: dict[str, Any], *, stored: bool) -> RunOutcome:
+    """How a worker's run ended.
+
+    What the worker stored and reported decides, not its exit status alone: ``stored`` is
+    true only when it said it stored the result and the result is in the store; its
+    ``failed`` event (if any) says why it did not. The exit status (or "timeout") explains
+    the rest: a worker that exits 0 (or 3, or 4) without saying so did not store anything.
+    """
     if code == "timeout":
         return RunOutcome(experiment, "timeout", seconds, log_path,
                           f"stopped after the timeout of {experiment.timeout:g} s")
-    if code == EXIT_OK:
+    if stored:
         return RunOutcome(experiment, "stored", seconds, log_path)
-    if code == EXIT_DATASET:
-        return RunOutcome(experiment, "dataset", seconds, log_path, failure.get("message", "dataset unavailable"))
-    if code == EXIT_BLOCKED:
-        return RunOutcome(experiment, "blocked", seconds, log_path, failure.get("message", ""),
-                          needs=tuple(failure.get("needs", ())))
+    message = _clean(str(failure.get("message", "")))
+    kind = failure.get("kind")
+    if kind == "dataset":
+        return RunOutcome(experiment, "dataset", seconds, log_path, message or "dataset unavailable")
+    if kind == "blocked":
+        return RunOutcome(experiment, "blocked", seconds, log_path, message,
+                          needs=tuple(str(n) for n in failure.get("needs", ())))
     if failure:
-        tail = "\n".join(failure.get("traceback", "").rstrip().splitlines()[-TRACEBACK_LINES:])
-        return RunOutcome(experiment, "failed", seconds, log_path, failure.get("message", ""), tail)
-    reason = f"killed by signal {-code}" if isinstance(code, int) and code < 0 else f"exited with status {code}"
-    if code in (-signal.SIGKILL, 137):
-        reason += " (out of memory, or killed from outside)"
+        return RunOutcome(experiment, "failed", seconds, log_path, message or "the recipe failed",
+                          _tail(str(failure.get("traceback", ""))))
+    if isinstance(code, int) and code < 0:
+        reason = f"killed by signal {-code}"
+        if code == -signal.SIGKILL:
+            reason += " (out of memory, or killed from outside)"
+    elif code == 0:
+        reason = "exited without storing a result"
+    else:
+        reason = f"exited with status {code} without storing a result or saying why"
+        if code == 137:
+            reason += " (out of memory, or killed from outside)"
     return RunOutcome(experiment, "failed", seconds, log_path, f"the worker {reason}", _log_tail(log_path))
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    """Text from a worker, safe to print and to write as UTF-8 (undecodable bytes become U+FFFD)."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _tail(text: str) -> str:
+    """The last lines of a traceback or log, each cut to a console line.
+
+    Python's "Traceback (most recent call last):" header is left out: the lines are the
+    recipe's, shown under a located message, and build-site itself did not crash.
+    """
+    lines = [line for line in _clean(text).rstrip().splitlines()
+             if not line.startswith("Traceback (most recent call last)")]
+    return "\n".join(line if len(line) <= TAIL_LINE_CHARS else line[:TAIL_LINE_CHARS] + " [...]"
+                     for line in lines[-TRACEBACK_LINES:])
 
 
 def _log_tail(path: Path) -> str:
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
+        with open(path, "rb") as handle:
+            # The end is enough, and a log may be huge.
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 64 * 1024))
+            text = handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    return "\n".join(lines[-TRACEBACK_LINES:])
+    return _tail(text)
+
+
+def _remove_staging(store: ResultStore, key: str) -> None:
+    """Remove what a stopped worker of ``key`` left in the store's staging area."""
+    for folder in (store.root / ".tmp").glob(f"{key}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether the worker has exited, without reaping it.
+
+    Left unreaped, its pid (and so its process group id) cannot be reused, and
+    :func:`_end_group` can safely kill whatever the recipe started and left running.
+    """
+    if process.returncode is not None:
+        return True
+    try:
+        info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return process.poll() is not None
+    return info is not None
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """Kill what is left of an exited worker's process group (processes a recipe forked), then reap it."""
+    if process.returncode is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    process.wait()
 
 
 def _terminate(process: subprocess.Popen) -> None:
-    """Stop a worker and whatever it started (it leads its own process group)."""
-    if process.poll() is not None:
+    """Stop a worker and whatever it started (it leads its own process group): SIGTERM, then SIGKILL.
+
+    Returns once the worker has exited, unreaped (see :func:`_exited`).
+    """
+    if _exited(process):
         return
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if _exited(process):
+            break
+        time.sleep(0.05)
     try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        # Also when the worker itself stopped: a process it forked may ignore SIGTERM.
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _reap(process: subprocess.Popen) -> None:

@@ -1,0 +1,327 @@
+"""Faults while running experiments (issue 8): never hang, never a traceback, never lose or leak.
+
+Every test builds a copy of the tiny project with real Keras, plus recipes that misbehave on
+purpose (``tests/fixtures/faults/``), and checks the exit status, a message located at the
+experiment's ``file:line:``, no traceback in build-site's output, and that ``site/`` is
+unchanged (or whole) and nothing partial is in ``results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli_process, snapshot
+from faults import LOCATED, expect_refusal, guarded_folders, no_partial_results
+
+FAULTS = REPO / "tests" / "fixtures" / "faults"
+POST = "posts/2026-01-08-faults.md"
+TRAIN = ("tiny.stripes", "{epochs: 1, per_class: 8}")
+
+
+def add_post(root: Path, *experiments: tuple[str, str, str] | tuple[str, str, str, str]) -> dict[str, int]:
+    """A post with one directive per (name, recipe, params[, extra options]); returns each directive's line."""
+    for module in FAULTS.glob("*.py"):
+        shutil.copy(module, root / "src" / "recipes" / module.name)
+    lines = ["---", "title: Faults", "---", ""]
+    where: dict[str, int] = {}
+    for name, recipe, params, *extra in experiments:
+        where[name] = len(lines) + 1
+        lines += [f"```{{experiment}} {name}", f"recipe: {recipe}", f"params: {params}", "show: [log]", *extra,
+                  "```", ""]
+    (root / POST).write_text("\n".join(lines))
+    return where
+
+
+def build(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """build-site in a fresh interpreter; a hang fails the test instead of blocking it."""
+    return subprocess.run([sys.executable, "-m", "litblog", "--project", str(root), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_build(root: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "litblog", "--project", str(root), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def no_traceback(done: subprocess.CompletedProcess | tuple[str, str]) -> None:
+    output = done.stdout + done.stderr if isinstance(done, subprocess.CompletedProcess) else "".join(done)
+    assert "Traceback" not in output, output
+
+
+def stored_folder(root: Path, recipe: str) -> Path:
+    (folder,) = [f for f in (root / "results" / recipe).iterdir() if (f / "manifest.json").is_file()]
+    return folder
+
+
+def worker_pids(root: Path) -> list[int]:
+    """Live worker processes of builds of ``root`` (their spec lives under root/.litblog/specs)."""
+    marker = str(root / ".litblog" / "specs")
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "litblog.worker" in cmdline and marker in cmdline and alive(int(entry.name)):
+                pids.append(int(entry.name))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for a parent that never reaps does not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def checkpointed_epochs(root: Path) -> int:
+    total = 0
+    for current in (root / ".litblog" / "checkpoints").glob("*/fit-*/current"):
+        try:
+            record = json.loads((current.parent / current.read_text().strip() / "record.json").read_text())
+        except (OSError, ValueError):
+            continue
+        total += len(record["epochs"])
+    return total
+
+
+def wait_for(condition, timeout: float = 180.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# -- 1. scheduling always ends -------------------------------------------------------------------
+
+
+def test_a_blocked_run_with_two_waiting_ends_the_build_and_stays_blocked(project):
+    where = add_post(project, ("weights", "faulty.blocked", "{}"), ("first", *TRAIN), ("second", "tiny.stripes",
+                                                                                         "{epochs: 1, per_class: 10}"))
+    before = guarded_folders(project)
+    started = time.monotonic()
+    done = build(project, timeout=150)
+    assert time.monotonic() - started < 120
+    assert done.returncode == 1, done.stderr
+    no_traceback(done)
+    assert f"{POST}:{where['weights']}: experiment 'weights' is blocked: ImageNet weights for Fake" in done.stderr
+    assert "[first] not started: an earlier experiment failed" in done.stderr
+    assert "[second] not started: an earlier experiment failed" in done.stderr
+    table = done.stderr[done.stderr.index("experiment       status"):]
+    for name, status in (("weights", "blocked"), ("first", "cancelled"), ("second", "cancelled")):
+        assert re.search(rf"^{name}\s+{status}\b", table, re.M), table
+    assert "the site was not written" in done.stderr
+    assert guarded_folders(project)["site"] == before["site"]
+    no_partial_results(project)
+    (record,) = (project / "results" / "faulty.blocked").glob("*/blocked.json")
+    assert json.loads(record.read_text())["needs"] == ["models/fake_weights_no_top.h5"]
+
+    again = build(project)
+    assert again.returncode == 0, again.stderr
+    assert "1 blocked, 2 to run" in again.stderr and "[weights] started" not in again.stderr
+    assert f"{POST}:{where['weights']}: experiment 'weights' is blocked by missing files" in again.stderr
+    no_partial_results(project)
+
+
+def test_a_failed_run_with_two_waiting_ends_the_build_with_every_outcome(project):
+    where = add_post(project, ("oops", "tiny.broken", "{}"), ("first", *TRAIN),
+                     ("second", "tiny.stripes", "{epochs: 1, per_class: 10}"))
+    started = time.monotonic()
+    done = expect_refusal(project, message=f"{POST}:{where['oops']}: experiment 'oops' failed: ZeroDivisionError",
+                          code=1)
+    assert time.monotonic() - started < 120
+    assert "[first] not started" in done.stderr and "[second] not started" in done.stderr
+    assert "return 1 / divisor" in done.stderr  # the recipe's traceback lines stay
+    no_partial_results(project)
+
+
+# -- 2. the outcome is what the worker stored and said --------------------------------------------
+
+
+def test_a_worker_that_exits_0_without_storing_failed(project):
+    where = add_post(project, ("quiet", "faulty.hard_exit", "{code: 0}"))
+    done = expect_refusal(project, message=f"{POST}:{where['quiet']}: experiment 'quiet' failed: the worker "
+                                           f"exited without storing a result", code=1)
+    assert "leaving early" in done.stderr  # the log's tail
+    assert not (project / "results" / "faulty.hard_exit").exists()
+
+
+@pytest.mark.parametrize("code, not_said", [(3, "has no data"), (4, "is blocked")])
+def test_exit_3_or_4_without_the_workers_word_is_a_plain_failure(project, code, not_said):
+    where = add_post(project, ("odd", "faulty.hard_exit", f"{{code: {code}}}"))
+    done = expect_refusal(project, message=f"{POST}:{where['odd']}: experiment 'odd' failed: the worker exited "
+                                           f"with status {code} without storing a result", code=1)
+    assert not_said not in done.stderr
+    assert not (project / "results" / "faulty.hard_exit").exists()  # no blocked.json either
+
+
+@pytest.mark.parametrize("recipe, words", [("faulty.sys_exit", "the recipe called sys.exit(0) before it finished"),
+                                           ("faulty.system_exit", "the recipe called sys.exit(2) before it finished"),
+                                           ("faulty.interrupt", "KeyboardInterrupt raised in the recipe")])
+def test_sys_exit_and_keyboard_interrupt_in_a_recipe_fail_that_run(project, recipe, words):
+    where = add_post(project, ("early", recipe, "{}"))
+    expect_refusal(project, message=f"{POST}:{where['early']}: experiment 'early' failed: {words}", code=1)
+    no_partial_results(project)
+
+
+def test_a_worker_killed_by_sigkill_is_reported_as_possibly_out_of_memory(project):
+    where = add_post(project, ("oom", "faulty.killed", "{}"))
+    done = expect_refusal(project, message=f"{POST}:{where['oom']}: experiment 'oom' failed: the worker killed "
+                                           f"by signal 9 (out of memory, or killed from outside)", code=1)
+    assert "about to be killed" in done.stderr
+    no_partial_results(project)
+
+
+def test_a_recipe_module_that_fails_to_import_is_a_located_failure(project):
+    where = add_post(project, ("imp", "broken_import.recipe", "{}"))
+    done = expect_refusal(project, message=f"{POST}:{where['imp']}: experiment 'imp' failed: RuntimeError: this "
+                                           f"module cannot be imported", code=1)
+    assert "broken_import.py" in done.stderr  # the traceback's last lines point at the module
+
+
+def test_a_syntax_error_in_a_recipe_module_is_refused_before_anything_runs(project):
+    add_post(project, ("syn", "syntax.recipe", "{}"))
+    (project / "src" / "recipes" / "syntax.py").write_text("def recipe(ctx):\n    return (\n")
+    done = expect_refusal(project, message=re.compile(r"syntax"), code=2)
+    assert "started" not in done.stderr
+
+
+# -- 3. and 4. what a recipe prints ----------------------------------------------------------------
+
+
+def test_output_that_is_not_utf8_keeps_the_finished_run(project):
+    add_post(project, ("odd", "faulty.odd_bytes", "{}"))
+    done = build(project)
+    assert done.returncode == 0, done.stderr
+    no_traceback(done)
+    log = (stored_folder(project, "faulty.odd_bytes") / "log.txt").read_text(encoding="utf-8")
+    assert "file: caf\ufffd.jpg" in log
+    full = next((project / ".litblog" / "logs").glob("odd-*.log")).read_bytes()
+    assert b"\xff\xfe name" in full
+    assert "caf\ufffd.jpg" in (project / "site" / "_posts" / "2026-01-08-faults.md").read_text(encoding="utf-8")
+
+
+def test_ten_megabytes_of_output_are_capped_in_the_stored_log_and_kept_in_full(project):
+    add_post(project, ("loud", "faulty.chatty", "{megabytes: 10}"))
+    done = build(project)
+    assert done.returncode == 0, done.stderr
+    no_traceback(done)
+    folder = stored_folder(project, "faulty.chatty")
+    log = (folder / "log.txt").read_text(encoding="utf-8")
+    assert len(log.encode()) < 300_000
+    assert "line 0000000 " in log and "the last line" in log and "val_accuracy" in log
+    (full,) = (project / ".litblog" / "logs").glob("loud-*.log")
+    relative = full.relative_to(project).as_posix()
+    marker = next(line for line in log.splitlines() if line.startswith("[litblog: this log was"))
+    assert "MB)" in marker and f"the full log is in {relative}" in marker
+    assert str(project) not in log
+    assert full.stat().st_size > 10_000_000 and b"line 0099999 " in full.read_bytes()
+    assert (project / "site" / "_posts" / "2026-01-08-faults.md").stat().st_size < 400_000
+
+
+def test_closing_stdout_and_stderr_in_a_recipe_loses_nothing(project):
+    add_post(project, ("closed", "faulty.closes_fds", "{}"))
+    done = build(project)
+    assert done.returncode == 0, done.stderr
+    no_traceback(done)
+    log = (stored_folder(project, "faulty.closes_fds") / "log.txt").read_text()
+    assert "printed after closing fd 1" in log and "val_accuracy" in log
+
+
+# -- 5. and 7. stopping workers ------------------------------------------------------------------
+
+
+def test_a_timeout_kills_what_the_recipe_forked_and_leaves_nothing_partial(project):
+    where = add_post(project, ("forker", "faulty.forks", "{}", "timeout: 8"))
+    done = expect_refusal(project, message=f"{POST}:{where['forker']}: experiment 'forker' timed out: stopped after "
+                                           f"the timeout of 8 s", code=1)
+    child = int((project / "child.pid").read_text())
+    wait_for(lambda: not alive(child), timeout=10, what="the forked child to be killed")
+    assert not worker_pids(project)
+    no_partial_results(project)
+    assert "--keep-going" in done.stderr
+
+
+def test_a_timeout_removes_the_runs_staging_folder(project):
+    where = add_post(project, ("sleepy", "faulty.sleeps", "{}", "timeout: 2"))
+    expect_refusal(project, message=f"{POST}:{where['sleepy']}: experiment 'sleepy' timed out", code=1)
+    no_partial_results(project)  # results/.tmp is empty now, not only after the next build
+
+
+SLOW = ("long", "tiny.slow", "{epochs: 6, pause: 1.0}")
+
+
+def test_kill_9_of_build_site_stops_its_worker_and_the_next_build_resumes(project):
+    add_post(project, SLOW)
+    site_before = snapshot(project / "site")
+    first = start_build(project)
+    wait_for(lambda: checkpointed_epochs(project) >= 1, what="a checkpointed epoch")
+    (worker,) = worker_pids(project)
+    first.kill()  # SIGKILL, to build-site only
+    first.communicate(timeout=30)
+    wait_for(lambda: not alive(worker), timeout=5, what=f"worker {worker} to stop after its build died")
+    assert snapshot(project / "site") == site_before
+    no_partial_results(project)
+
+    done = build(project)
+    assert done.returncode == 0, done.stderr
+    no_traceback(done)
+    assert re.search(r"\[long\] (resuming '|'.*' finished before the interruption)", done.stderr), done.stderr
+    assert (stored_folder(project, "tiny.slow") / "manifest.json").is_file()
+    no_partial_results(project)
+
+
+def test_a_new_worker_waits_for_a_leftover_worker_of_the_same_experiment(project):
+    add_post(project, SLOW)
+    first = start_build(project)
+    wait_for(lambda: checkpointed_epochs(project) >= 1, what="a checkpointed epoch")
+    (worker,) = worker_pids(project)
+    os.kill(worker, signal.SIGSTOP)  # a stopped worker gets its parent's death signal only when continued
+    try:
+        first.kill()
+        first.communicate(timeout=30)
+        second = start_build(project)
+        log = lambda: b"".join(p.read_bytes() for p in (project / ".litblog" / "logs").glob("long-*.log"))
+        wait_for(lambda: f"waiting for another worker (pid {worker})".encode() in log(), timeout=120,
+                 what="the second worker to wait for the first")
+        assert alive(worker)
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    wait_for(lambda: not alive(worker), timeout=10, what="the leftover worker to stop")
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    no_traceback((out, err))
+    assert f"[long] waiting for another worker (pid {worker}) of this experiment to stop" in err
+    assert (stored_folder(project, "tiny.slow") / "manifest.json").is_file()
+    no_partial_results(project)
+
+
+def test_sigterm_to_build_site_stops_its_workers_and_leaves_nothing_partial(project):
+    add_post(project, SLOW)
+    before = guarded_folders(project)
+    first = start_build(project)
+    wait_for(lambda: checkpointed_epochs(project) >= 1, what="a checkpointed epoch")
+    (worker,) = worker_pids(project)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    no_traceback((out, err))
+    assert "interrupted: runs in progress were stopped" in err
+    wait_for(lambda: not alive(worker), timeout=10, what="the worker to stop")
+    assert guarded_folders(project) == before
+    no_partial_results(project)
