@@ -215,7 +215,8 @@ def run(spec: dict[str, Any]) -> int:
     held = contextlib.ExitStack()
     scrub = make_path_scrubber({
         str(project_root): ".",
-        str(Path(spec["keras_home"])): "~/.keras",
+        # Named the way the user set it, so messages point at the folder litblog really used.
+        str(Path(spec["keras_home"])): "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras",
         os.environ.get("LITBLOG_DATA_DIR", ""): "$LITBLOG_DATA_DIR",
         os.path.expanduser("~"): "~",
     })
