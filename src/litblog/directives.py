@@ -192,6 +192,7 @@ def parse_post(post: Post) -> ParsedPost:
     lines = post.body.split("\n")
     text_lines: list[str] = []
     text_start = post.body_line
+    broken: set[str] = set()
 
     def flush_text(next_line: int) -> None:
         nonlocal text_lines, text_start
@@ -231,10 +232,12 @@ def parse_post(post: Post) -> ParsedPost:
                                  post.path, file_line, location, errors)
         if block is not None:
             blocks.append(block)
+        elif info["name"] == "experiment":
+            broken.add(info["argument"])  # already reported: references to it are not errors too
         i = close + 1
         text_start = post.body_line + i
     flush_text(post.body_line + len(lines))
-    _check_experiment_names(post, blocks, errors)
+    _check_experiment_names(post, blocks, errors, broken)
     if errors:
         raise UserErrors(errors)
     return ParsedPost(post, tuple(blocks))
@@ -446,7 +449,8 @@ DIRECTIVES: dict[str, DirectiveParser] = {
 }
 
 
-def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserError]) -> None:
+def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserError],
+                            broken: frozenset[str] | set[str] = frozenset()) -> None:
     """Experiments are named once per post; every reference names one of them."""
     defined: dict[str, ExperimentDirective] = {}
     for block in blocks:
@@ -457,7 +461,7 @@ def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserEr
             defined.setdefault(block.name, block)
 
     def check(name: str, location: SourceLocation) -> None:
-        if name not in defined:
+        if name not in defined and name not in broken:
             errors.append(UserError(f"undefined experiment '{name}'", location,
                                     suggestion=did_you_mean(name, defined) or one_of(defined)))
 

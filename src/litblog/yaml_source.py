@@ -176,6 +176,7 @@ def parse_yaml(text: str, *, path: str, first_line: int) -> YamlDocument:
         if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
             problem += f" ({exc.context} at line {first_line + exc.context_mark.line})"
         hint = ("indent YAML with spaces, not tabs" if "'\\t'" in problem
+                else "quote the value to keep it as text (dates are YYYY-MM-DD)" if problem.startswith("cannot read")
                 else "YAML needs 'key: value' pairs; quote values that contain ':' or '#'")
         raise UserError(f"invalid YAML: {problem}", SourceLocation(path, line), hint=hint) from None
     except yaml.YAMLError as exc:
