@@ -192,8 +192,8 @@ CASES = [
      "posts/2026-01-06-counts.md:10: dataset 'data/set' needs at least two class subfolders, found none"),
     ("dataset-one-class", dataset_folder({"cat": {"1.png": PNG}}),
      "dataset 'data/set' needs at least two class subfolders, found only 'cat'"),
-    ("dataset-not-an-image", dataset_folder({"cat": {"1.png": PNG}, "dog": {"1.jpg": b"not a jpeg"}}),
-     "posts/2026-01-06-counts.md:10: dataset 'data/set': 'dog/1.jpg' is not a JPEG, PNG, GIF or BMP image"),
+    ("dataset-only-non-images", dataset_folder({"cat": {"1.png": PNG}, "dog": {"1.tiff": PNG}}),
+     "posts/2026-01-06-counts.md:10: dataset 'data/set': class folder 'dog' has no images (.jpg,"),
     ("dataset-empty-class", dataset_folder({"cat": {"1.png": PNG}, "dog": {"notes.txt": b"x"}}),
      "dataset 'data/set': class folder 'dog' has no images"),
 ]
