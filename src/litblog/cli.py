@@ -4,19 +4,82 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 from . import __version__
 from .build import EXIT_FAILED, BuildOptions, build
-from .config import find_project_root
+from .config import CONFIG_NAME, find_project_root
 from .errors import LitblogError, UserError, UserErrors
 from .plan import parse_overrides
 from .progress import NORMAL, QUIET, VERBOSE, make_reporter
+from .schema import PLAIN_VALUES, plain_value_problem
+from .yaml_source import load_scalar
+
+# ``epochs`` or ``model1.epochs``: a param name, optionally after an experiment name.
+_OVERRIDE_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_-]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors written like every other: ``error: ...`` on a line of its own."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message}\n  hint: {self.prog} --help lists the options\n")
+
+
+def check_overrides(assignments: list[str]) -> None:
+    """Refuse ``--set`` values that are not ``name=value`` with a plain YAML value.
+
+    ``plan.parse_overrides`` reads the values; this catches what it would let through as a
+    string or fail on (``epochs=[1,``, a date, ``.inf``, a self-referencing alias).
+    """
+    errors: list[UserError] = []
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        hint = "for example --set epochs=2, or --set model1.epochs=2 for one experiment"
+        if not sep or not name.strip():
+            errors.append(UserError(f"--set '{assignment}' should be written name=value", hint=hint))
+            continue
+        if not _OVERRIDE_NAME.match(name.strip()):
+            errors.append(UserError(f"--set '{assignment}': '{name}' is not a param name", hint=hint))
+            continue
+        if not raw.strip():
+            continue
+        try:
+            value: Any = load_scalar(raw)
+        except UserError as exc:
+            errors.append(exc)
+            continue
+        except Exception as exc:  # any YAML error: a value starting a list or mapping must parse
+            if raw.lstrip()[:1] in "[{&*!|>'\"":
+                problem = getattr(exc, "problem", None) or "invalid YAML"
+                errors.append(UserError(f"--set '{assignment}': {problem}",
+                                        hint="quote the value to pass it as a string: --set 'name=\"...\"'"))
+            continue
+        problem = plain_value_problem(value)
+        if problem:
+            errors.append(UserError(f"--set '{assignment}' {problem}", hint=f"params must be {PLAIN_VALUES}"))
+    if errors:
+        raise UserErrors(errors)
+
+
+def _project_root(project: Path | None) -> Path:
+    if project is None:
+        return find_project_root(Path.cwd())
+    root = project.expanduser().resolve()
+    if not root.is_dir():
+        raise UserError(f"--project {project}: no such folder", hint="give the folder holding _config.yml")
+    if not (root / CONFIG_NAME).is_file():
+        raise UserError(f"--project {project}: no {CONFIG_NAME} in that folder",
+                        hint=f"give the folder holding {CONFIG_NAME}, or create it with at least a 'title:'")
+    return root
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="build-site",
         description="Run the experiments your posts reference (only those without a stored result) "
                     "and write the Jekyll site.",
@@ -57,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="build-site serve",
         description="Build the site, serve the HTML preview on 127.0.0.1, and rebuild the affected posts "
                     "and reload the browser when a post, template, recipe or the config changes.")
@@ -95,10 +158,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     reporter = make_reporter(sys.stderr, verbosity)
     try:
-        root = args.project.resolve() if args.project else find_project_root(Path.cwd())
+        root = _project_root(args.project)
         reporter.root = root
         if args.jobs is not None and args.jobs < 1:
-            raise UserError("--jobs must be at least 1")
+            raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+        check_overrides(args.overrides)
         if args.executor == "dask" and not args.scheduler:
             raise UserError("--executor dask needs --scheduler ADDRESS", hint="for example --scheduler tcp://127.0.0.1:8786")
         from .dask_executor import parse_resources
@@ -128,7 +192,7 @@ def _serve_main(args: argparse.Namespace) -> int:
 
     reporter = make_reporter(sys.stderr, QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
     try:
-        root = args.project.resolve() if args.project else find_project_root(Path.cwd())
+        root = _project_root(args.project)
         reporter.root = root
         if not 0 <= args.port <= 65535:
             raise UserError(f"--port {args.port} is not a port", hint="use 1-65535, or 0 for any free port")

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import SourceLocation, UserError, UserErrors
 from .schema import Option, validate_options
-from .yaml_source import YamlDocument, parse_yaml
+from .yaml_source import YamlDocument, parse_yaml, read_source
 
 CONFIG_NAME = "_config.yml"
+# Folders of the project litblog reads or writes; each must be its own subfolder of the project.
+FOLDER_SETTINGS = ("posts_dir", "recipes_dir", "results_dir", "site_dir", "templates_dir", "static_dir")
+# Written by the build (the site is replaced whole, results are pruned): they may neither hold
+# nor lie inside another folder.
+WRITTEN_FOLDERS = ("site_dir", "results_dir")
+# Not the repository's or litblog's own working areas.
+RESERVED_FOLDERS = (".git", ".litblog")
 
 BUILD_SCHEMA: tuple[Option, ...] = (
     Option("posts_dir", "str", "posts", help="folder of post sources, relative to the project"),
@@ -105,7 +113,7 @@ def load_config(root: Path) -> SiteConfig:
     if not config_file.is_file():
         raise UserError(f"{CONFIG_NAME} not found in the project folder",
                         hint=f"create {CONFIG_NAME} with at least a 'title:'")
-    text = config_file.read_text(encoding="utf-8")
+    text = read_source(config_file, CONFIG_NAME)
     document = parse_yaml(text, path=CONFIG_NAME, first_line=1)
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
@@ -123,6 +131,14 @@ def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteC
     jekyll.update({k: checked[k] for k in known_jekyll if k in checked})
     jekyll.setdefault("title", JEKYLL_SCHEMA["title"].default)
     jekyll.setdefault("permalink", JEKYLL_SCHEMA["permalink"].default)
+    permalink = jekyll.get("permalink")
+    if isinstance(permalink, str):
+        from .posts import url_pattern_problem  # posts imports nothing from here; avoid a cycle anyway
+
+        problem = url_pattern_problem(permalink)
+        if problem:
+            errors.append(UserError(f"config key 'permalink' is '{permalink}': it {problem}",
+                                    document.location("permalink"), hint="for example /:year/:month/:day/:title/"))
     baseurl = jekyll.get("baseurl") or ""
     if baseurl and (not baseurl.startswith("/") or baseurl.endswith("/")):
         errors.append(UserError(
@@ -137,6 +153,56 @@ def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteC
     settings, build_errors = validate_options(
         section, BUILD_SCHEMA, document, key_path=("litblog",), context="config key")
     errors += build_errors
+    if not build_errors:
+        errors += _check_folders(root, settings, document)
     if errors:
         raise UserErrors(errors)
     return SiteConfig(root=root, jekyll=jekyll, build=BuildSettings(**settings))
+
+
+def _check_folders(root: Path, settings: dict[str, Any], document: YamlDocument) -> list[UserError]:
+    """Each folder setting names a distinct subfolder of the project, and no written folder
+    overlaps another: ``site_dir: .`` would replace the whole repository with the site."""
+    errors: list[UserError] = []
+    real_root = root.resolve()
+    normal: dict[str, PurePosixPath] = {}
+    for name in FOLDER_SETTINGS:
+        value = str(settings[name])
+        where = document.location("litblog", name)
+        default = BuildSettings.__dataclass_fields__[name].default
+        hint = f"use a folder inside the project, like the default '{default}'"
+        path = PurePosixPath(posixpath.normpath(value.replace("\\", "/"))) if value.strip() else PurePosixPath(".")
+        if value.startswith(("/", "~")) or Path(value).is_absolute() or (len(value) > 1 and value[1] == ":"):
+            errors.append(UserError(f"config key '{name}' is '{value}', outside the project", where, hint=hint))
+        elif ".." in PurePosixPath(value.replace("\\", "/")).parts:
+            errors.append(UserError(f"config key '{name}' is '{value}', which uses '..'", where, hint=hint))
+        elif str(path) == ".":
+            errors.append(UserError(f"config key '{name}' is '{value}', the project folder itself", where, hint=hint))
+        elif path.parts[0] in RESERVED_FOLDERS:
+            errors.append(UserError(f"config key '{name}' is '{value}', inside {path.parts[0]}/", where, hint=hint))
+        elif not (root / path).resolve().is_relative_to(real_root) or (root / path).resolve() == real_root:
+            errors.append(UserError(f"config key '{name}' is '{value}', a symbolic link that leads "
+                                    f"outside the project or to the project itself", where, hint=hint))
+        else:
+            real = PurePosixPath((root / path).resolve().relative_to(real_root).as_posix())
+            if real.parts[0] in RESERVED_FOLDERS:
+                errors.append(UserError(f"config key '{name}' is '{value}', a symbolic link into {real.parts[0]}/",
+                                        where, hint=hint))
+            else:
+                normal[name] = real
+    names = list(normal)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            a, b = normal[first], normal[second]
+            later = max(first, second, key=lambda n: document.location("litblog", n).line)
+            if a == b:
+                errors.append(UserError(f"config keys '{first}' and '{second}' name the same folder '{a}'",
+                                        document.location("litblog", later), hint="give each its own folder"))
+            elif (first in WRITTEN_FOLDERS or second in WRITTEN_FOLDERS) and (a in b.parents or b in a.parents):
+                inner, outer = (first, second) if b in a.parents else (second, first)
+                written = outer if outer in WRITTEN_FOLDERS else inner
+                errors.append(UserError(
+                    f"config key '{inner}' ({normal[inner]}) lies inside '{outer}' ({normal[outer]}), "
+                    f"and build-site replaces or prunes '{written}'",
+                    document.location("litblog", later), hint="give each its own folder, side by side"))
+    return errors

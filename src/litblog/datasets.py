@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Sequence
 
 from .fsutil import atomic_write_text
@@ -90,28 +90,72 @@ def is_dataset_param(name: str) -> bool:
     return name == DATASET_PARAM or name.endswith("_" + DATASET_PARAM)
 
 
-def fingerprint(spec: str, project_root: Path, cache_dir: Path | None = None) -> str:
+def fingerprint(spec: str, project_root: Path, cache_dir: Path | None = None,
+                data_dir: str | None = None) -> str:
     """What identifies the data ``spec`` names, for cache keys.
 
     A published archive is its SHA-256 (known without the data being present, so a fresh
     clone can check committed results); a local folder is the hash of its files' contents.
+    Checking the folder's layout here makes a bad folder an error at planning, not in a worker.
     """
     if spec in REMOTE_DATASETS:
         return "sha256:" + REMOTE_DATASETS[spec].sha256
     if spec == "synthetic":
         return f"synthetic:v{SYNTHETIC_VERSION}"
-    folder = local_folder(spec, project_root)
+    folder = local_folder(spec, project_root, data_dir)
+    check_layout(spec, folder)
     return "files:" + _folder_digest(folder, cache_dir)
 
 
-def local_folder(spec: str, project_root: Path) -> Path:
-    """The folder a path-like dataset spec names; :class:`DatasetUnavailable` if it is not there."""
+_WAY_OUT = ("put the data in a folder of the project and name it relative to the project (data/flowers), "
+            "or put it in the folder LITBLOG_DATA_DIR (or litblog.data_dir in _config.yml) names "
+            "and give its folder name")
+
+
+def local_folder(spec: str, project_root: Path, data_dir: str | None = None) -> Path:
+    """The folder a path-like dataset spec names; :class:`DatasetUnavailable` if it is not there.
+
+    A spec is a relative path inside the project, or a folder name in one of the data folders
+    (``LITBLOG_DATA_DIR``, ``litblog.data_dir``). Absolute paths, ``..`` and symbolic links
+    out of the project are refused: the spec is stored in results and shown in the site, and
+    must not carry (or depend on) this machine's paths.
+    """
+    written = PurePosixPath(spec.replace("\\", "/"))
+    if not spec.strip() or Path(spec).is_absolute() or spec.startswith(("/", "~")) or ".." in written.parts:
+        raise DatasetUnavailable(f"dataset '{spec}' is not a path inside the project; {_WAY_OUT}")
+    root = project_root.resolve()
     folder = (project_root / spec).resolve()
-    if not folder.is_dir():
-        raise DatasetUnavailable(
-            f"dataset '{spec}' is neither a known dataset ({', '.join(BUILTIN_NAMES)}) "
-            f"nor a folder of the project")
-    return folder
+    if folder.is_dir():
+        if not folder.is_relative_to(root):
+            raise DatasetUnavailable(f"dataset '{spec}' is a symbolic link to a folder outside the project; "
+                                     f"{_WAY_OUT}")
+        if folder == root or folder.relative_to(root).parts[0] in (".git", ".litblog"):
+            raise DatasetUnavailable(f"dataset '{spec}' is not a data folder; {_WAY_OUT}")
+        return folder
+    if len(written.parts) == 1:
+        for base in search_dirs(data_dir, project_root)[:-1]:  # not the Keras cache: it holds archives
+            candidate = base / spec
+            if candidate.is_dir():
+                return candidate.resolve()
+    raise DatasetUnavailable(
+        f"dataset '{spec}' is neither a known dataset ({', '.join(BUILTIN_NAMES)}) "
+        f"nor a folder of the project")
+
+
+def check_layout(spec: str, folder: Path) -> None:
+    """A local dataset folder has at least two class subfolders, each with images."""
+    top = folder / "train" if (folder / "train").is_dir() and (folder / "validation").is_dir() else folder
+    classes = sorted(d for d in top.iterdir() if d.is_dir() and not d.name.startswith("."))
+    where = f"dataset '{spec}'" + (" (its train/ folder)" if top != folder else "")
+    layout = "one subfolder per class, holding that class's images (optionally under train/ and validation/)"
+    if len(classes) < 2:
+        found = f"only '{classes[0].name}'" if classes else "none"
+        raise DatasetUnavailable(f"{where} needs at least two class subfolders, found {found}; "
+                                 f"a dataset folder has {layout}")
+    empty = [d.name for d in classes if not any(True for _ in _image_files(d))]
+    if empty:
+        raise DatasetUnavailable(f"{where}: class folder '{empty[0]}' has no images "
+                                 f"({', '.join(IMAGE_SUFFIXES)}); a dataset folder has {layout}")
 
 
 def _folder_digest(folder: Path, cache_dir: Path | None) -> str:
@@ -341,4 +385,4 @@ def resolve_folder(spec: str, project_root: Path, data_dir: str | None, cache_di
         return fetch_remote(REMOTE_DATASETS[spec], search_dirs(data_dir, project_root))
     if spec == "synthetic":
         return synthetic_folder(cache_dir / "datasets", **(synthetic_options or {}))
-    return local_folder(spec, project_root)
+    return local_folder(spec, project_root, data_dir)

@@ -7,13 +7,14 @@ fences) passes through as text blocks, untouched.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from .errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
 from .posts import Post
-from .schema import Option, validate_options
+from .schema import PLAIN_VALUES, Option, plain_value_problem, validate_options
 from .yaml_source import YamlDocument, parse_yaml
 
 SHOW_CHOICES = ("code", "summary", "log", "curves", "metrics")
@@ -191,6 +192,7 @@ def parse_post(post: Post) -> ParsedPost:
     lines = post.body.split("\n")
     text_lines: list[str] = []
     text_start = post.body_line
+    broken: set[str] = set()
 
     def flush_text(next_line: int) -> None:
         nonlocal text_lines, text_start
@@ -230,10 +232,12 @@ def parse_post(post: Post) -> ParsedPost:
                                  post.path, file_line, location, errors)
         if block is not None:
             blocks.append(block)
+        elif info["name"] == "experiment":
+            broken.add(info["argument"])  # already reported: references to it are not errors too
         i = close + 1
         text_start = post.body_line + i
     flush_text(post.body_line + len(lines))
-    _check_experiment_names(post, blocks, errors)
+    _check_experiment_names(post, blocks, errors, broken)
     if errors:
         raise UserErrors(errors)
     return ParsedPost(post, tuple(blocks))
@@ -275,16 +279,29 @@ def _parse_reference(content: str, location: SourceLocation, start: int, end: in
                                 hint="write {result}`experiment.metric` or {result}`experiment.metric:.1%`"))
         return None
     if format_spec:
-        try:
-            format(0.5, format_spec)
-        except ValueError:
-            try:
-                format("x", format_spec)
-            except ValueError:
-                errors.append(UserError(f"invalid format spec '{format_spec}' in '{content}'", location,
-                                        hint="use a Python format spec such as .1%, .3f or ,"))
-                return None
+        problem = format_spec_problem(format_spec)
+        if problem:
+            errors.append(UserError(f"invalid format spec '{format_spec}' in '{content}': {problem}", location,
+                                    hint="use a Python format spec such as .1%, .3f or ,"))
+            return None
     return ResultReference(experiment, metric, format_spec, location, start, end)
+
+
+_SPEC_NUMBER = re.compile(r"\d+")
+MAX_FORMAT_WIDTH = 100  # a width of 10**9 would build a gigabyte string
+
+
+def format_spec_problem(spec: str) -> str | None:
+    """Why ``spec`` is not a usable Python format spec for a number or a string, or None."""
+    if any(int(n) > MAX_FORMAT_WIDTH for n in _SPEC_NUMBER.findall(spec)):
+        return f"has a width or precision above {MAX_FORMAT_WIDTH}"
+    for sample in (0.5, "x"):
+        try:
+            format(sample, spec)
+            return None
+        except (ValueError, TypeError):
+            continue
+    return "is not a Python format spec"
 
 
 def _find_fence_end(lines: list[str], start: int, fence: str) -> int | None:
@@ -317,6 +334,11 @@ def _parse_directive(name: str, argument: str, body: list[str], path: str, fence
 def _parse_experiment(argument: str, doc: YamlDocument, location: SourceLocation,
                       errors: list[UserError]) -> ExperimentDirective | None:
     options, problems = validate_options(doc.data, EXPERIMENT_OPTIONS, doc, context="option")
+    for name, value in (options.get("params") or {}).items():
+        problem = plain_value_problem({name: value}) if not isinstance(name, str) else plain_value_problem(value)
+        if problem:
+            problems.append(UserError(f"param '{name}' {problem}", doc.location("params", name),
+                                      hint=f"params must be {PLAIN_VALUES}"))
     if not _IDENTIFIER.match(argument):
         problems.append(UserError(
             f"experiment name '{argument}' is not a name" if argument else "the experiment has no name",
@@ -370,6 +392,10 @@ def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
             elif not isinstance(spec, str):
                 problems.append(UserError(f"the format of '{column}' must be a string such as '.1%'",
                                           doc.location("format", column)))
+            elif format_spec_problem(spec):
+                problems.append(UserError(f"the format '{spec}' of '{column}' {format_spec_problem(spec)}",
+                                          doc.location("format", column),
+                                          hint="use a Python format spec such as .1%, .3f or ,"))
     caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
     errors.extend(problems)
     if problems:
@@ -392,10 +418,17 @@ def _parse_chart(argument: str, doc: YamlDocument, location: SourceLocation,
                                               or (isinstance(baseline, str) and "." in baseline)):
             problems.append(UserError(f"'baseline' is {baseline!r}", doc.location("baseline"),
                                       hint="give a number, or experiment.value"))
-        try:
-            format(0.5, options["format"])
-        except ValueError:
-            problems.append(UserError(f"invalid format spec '{options['format']}'", doc.location("format"),
+        elif isinstance(baseline, (int, float)) and not (math.isfinite(baseline) and abs(baseline) < 1e300):
+            problems.append(UserError(f"'baseline' is {baseline!r}, which cannot be drawn", doc.location("baseline"),
+                                      hint="give a finite number, or experiment.value"))
+        problem = format_spec_problem(options["format"])
+        if problem is None:
+            try:
+                format(0.5, options["format"])  # bars are numbers: a string-only spec will not do
+            except (ValueError, TypeError):
+                problem = "is not a format spec for numbers"
+        if problem:
+            problems.append(UserError(f"invalid format spec '{options['format']}': {problem}", doc.location("format"),
                                       hint="use a Python format spec such as .1% or .3f"))
     caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
     errors.extend(problems)
@@ -416,7 +449,8 @@ DIRECTIVES: dict[str, DirectiveParser] = {
 }
 
 
-def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserError]) -> None:
+def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserError],
+                            broken: frozenset[str] | set[str] = frozenset()) -> None:
     """Experiments are named once per post; every reference names one of them."""
     defined: dict[str, ExperimentDirective] = {}
     for block in blocks:
@@ -427,7 +461,7 @@ def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserEr
             defined.setdefault(block.name, block)
 
     def check(name: str, location: SourceLocation) -> None:
-        if name not in defined:
+        if name not in defined and name not in broken:
             errors.append(UserError(f"undefined experiment '{name}'", location,
                                     suggestion=did_you_mean(name, defined) or one_of(defined)))
 

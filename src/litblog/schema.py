@@ -6,6 +6,7 @@ with the line it was written on.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -39,6 +40,46 @@ class Option:
     def __post_init__(self) -> None:
         if self.kind not in _KIND_NAMES:
             raise ValueError(f"unknown option kind {self.kind!r}")
+
+
+PLAIN_VALUES = "numbers, strings, true/false, null, or lists and mappings of those"
+# Params travel as JSON (worker specs, manifests) and into cache keys: integers beyond 64 bits
+# are refused so that every JSON reader reads the same number.
+MAX_INT = 2**63 - 1
+
+
+def plain_value_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a param (a date, ``.inf``, bytes, a set...), or None if it can.
+
+    Params are stored as JSON and hashed into keys, so only JSON's own values are allowed.
+    """
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if item is None or isinstance(item, (bool, str)):
+            continue
+        if isinstance(item, int):
+            if abs(item) > MAX_INT:
+                return f"has the integer {item:.3g}, beyond 64 bits" if abs(item) < 10**300 else \
+                    "has an integer beyond 64 bits"
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"has {item!r}, which is not a finite number"
+            continue
+        if isinstance(item, list):
+            pending.extend(item)
+            continue
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    return f"has the key {key!r}, which is not a string (quote it)"
+                pending.append(inner)
+            continue
+        kind = {bytes: "binary data", set: "a set"}.get(type(item), f"a {type(item).__name__}")
+        written = f" {item.isoformat()!r}" if hasattr(item, "isoformat") else ""
+        return f"has {kind}{written}, which a param cannot hold (quote it to make it a string)"
+    return None
 
 
 def validate_options(
