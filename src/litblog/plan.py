@@ -180,7 +180,7 @@ def _plan_one(
         if datasets.is_dataset_param(name) and isinstance(value, str):
             try:
                 dataset_fingerprints[value] = datasets.fingerprint(
-                    value, config.root, config.root / ".litblog" / "cache")
+                    value, config.root, config.root / ".litblog" / "cache", data_dir=config.build.data_dir)
             except datasets.DatasetUnavailable as exc:
                 problems.append(UserError(str(exc), directive.param_location(name),
                                           suggestion=did_you_mean(value, datasets.BUILTIN_NAMES)))
