@@ -15,6 +15,7 @@ from . import datasets
 from .config import SiteConfig
 from .directives import ExperimentDirective, ParsedPost
 from .errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
+from .engine import engine_inputs
 from .keys import KeyInputs, describe_changes, framework_versions
 from .recipes import (Recipe, RecipeNotFound, check_param_type, find_recipe, project_dependencies, recipe_digest,
                       source_digest)
@@ -199,7 +200,7 @@ def _plan_one(
         sources[file.relative_to(root).as_posix()] = digests[file]
     seed = directive.seed if directive.seed is not None else config.build.seed
     inputs = KeyInputs(recipe=recipe.reference, sources=sources, params=params, seed=seed,
-                       datasets=dataset_fingerprints, versions=versions)
+                       datasets=dataset_fingerprints, versions=versions, engine=engine_inputs())
     key = inputs.key()
     result = None if force else store.load(recipe.reference, key)
     blocked = None

@@ -260,6 +260,7 @@ def run(spec: dict[str, Any]) -> int:
             "runtime": {"python": platform.python_version(), "tensorflow": tf.__version__,
                         "keras": keras.__version__, "numpy": _version("numpy")},
             "litblog": _version("litblog"),
+            "repository": spec.get("repository", {"commit": None, "dirty": None}),
             **entries,
         }
         # The manifest is written last: a folder with a manifest is a complete result.
