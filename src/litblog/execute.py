@@ -226,6 +226,7 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
     recipe = experiment.recipe
     return {
         "key": experiment.key,
+        "replace": experiment.replaces,
         "repository": repository_state(config.root),
         "key_inputs": experiment.inputs.to_json(),
         "module": recipe.module,
