@@ -237,6 +237,6 @@ def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, sto
         staging = store.new_staging(experiment.key)
         with tarfile.open(fileobj=io.BytesIO(answer["result"]), mode="r:gz") as archive:
             archive.extractall(staging, filter="data")
-        store.commit(staging, experiment.recipe.reference, experiment.key)
+        store.commit(staging, experiment.recipe.reference, experiment.key, replace=experiment.replaces)
     stored = said_stored and is_stored(store, experiment)
     return outcome_of(experiment, code, seconds, log_path, failure, stored=stored)

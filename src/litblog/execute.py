@@ -26,6 +26,7 @@ from .config import SiteConfig
 from .datasets import keras_cache_dir
 from .fsutil import atomic_write_text
 from .plan import PlannedExperiment
+from .provenance import repository_state
 from .store import MANIFEST, ResultStore
 from .worker import PARENT_PID_ENV
 
@@ -225,6 +226,8 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
     recipe = experiment.recipe
     return {
         "key": experiment.key,
+        "replace": experiment.replaces,
+        "repository": repository_state(config.root),
         "key_inputs": experiment.inputs.to_json(),
         "module": recipe.module,
         "function": recipe.function,

@@ -2,8 +2,8 @@
 
 Prose is not part of it (editing a post re-runs nothing); the recipe's source and the project
 modules it imports are, token by token (comments and blank lines do not count), with the
-resolved params, the dataset fingerprints, the seed, the framework versions and the results
-format version.
+resolved params, the dataset fingerprints, the seed, the framework versions, litblog's own
+run-time code (by area, see :mod:`litblog.engine`) and the results format version.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
+
+from .engine import describe_area
 
 # Bump when the layout or meaning of a stored result changes: every result is then re-run.
 FORMAT_VERSION = 1
@@ -29,6 +31,7 @@ class KeyInputs:
     seed: int
     datasets: dict[str, str]  # dataset spec -> fingerprint
     versions: dict[str, str]
+    engine: dict[str, str] = field(default_factory=dict)  # run-time code area -> version (see engine.py)
     format: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -76,6 +79,11 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         before, after = old_params.get(name, "(unset)"), new_params.get(name, "(unset)")
         if before != after:
             changes.append(f"param {name}: {before!r} -> {after!r}")
+    old_engine, new_engine = old.get("engine", {}), new.get("engine", {})
+    for area in sorted(set(old_engine) | set(new_engine)):
+        if old_engine.get(area) != new_engine.get(area):
+            changes.append(f"{describe_area(area)} changed: {old_engine.get(area, '(none)')} -> "
+                           f"{new_engine.get(area, '(none)')}")
     for field_name in ("seed", "datasets", "versions", "format", "recipe", "extra"):
         if old.get(field_name) != new.get(field_name):
             changes.append(f"{field_name}: {old.get(field_name)!r} -> {new.get(field_name)!r}")

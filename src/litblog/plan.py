@@ -11,10 +11,11 @@ from typing import Any, Iterable
 
 import yaml
 
-from . import datasets
+from . import datasets, reads
 from .config import SiteConfig
 from .directives import ExperimentDirective, ParsedPost
 from .errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
+from .engine import engine_inputs
 from .keys import KeyInputs, describe_changes, framework_versions
 from .recipes import (Recipe, RecipeNotFound, check_param_type, find_recipe, project_dependencies, recipe_digest,
                       source_digest)
@@ -45,6 +46,7 @@ class PlannedExperiment:
     result: Result | None  # the stored result, when there is one and it is not forced to re-run
     reason: str  # why it runs ("no result yet", "src/recipes/x.py changed", ...), "cached" or "blocked"
     blocked: str | None = None  # a recorded run that missing files prevent: the message it gave
+    replaces: bool = False  # its run replaces a stored result of the same key (--force, a changed file it read)
 
     @property
     def label(self) -> str:
@@ -104,10 +106,11 @@ def make_plan(
     versions = framework_versions()
     used_overrides: set[str] = set()
     digests: dict[Path, str] = {}
+    digest_cache = reads.DigestCache(config.root / ".litblog" / "cache" / "read-digests.json")
     for parsed in posts:
         for directive in parsed.experiments.values():
             planned = _plan_one(parsed, directive, config, store, overrides, used_overrides,
-                                versions, digests, force, retry_blocked, errors)
+                                versions, digests, digest_cache, force, retry_blocked, errors)
             if planned is None:
                 continue
             use = ExperimentUse(parsed.post.path, directive.name, directive.location)
@@ -116,6 +119,7 @@ def make_plan(
                 planned = replace(existing, uses=existing.uses + (use,))
             plan.experiments[planned.key] = planned
             plan.keys[(parsed.post.path, directive.name)] = planned.key
+    digest_cache.save()
     for name in sorted(set(overrides) - used_overrides):
         errors.append(UserError(f"--set {name}: no experiment being built has a param '{name.split('.')[-1]}'"
                                 if "." not in name else
@@ -134,6 +138,7 @@ def _plan_one(
     used_overrides: set[str],
     versions: dict[str, str],
     digests: dict[Path, str],
+    digest_cache: reads.DigestCache,
     force: bool,
     retry_blocked: bool,
     errors: list[UserError],
@@ -199,11 +204,14 @@ def _plan_one(
         sources[file.relative_to(root).as_posix()] = digests[file]
     seed = directive.seed if directive.seed is not None else config.build.seed
     inputs = KeyInputs(recipe=recipe.reference, sources=sources, params=params, seed=seed,
-                       datasets=dataset_fingerprints, versions=versions)
+                       datasets=dataset_fingerprints, versions=versions, engine=engine_inputs())
     key = inputs.key()
     result = None if force else store.load(recipe.reference, key)
     blocked = None
-    if result is not None:
+    changed = reads.changed_reads(result.manifest, config.root, digest_cache) if result is not None else []
+    if changed:
+        result, reason = None, "a file it read changed: " + ", ".join(changed)
+    elif result is not None:
         reason = "cached"
     elif force:
         reason = "--force"
@@ -224,7 +232,8 @@ def _plan_one(
             blocked, reason = record["message"], "blocked"
     timeout = directive.timeout if directive.timeout is not None else config.build.timeout
     use = ExperimentUse(parsed.post.path, directive.name, directive.location)
-    return PlannedExperiment(key, recipe, params, seed, timeout, inputs, (use,), result, reason, blocked)
+    return PlannedExperiment(key, recipe, params, seed, timeout, inputs, (use,), result, reason, blocked,
+                             replaces=force or bool(changed))
 
 
 def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs) -> str:

@@ -4,7 +4,8 @@
 weights="imagenet")`` builds the application with the weights Keras itself would load. The
 file is looked up in Keras' cache first (``$KERAS_HOME/models``, by default ``~/.keras/models``,
 under the exact name Keras uses). A copy found there is loaded as it is and its SHA-256 is
-printed to the run's log, so a result says which file it came from. Without a copy, Keras
+printed to the run's log and recorded in the manifest's ``reads``, so a result says which file
+it came from and a build re-runs it when the file in the cache changes (:mod:`litblog.reads`). Without a copy, Keras
 downloads it (unless ``LITBLOG_OFFLINE`` is set). When neither works,
 :class:`PretrainedWeightsUnavailable` names the file, the cache folder and how to provide the
 file. There is no fallback to an untrained network: its numbers would pass for transfer learning.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import reads
 from .datasets import keras_cache_dir  # build-time module, no TensorFlow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,6 +131,7 @@ def load(application: Callable[..., "keras.Model"], *, weights: str | None = "im
             f"ImageNet weights for {architecture}: {shown_cache_dir()}/{local.name} could not be loaded "
             f"({type(exc).__name__}: {exc}). "
             f"Replace it with the published file from {expected.url}, then run build-site again.") from exc
+    reads.record(local, Path.cwd())  # the worker runs in the project root
     print(f"ImageNet weights for {architecture}: {expected.name} from the Keras cache "
           f"(sha256 {_sha256(local)[:16]}…)")
     return model

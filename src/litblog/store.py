@@ -306,17 +306,18 @@ class ResultStore:
             tmp_root.unlink()
         return make_unique_dir(tmp_root, f"{key}-")
 
-    def commit(self, staging: Path, recipe: str, key: str) -> Path:
-        """Seal a complete run and move it into place; an existing verified result with that key wins.
+    def commit(self, staging: Path, recipe: str, key: str, *, replace: bool = False) -> Path:
+        """Seal a complete run and move it into place; an existing verified result with that key wins
+        unless ``replace`` (``--force``, or a file the old run read has changed).
 
-        An existing folder that does not verify (edited, corrupt, older format) is replaced and
-        kept in the quarantine.
+        An existing folder that does not verify (edited, corrupt, older format), or one replaced,
+        is kept in the quarantine.
         """
         seal(staging)
         target = self.folder(recipe, key)
         target.parent.mkdir(parents=True, exist_ok=True)
         existing, _ = self._check(recipe, key)
-        if existing is not None:
+        if existing is not None and not replace:
             shutil.rmtree(staging, ignore_errors=True)
             return target
         if (target / MANIFEST).is_file():

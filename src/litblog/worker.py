@@ -200,6 +200,7 @@ def key_lock(checkpoint_dir: Path | None, wait: float = KEY_LOCK_WAIT,
 
 def run(spec: dict[str, Any]) -> int:
     """Run the experiment ``spec`` describes; returns the exit status."""
+    from . import reads
     from .context import EventSink, RecipeContext
     from .datasets import DatasetUnavailable
     from .pretrained import PretrainedWeightsUnavailable
@@ -260,11 +261,13 @@ def run(spec: dict[str, Any]) -> int:
             "runtime": {"python": platform.python_version(), "tensorflow": tf.__version__,
                         "keras": keras.__version__, "numpy": _version("numpy")},
             "litblog": _version("litblog"),
+            "repository": spec.get("repository", {"commit": None, "dirty": None}),
+            "reads": reads.recorded(),
             **entries,
         }
         # The manifest is written last: a folder with a manifest is a complete result.
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        store.commit(staging, spec["key_inputs"]["recipe"], spec["key"])
+        store.commit(staging, spec["key_inputs"]["recipe"], spec["key"], replace=spec.get("replace", False))
         if checkpoint_dir is not None:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
         events.emit("stored")
