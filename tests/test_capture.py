@@ -105,15 +105,19 @@ def test_per_class_values_and_confusion_match_the_stored_predictions(plain_run):
 
 def test_per_class_precision_is_zero_for_a_class_never_predicted_and_names_are_slugs(tmp_path):
     ctx = make_context(tmp_path / "out", tmp_path / "cache")
-    ctx._record_per_class("val", ["golden retriever", "cat", "bird"], np.array([0, 0, 1, 1, 1]),
+    ctx._record_per_class("val", ["golden retriever", "cat", "bird"], np.array([0, 0, 0, 1, 1]),
                           np.array([0, 1, 1, 1, 0]))
     values = ctx._capture.recorded["val"]
     assert values["per_class"]["bird"] == {"precision": 0.0, "recall": 0.0, "support": 0}
-    assert values["per_class"]["golden_retriever"] == {"precision": 0.5, "recall": 0.5, "support": 2}
-    assert values["per_class"]["cat"]["precision"] == pytest.approx(2 / 3)
-    assert values["per_class"]["cat"]["recall"] == pytest.approx(2 / 3)
-    assert values["confusion"]["cat"] == {"golden_retriever": 1, "cat": 2, "bird": 0}
-    assert values["confusion"]["golden_retriever"] == {"golden_retriever": 1, "cat": 1, "bird": 0}
+    assert values["per_class"]["golden_retriever"]["support"] == 3
+    assert values["per_class"]["golden_retriever"]["precision"] == pytest.approx(1 / 2)
+    assert values["per_class"]["golden_retriever"]["recall"] == pytest.approx(1 / 3)
+    assert values["per_class"]["cat"]["support"] == 2
+    assert values["per_class"]["cat"]["precision"] == pytest.approx(1 / 3)
+    assert values["per_class"]["cat"]["recall"] == pytest.approx(1 / 2)
+    assert values["confusion"]["golden_retriever"] == {"golden_retriever": 1, "cat": 2, "bird": 0}
+    assert values["confusion"]["cat"] == {"golden_retriever": 1, "cat": 1, "bird": 0}
+    assert values["confusion"]["bird"] == {"golden_retriever": 0, "cat": 0, "bird": 0}
 
 
 def test_history_phases_carry_their_epoch_count(plain_run):
