@@ -184,6 +184,7 @@ class _Phase:
     name: str
     first_epoch: int
     last_epoch: int
+    epochs: int  # how many epochs the phase trained (last_epoch - first_epoch + 1 for one fit)
 
 
 @dataclass
@@ -194,6 +195,7 @@ class _Capture:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     phases: list[_Phase] = field(default_factory=list)
     summaries: list[tuple[str, str]] = field(default_factory=list)
+    summary_tables: list[dict[str, Any] | None] = field(default_factory=list)  # parallel to summaries
     figures: dict[str, dict[str, str]] = field(default_factory=dict)
     predictions: dict[str, dict[str, str]] = field(default_factory=dict)
     recorded: dict[str, Any] = field(default_factory=dict)
@@ -230,6 +232,7 @@ class RecipeContext:
         self._checkpoint = RunCheckpoint(checkpoint_dir) if checkpoint_dir else None
         self._fits = 0
         self._epoch_variable: Any = None
+        self._image_data: list[ImageData] = []  # what image_data() returned, to name evaluate's split
 
     # -- output -----------------------------------------------------------------------------
 
@@ -302,12 +305,14 @@ class RecipeContext:
         for split in ("train", "validation", "test"):
             counts = files.counts(split)
             print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({split}).")
-        return ImageData(
+        data = ImageData(
             name=spec, files=files, image_size=size, batch_size=batch_size,
             train=_make_pipeline(files.train, size, batch_size, shuffle, self.seed, self._epoch()),
             validation=_make_pipeline(files.validation, size, batch_size, False, self.seed),
             test=_make_pipeline(files.test, size, batch_size, False, self.seed),
         )
+        self._image_data.append(data)
+        return data
 
     def _epoch(self) -> "tf.Variable":
         """The epoch number shuffled pipelines read; ``fit`` sets it as each epoch begins."""
@@ -319,8 +324,19 @@ class RecipeContext:
 
     # -- models -----------------------------------------------------------------------------
 
-    def summary(self, model: "keras.Model") -> str:
-        """Capture ``model.summary()`` as text, wide enough that no column is cut."""
+    def summary(self, model: "keras.Model", *, phase: str | None = None) -> str:
+        """Capture ``model.summary()`` as text, wide enough that no column is cut, and as a table.
+
+        The table (``summary.json`` beside ``summary.txt``, see :func:`summary_table`) holds the
+        model's name and class, ``phase`` (the phase of the fit it was captured for; by default
+        the last phase trained so far, ``None`` before any) and one row per layer. Failing to
+        build it never fails the run: the summary then has no table. ``model.<name>.*`` values
+        are recorded for the first summary of each model only, so a second one (fine-tuning)
+        does not change them.
+        """
+        first_of_model = id(model) not in self._summarised
+        if phase is None and self._capture.phases:
+            phase = self._capture.phases[-1].name
         lines: list[str] = []
         previous = os.environ.get("COLUMNS")
         # rich sizes the table from the terminal width, 80 columns when there is none.
@@ -334,12 +350,20 @@ class RecipeContext:
                 os.environ["COLUMNS"] = previous
         text = "\n".join(lines).rstrip() + "\n"
         self._capture.summaries.append((model.name, text))
+        try:
+            table: dict[str, Any] | None = summary_table(model, phase)
+        except Exception as exc:  # noqa: BLE001 - a page table is never worth a failed run
+            print(f"(no summary table for {getattr(model, 'name', '?')}: {type(exc).__name__}: {exc})",
+                  file=sys.stderr)
+            table = None
+        self._capture.summary_tables.append(table)
         self._summarised.add(id(model))
         trainable = sum(int(_size(w)) for w in model.trainable_weights)
         frozen = sum(int(_size(w)) for w in model.non_trainable_weights)
-        self.record(f"model.{_slug(model.name)}.total_params", trainable + frozen)
-        self.record(f"model.{_slug(model.name)}.trainable_params", trainable)
-        self.record(f"model.{_slug(model.name)}.non_trainable_params", frozen)
+        if first_of_model:
+            self.record(f"model.{_slug(model.name)}.total_params", trainable + frozen)
+            self.record(f"model.{_slug(model.name)}.trainable_params", trainable)
+            self.record(f"model.{_slug(model.name)}.non_trainable_params", frozen)
         if len(self._capture.summaries) == 1:
             self.record("model.total_params", trainable + frozen)
             self.record("model.trainable_params", trainable)
@@ -366,8 +390,9 @@ class RecipeContext:
         is resumed, a fit that had finished is replayed from its checkpoint and one that had
         not continues after its last epoch (see :mod:`litblog.resume`). Returns the joined history.
         """
+        phase_name = phase or ("training" if not self._capture.phases else f"phase {len(self._capture.phases) + 1}")
         if id(model) not in self._summarised and model.built:
-            self.summary(model)
+            self.summary(model, phase=phase_name)
         index, self._fits = self._fits, self._fits + 1
         saved = self._checkpoint.load(index) if self._checkpoint else None
         if saved is not None and saved.record.done:
@@ -379,7 +404,6 @@ class RecipeContext:
                     f"fit(epochs={epochs}) would train no epoch: the history already ends at epoch "
                     f"{initial_epoch}. As in Keras, 'epochs' is the number of the last epoch; to train "
                     f"another model from scratch, use a separate experiment.")
-        phase_name = phase or ("training" if not self._capture.phases else f"phase {len(self._capture.phases) + 1}")
         log_start = len(self._log.getvalue())
         record = saved.record if saved is not None else FitRecord(index, phase_name)
         if saved is not None and record.epochs:
@@ -402,7 +426,7 @@ class RecipeContext:
             record.train_seconds = earlier_seconds + time.perf_counter() - started
         self._capture.train_seconds += record.train_seconds
         if id(model) not in self._summarised:
-            self.summary(model)
+            self.summary(model, phase=phase_name)
         self._add_fit(record)
         return self.history
 
@@ -420,7 +444,7 @@ class RecipeContext:
     def _add_fit(self, record: FitRecord) -> None:
         if record.epochs:
             self._add_history(list(record.epochs), record.metrics)
-            self._capture.phases.append(_Phase(record.phase, record.epochs[0], record.epochs[-1]))
+            self._capture.phases.append(_Phase(record.phase, record.epochs[0], record.epochs[-1], len(record.epochs)))
 
     def _set_epoch(self, epoch: int) -> None:
         if self._epoch_variable is not None:
@@ -466,7 +490,9 @@ class RecipeContext:
         at ``learning_rate``. Training continues the history as the phase ``phase`` up to epoch
         ``epochs`` (Keras' meaning: the number of the last epoch), so learning curves mark
         "start of fine-tuning". Records ``fine_tune.*`` (layer, trainable parameters, learning
-        rate). Returns the joined history.
+        rate) and captures the model's summary again as it enters the phase (what is trainable
+        now; the new optimizer is built, so Keras' text counts its state in "Total params" and
+        the table reports it apart as ``optimizer_params``). Returns the joined history.
         """
         from .finetune import recompile, trainable_count, unfreeze_from
 
@@ -482,10 +508,18 @@ class RecipeContext:
         self.record("fine_tune.trainable_params", trainable)
         self.record("fine_tune.learning_rate", float(learning_rate))
         self.record("fine_tune.optimizer", optimizer)
+        self.summary(model, phase=phase)
         return self.fit(model, x, epochs=epochs, phase=phase, **fit_kwargs)
 
     def evaluate(self, model: "keras.Model", data: Any, *, name: str = "test", **kwargs: Any) -> dict[str, float]:
-        """``model.evaluate`` (its Keras log line goes to the log); values recorded as ``<name>.<metric>``."""
+        """``model.evaluate`` (its Keras log line goes to the log); values recorded as ``<name>.<metric>``.
+
+        A label line comes first in the log, naming the split when ``data`` is a pipeline of
+        :meth:`image_data` (``Evaluate on test (name 'test'):``), else only the name.
+        """
+        split = next((split for found in self._image_data for split in ("train", "validation", "test")
+                      if getattr(found, split) is data), None)
+        print(f"Evaluate on {split} (name {name!r}):" if split else f"Evaluate (name {name!r}):")
         kwargs.setdefault("verbose", 2)
         values = model.evaluate(data, return_dict=True, **kwargs)
         values = {metric: float(value) for metric, value in values.items()}
@@ -501,6 +535,12 @@ class RecipeContext:
         (``head=`` overrides): ``"softmax"`` (probabilities per class) and ``"logits"`` (one logit
         per class) take the largest; ``"sigmoid"`` (one unit, a probability) means the second
         class above 0.5; ``"logit"`` (one unit, no activation) the second class above 0.
+
+        Records ``<name>.head``, ``<name>.predicted_accuracy`` and, for each class ``c`` (its
+        name as a slug: letters and digits kept, anything else ``_``), ``<name>.per_class.<c>.precision``
+        (0.0 when nothing was predicted as ``c``), ``.recall`` (0.0 when ``c`` has no image in the
+        split) and ``.support`` (images of ``c``), and the confusion counts
+        ``<name>.confusion.<true>.<predicted>`` for every pair of classes.
         """
         import numpy as np
 
@@ -526,7 +566,29 @@ class RecipeContext:
         self._capture.predictions[name] = {"file": relative}
         self.record(f"{name}.head", head)
         self.record(f"{name}.predicted_accuracy", float((truth == predicted).mean()) if len(truth) else 0.0)
+        self._record_per_class(name, data.class_names, truth, predicted)
         return predictions
+
+    def _record_per_class(self, name: str, class_names: Sequence[str], truth: Any, predicted: Any) -> None:
+        """Precision, recall, support per class and the confusion counts, from labels (numpy only)."""
+        import numpy as np
+
+        count = len(class_names)
+        truth = np.asarray(truth, dtype=int).reshape(-1)
+        predicted = np.asarray(predicted, dtype=int).reshape(-1)
+        confusion = np.zeros((count, count), dtype=int)
+        valid = (truth >= 0) & (truth < count) & (predicted >= 0) & (predicted < count)
+        np.add.at(confusion, (truth[valid], predicted[valid]), 1)
+        slugs = [_slug(c) for c in class_names]
+        for index, slug in enumerate(slugs):
+            hits = int(confusion[index, index])
+            support = int(confusion[index, :].sum())
+            chosen = int(confusion[:, index].sum())
+            self.record(f"{name}.per_class.{slug}.precision", hits / chosen if chosen else 0.0)
+            self.record(f"{name}.per_class.{slug}.recall", hits / support if support else 0.0)
+            self.record(f"{name}.per_class.{slug}.support", support)
+            for other, other_slug in enumerate(slugs):
+                self.record(f"{name}.confusion.{slug}.{other_slug}", int(confusion[index, other]))
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -556,7 +618,12 @@ class RecipeContext:
         for index, (model_name, text) in enumerate(capture.summaries):
             relative = "summary.txt" if index == 0 else f"summary-{index + 1}.txt"
             atomic_write_text(out / relative, text)
-            summaries.append({"model": model_name, "file": relative})
+            entry = {"model": model_name, "file": relative}
+            table = capture.summary_tables[index] if index < len(capture.summary_tables) else None
+            if table is not None:
+                entry["table"] = relative[: -len(".txt")] + ".json"
+                atomic_write_text(out / entry["table"], json.dumps(table, indent=1) + "\n")
+            summaries.append(entry)
         return {
             "summaries": summaries,
             "figures": capture.figures,
@@ -635,6 +702,116 @@ def _size(weight: Any) -> int:
     for dim in weight.shape:
         size *= int(dim)
     return size
+
+
+def summary_table(model: Any, phase: str | None = None) -> dict[str, Any]:
+    """The model summary as data for a page table (written as ``summary.json``).
+
+    ``{"model", "class", "phase", "layers": [row, ...], "total_params", "trainable_params",
+    "non_trainable_params", "optimizer_params"}``. The rows are the ones Keras' summary lists
+    (a functional model's operations, a Sequential's layers); each has ``name``, ``type``
+    (class name), ``output_shape`` ("(None, 80, 80, 32)", "?" when unknown), ``params``,
+    ``trainable`` and ``op`` (an operation such as ``GetItem`` or ``TrueDivide`` that is not a
+    layer). A row for a nested model adds ``trainable_params``, ``non_trainable_params`` and
+    its rows as ``children``; a model nested deeper gets the counts but not its rows. Totals
+    come from the model's weights; ``optimizer_params`` (``None`` while the optimizer is not
+    built) is the optimizer's state, which Keras' text adds to "Total params".
+    """
+    trainable, frozen = _weight_counts(model)
+    optimizer = getattr(model, "optimizer", None)
+    optimizer_params = None
+    try:
+        if getattr(model, "compiled", False) and optimizer is not None and optimizer.built:
+            optimizer_params = sum(_size(v) for v in optimizer.variables)
+    except Exception:  # noqa: BLE001
+        optimizer_params = None
+    return {
+        "model": str(getattr(model, "name", "?")),
+        "class": type(model).__name__,
+        "phase": phase,
+        "layers": [_layer_row(layer, depth=0) for layer in _summary_rows(model)],
+        "total_params": trainable + frozen,
+        "trainable_params": trainable,
+        "non_trainable_params": frozen,
+        "optimizer_params": optimizer_params,
+    }
+
+
+def _weight_counts(model: Any) -> tuple[int, int]:
+    """(trainable, non-trainable) parameters of ``model``'s weights, each weight once."""
+    counts = []
+    for weights in (model.trainable_weights, model.non_trainable_weights):
+        seen: dict[int, Any] = {id(w): w for w in weights}
+        counts.append(sum(_size(w) for w in seen.values()))
+    return counts[0], counts[1]
+
+
+def _summary_rows(model: Any) -> list[Any]:
+    """The layers (and operations) Keras' ``print_summary`` lists for ``model``."""
+    import keras
+
+    try:
+        from keras.src.models.functional import Functional
+    except ImportError:  # pragma: no cover - another Keras layout: list layers only
+        Functional = None  # noqa: N806
+    if Functional is not None and isinstance(model, Functional) and not isinstance(model, keras.Sequential):
+        operations = getattr(model, "_operations", None)
+        if operations is not None:
+            return list(operations)
+    return list(getattr(model, "layers", []) or [])
+
+
+def _layer_row(layer: Any, depth: int) -> dict[str, Any]:
+    import keras
+
+    is_layer = isinstance(layer, keras.layers.Layer)
+    row: dict[str, Any] = {
+        "name": str(getattr(layer, "name", "?")),
+        "type": type(layer).__name__,
+        "output_shape": _output_shape(layer),
+        "params": 0,
+        "trainable": False,
+        "op": not is_layer,
+    }
+    if not is_layer:
+        return row
+    try:
+        row["trainable"] = bool(layer.trainable)
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        row["params"] = int(layer.count_params()) if getattr(layer, "built", False) else 0
+    except Exception:  # noqa: BLE001
+        row["params"] = 0
+    if isinstance(layer, keras.Model):
+        try:
+            row["trainable_params"], row["non_trainable_params"] = _weight_counts(layer)
+        except Exception:  # noqa: BLE001
+            pass
+        if depth == 0:
+            try:
+                row["children"] = [_layer_row(child, depth + 1) for child in _summary_rows(layer)]
+            except Exception:  # noqa: BLE001
+                row["children"] = []
+        else:
+            row["layers"] = len(getattr(layer, "layers", []) or [])
+    return row
+
+
+def _output_shape(layer: Any) -> str:
+    """What Keras' summary shows as the output shape: from the layer's last call, else ``layer.output``."""
+    try:
+        nodes = getattr(layer, "_inbound_nodes", None) or []
+        outputs = nodes[-1].output_tensors if nodes else layer.output
+        import keras
+
+        flat = keras.tree.flatten(outputs)
+        shapes = [f"({', '.join(str(d) for d in tensor.shape)})" for tensor in flat]
+    except Exception:  # noqa: BLE001
+        return "?"
+    if not shapes:
+        return "?"
+    return shapes[0] if len(shapes) == 1 else f"[{', '.join(shapes)}]"
 
 
 def _slug(name: str) -> str:
