@@ -90,3 +90,24 @@ def test_portable_names_never_hold_a_machine_path(tmp_path: Path, monkeypatch: p
         reads.portable_name(tmp_path / "elsewhere.bin", project)
     assert reads.resolve("./data/x.bin", project) == project / "data" / "x.bin"
     assert reads.resolve("./../outside", project) is None and reads.resolve("/etc/passwd", project) is None
+
+
+def test_a_declared_input_file_is_recorded_and_its_change_reruns(project: Path) -> None:
+    (project / "data").mkdir()
+    (project / "data" / "vocabulary.txt").write_text("cat\ndog\n")
+    (project / "src" / "recipes" / "declared.py").write_text(
+        "def count(ctx):\n"
+        "    words = ctx.input_file('data/vocabulary.txt').read_text().split()\n"
+        "    ctx.record('words', len(words))\n")
+    (project / "posts" / "2026-01-08-words.md").write_text(
+        "---\ntitle: Words\n---\n\n```{experiment} words\nrecipe: declared.count\n```\n\n"
+        "{result}`words.words` words.\n")
+    done = run_cli_process(project)
+    assert done.returncode == 0, done.stderr
+    [manifest] = [json.loads(p.read_text()) for p in (project / "results" / "declared.count").glob("*/manifest.json")]
+    assert list(manifest["reads"]) == ["./data/vocabulary.txt"]
+    (project / "data" / "vocabulary.txt").write_text("cat\ndog\nbird\n")
+    plan = run_cli_process(project, "--plan")
+    assert "a file it read changed: ./data/vocabulary.txt" in plan.stderr, plan.stderr
+    assert run_cli_process(project).returncode == 0
+    assert "3 words." in (project / "site" / "_posts" / "2026-01-08-words.md").read_text()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from . import datasets
+from . import datasets, reads
 from .fsutil import atomic_write_text
 from .resume import FitRecord, RunCheckpoint, SavedFit, epoch_callbacks, restore_weights
 
@@ -260,6 +260,19 @@ class RecipeContext:
             if not isinstance(target, dict):
                 raise ValueError(f"cannot record '{name}': '{part}' already holds a value")
         target[leaf] = _plain(value)
+
+    def input_file(self, path: str | Path) -> Path:
+        """Declare a file the recipe reads (a vocabulary, a weights file of your own): its SHA-256 is
+        recorded with the result, and a later build re-runs the result when the file changes.
+
+        ``path`` is relative to the project (or in Keras' cache); returns it as an absolute path
+        to open. A file elsewhere raises ValueError: another machine could not have it.
+        """
+        target = Path(path) if Path(path).is_absolute() else self.project_root / path
+        if not target.is_file():
+            raise FileNotFoundError(f"ctx.input_file: no file {path}")
+        reads.record(target, self.project_root)
+        return target
 
     def figure(self, name: str, fig: "Figure | None" = None, *, caption: str = "") -> Path:
         """Save a matplotlib figure (the current one by default) as ``figures/<name>.png``."""
