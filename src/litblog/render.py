@@ -38,7 +38,7 @@ from .errors import UserError, UserErrors, did_you_mean, one_of
 from .plan import PlannedExperiment
 from .posts import Post
 from .store import LOG, Result, ResultError
-from .values import lookup, recorded
+from .values import format_value, lookup, recorded
 
 log = logging.getLogger(__name__)
 
@@ -99,27 +99,6 @@ def post_url(post: Post, permalink: str) -> str:
 def folder_depth(url: str) -> int:
     """How many folders deep the page for ``url`` lies: ``/a/b/`` (a/b/index.html) is 2."""
     return url.count("/") - 1
-
-
-def format_value(value: Any, spec: str = "") -> str:
-    """A value as text: with ``spec`` if given, else numbers to four significant digits."""
-    if spec:
-        return format(value, spec)
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        return f"{value:,.0f}" if abs(value) >= 10000 else f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value)
-    return str(value)
 
 
 def _fenced(text: str, language: str = "") -> str:
