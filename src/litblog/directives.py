@@ -148,6 +148,7 @@ class FigureDirective:
     alt: str | None  # None: the caption's text
     width: str | None
     location: SourceLocation
+    per_seed: bool = False  # an experiment of several seeds: one figure per seed (curves: not the band)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ class ChartDirective:
     caption_references: tuple[ResultReference, ...]
     location: SourceLocation
     options: YamlDocument = field(compare=False, repr=False)
+    error: str = "std"  # error bars of experiments of several seeds: "std" or "ci95"
 
     @property
     def baseline_reference(self) -> tuple[str, str] | None:
@@ -226,6 +228,7 @@ FIGURE_OPTIONS = (
     Option("caption", "str", ""),
     Option("alt", "str", None, nullable=True),
     Option("width", "str", None, nullable=True, help="a CSS width such as '80%' or '480px'"),
+    Option("per_seed", "bool", False, help="an experiment of several seeds: one figure per seed"),
 )
 TABLE_OPTIONS = (
     Option("experiments", "str_list", required=True, help="names of experiments in this post"),
@@ -246,6 +249,8 @@ CHART_OPTIONS = (
     Option("format", "str", ".3g", help="format spec of the numbers on the bars, like .1%"),
     Option("ylabel", "str", None, nullable=True, help="the axis label (default: the value's name)"),
     Option("caption", "str", ""),
+    Option("error", "str", "std", choices=("std", "ci95"),
+           help="error bars of experiments of several seeds: std (±1 standard deviation) or ci95"),
 )
 
 DirectiveParser = Callable[[str, YamlDocument, SourceLocation, list[UserError]], Block | None]
@@ -520,7 +525,7 @@ def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,
     if problems:
         return None
     return FigureDirective(experiment, figure, options["caption"], caption_refs, options["alt"], options["width"],
-                           location)
+                           location, options["per_seed"])
 
 
 def _check_no_argument(name: str, argument: str, location: SourceLocation, hint: str,
@@ -598,7 +603,7 @@ def _parse_chart(argument: str, doc: YamlDocument, location: SourceLocation,
     return ChartDirective(experiments, options["value"], tuple(options["labels"] or experiments),
                           options["baseline"], options["baseline_label"], options["format"],
                           options["ylabel"] or options["value"].replace("_", " ").replace(".", " "),
-                          options["caption"], caption_refs, location, doc)
+                          options["caption"], caption_refs, location, doc, options["error"])
 
 
 RoleParser = Callable[[str, SourceLocation, int, int, list[UserError]], Union[Reference, None]]

@@ -144,14 +144,13 @@ def mean_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float,
 
 @dataclass(frozen=True)
 class Welch:
-    """The difference of two means with its interval by Welch's t (unequal variances)."""
+    """A difference of means (a sum of signed means, in general) with its interval by Welch's t."""
 
     difference: float
     low: float  # NaN when a side has fewer than two values
     high: float
     df: float
-    n_first: int
-    n_second: int
+    ns: tuple[int, ...]  # the runs behind each mean
     level: float = LEVEL
 
     @property
@@ -163,23 +162,134 @@ class Welch:
         return self.has_interval and self.low <= 0.0 <= self.high
 
 
-def welch(first: Sequence[float], second: Sequence[float], level: float = LEVEL) -> Welch:
-    """mean(first) - mean(second) and its ``level`` interval by Welch's t.
+def welch_interval(groups: Sequence[Sequence[float]], constant: float = 0.0, level: float = LEVEL) -> Welch:
+    """The sum of the groups' means (plus ``constant``) and its ``level`` interval by Welch's t.
 
-    Welch–Satterthwaite degrees of freedom; two sides without any spread give a zero-width
-    interval. With fewer than two values on a side there is no interval (NaN bounds).
+    Each group is an independent sample already multiplied by its sign, so two groups ``a`` and
+    ``-b`` give mean(a) - mean(b) with the Welch–Satterthwaite degrees of freedom. Groups without
+    any spread give a zero-width interval; a group of fewer than two values gives none (NaN).
     """
-    n1, n2 = len(first), len(second)
-    difference = mean(first) - mean(second)
-    if n1 < 2 or n2 < 2:
-        return Welch(difference, math.nan, math.nan, math.nan, n1, n2, level)
-    v1, v2 = sample_std(first) ** 2 / n1, sample_std(second) ** 2 / n2
-    se = math.sqrt(v1 + v2)
+    ns = tuple(len(g) for g in groups)
+    difference = math.fsum(mean(g) for g in groups) + constant
+    if not groups or min(ns) < 2:
+        return Welch(difference, math.nan, math.nan, math.nan, ns, level)
+    parts = [sample_std(g) ** 2 / len(g) for g in groups]
+    se = math.sqrt(math.fsum(parts))
     if se == 0.0:
-        return Welch(difference, difference, difference, math.inf, n1, n2, level)
-    df = (v1 + v2) ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
+        return Welch(difference, difference, difference, math.inf, ns, level)
+    df = se ** 4 / math.fsum(v ** 2 / (n - 1) for v, n in zip(parts, ns))
     half = t_quantile(0.5 + level / 2.0, df) * se
-    return Welch(difference, difference - half, difference + half, df, n1, n2, level)
+    return Welch(difference, difference - half, difference + half, df, ns, level)
+
+
+def welch(first: Sequence[float], second: Sequence[float], level: float = LEVEL) -> Welch:
+    """mean(first) - mean(second) and its ``level`` interval by Welch's t (unequal variances)."""
+    return welch_interval([list(first), [-v for v in second]], level=level)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A signed part of a difference: the runs of one experiment's value, or a constant."""
+
+    name: str  # as the author wrote it: "model1.test.accuracy", "0.5"
+    sign: float
+    values: tuple[float, ...]
+    experiment: str | None = None
+    by_seed: dict[int, float] | None = None
+    constant: bool = False
+
+
+def difference_of_means(terms: Sequence[Term]) -> Welch:
+    """Σ sign × mean of ``terms`` with its interval. Terms of one experiment are paired by seed
+    (``a.x - a.y`` is one sample of differences); different experiments are independent."""
+    constant = math.fsum(t.sign * t.values[0] for t in terms if t.constant)
+    groups: dict[str, dict[int, float]] = {}
+    for term in terms:
+        if term.constant:
+            continue
+        key = term.experiment or term.name
+        runs = term.by_seed or dict(enumerate(term.values))
+        if key not in groups:
+            groups[key] = {seed: term.sign * v for seed, v in runs.items()}
+        else:
+            groups[key] = {seed: groups[key][seed] + term.sign * runs[seed] for seed in groups[key] if seed in runs}
+    return welch_interval([list(g.values()) for g in groups.values()], constant)
+
+
+def number_words(value: float) -> str:
+    """A number in a claim's message: ``0.680``, ``1.2e-05``."""
+    return f"{value:.3f}" if value == 0 or 0.001 <= abs(value) < 1e4 else f"{value:.4g}"
+
+
+def interval_words(result: Welch, spec: str = "") -> str:
+    write = (lambda v: formatted(v, spec)) if spec else number_words
+    return f"{write(result.low)} to {write(result.high)}"
+
+
+def method_words(result: Welch) -> str:
+    """``Welch's t, 95% CI, n = 3 and 3``."""
+    ns = [str(n) for n in result.ns]
+    counts = ns[0] if len(ns) == 1 else ", ".join(ns[:-1]) + " and " + ns[-1]
+    method = "Welch's t" if len(ns) > 1 else "Student's t"
+    return f"{method}, {result.level:.0%} CI, n = {counts}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    holds: bool
+    includes_zero: bool  # the interval of the difference includes zero (a claim that only the means carry)
+    detail: str  # the interval of the difference, in words ("" without one)
+
+
+def check_claim(operator: str, left: Sequence[Term], right: Sequence[Term], tolerance: float | None) -> Verdict:
+    """Whether ``left operator right`` holds for the means; with runs on either side, the interval
+    of left - right by Welch's t."""
+    negated = [Term(t.name, -t.sign, t.values, t.experiment, t.by_seed, t.constant) for t in right]
+    result = difference_of_means([*left, *negated])
+    d = result.difference
+    slack = 1e-12 * max(1.0, abs(d))
+    holds = {"<": d < 0, ">": d > 0, "<=": d <= slack, ">=": d >= -slack,
+             "~=": abs(d) <= (tolerance or 0.0) + slack}[operator]
+    detail = ""
+    if result.has_interval:
+        detail = (f"the {result.level:.0%} interval of the difference ({interval_words(result)}; "
+                  f"{method_words(result)}) {'includes' if result.includes_zero else 'excludes'} zero")
+    return Verdict(holds, operator != "~=" and result.includes_zero, detail)
+
+
+def describe_claim(operator: str, left: Sequence[Term], right: Sequence[Term], tolerance: float | None) -> str:
+    """``model3.test.accuracy = 0.680 > model1.test.accuracy = 0.712`` (means of several runs said so)."""
+    def side(terms: Sequence[Term]) -> str:
+        if len(terms) == 1 and terms[0].constant:
+            return number_words(terms[0].values[0])
+        name = " - ".join(t.name for t in terms)
+        value = difference_of_means(terms).difference
+        runs = max(len(t.values) for t in terms if not t.constant)
+        return f"{name} = {number_words(value)}" + (f" (mean of {runs} seeds)" if runs > 1 else "")
+
+    words = f"{side(left)} {operator} {side(right)}"
+    return words + (f" ± {number_words(tolerance)}" if tolerance is not None else "")
+
+
+def chart_error(values: Sequence[float], kind: str) -> float | None:
+    """The length of an error bar above and below the mean: one standard deviation, or half the
+    95% interval of the mean; None for a single run."""
+    if len(values) < 2:
+        return None
+    if kind == "ci95":
+        low, high = mean_interval(values)
+        return (high - low) / 2.0
+    return sample_std(values)
+
+
+ERROR_WORDS = {"std": "±1 standard deviation", "ci95": "95% confidence interval of the mean (Student's t)"}
+
+
+def seeds_statement(counts: Sequence[int], kind: str) -> str:
+    """``Bars: mean of 3 seeds; error bars: ±1 standard deviation; dots: each seed.``"""
+    low, high = min(counts), max(counts)
+    seeds = f"{low}" if low == high else f"{low}–{high}"
+    return f"Bars: mean of {seeds} seeds; error bars: {ERROR_WORDS[kind]}; dots: each seed."
 
 
 # -- values over seeds --------------------------------------------------------------------------
@@ -286,10 +396,8 @@ def statistic_text(values: SeedValues, name: str, spec: str) -> str:
 def difference_text(result: Welch, spec: str) -> tuple[str, str]:
     """(visible text, title) of a difference of means: ``+12.4% (95% CI +8.1% to +16.7%)``."""
     text = formatted(result.difference, spec)
-    percent = f"{result.level:.0%}"
     if result.has_interval:
-        text += f" ({percent} CI {formatted(result.low, spec)} to {formatted(result.high, spec)})"
-        title = f"Welch's t, {percent} CI, n = {result.n_first} and {result.n_second}"
-    else:
-        title = f"difference of means, n = {result.n_first} and {result.n_second}: no interval with a single run"
-    return text, title
+        text += f" ({result.level:.0%} CI {interval_words(result, spec)})"
+        return text, method_words(result)
+    counts = " and ".join(str(n) for n in result.ns)
+    return text, f"difference of means, n = {counts}: no interval, a side has a single run"
