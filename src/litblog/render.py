@@ -368,8 +368,11 @@ class Renderer:
                 parts.append(_missing_block(block.experiment))
                 continue
             tagged = run.seed if outcome.several and (seed is not None or block.per_seed) else None
-            own = caption if seed is not None or not block.per_seed else \
-                Markup(f"{caption} {html_text(f'(Seed {run.seed}.)')}" if caption else html_text(f"Seed {run.seed}."))
+            own = caption
+            if tagged is not None and (block.per_seed or not caption):
+                words = html_text(f"(Seed {run.seed}.)" if caption else
+                                  f"{run.result.figure_caption(figure)} (Seed {run.seed}.)".strip())
+                own = Markup(f"{caption} {words}") if caption else words
             parts.append(self._figure(block.experiment, figure, run.result, own, block.alt, block.width,
                                       block.location, p, seed=tagged))
         return notices + "\n".join(part.rstrip() + "\n" for part in parts if part)
@@ -598,8 +601,10 @@ class Renderer:
         if seed is not None and seed in outcome.missing:
             return _missing_inline(experiment, f"(no result for seed {seed})") if links else \
                 f"(no result for seed {seed})"
-        if statistic is None and not outcome.several:
-            return self._format(values.values[0][1], experiment, path, spec, location, p)
+        if statistic is None and (not outcome.several or values.uniform):
+            # One run's value as it always was; a param or a count all runs share, once.
+            text = self._format(values.values[0][1], experiment, path, spec, location, p)
+            return text + _lacking(experiment, outcome.missing, len(outcome.runs), links)
         try:
             if seed is not None:
                 return markdown_text(formatted(values.statistic(statistic), spec))
@@ -612,14 +617,14 @@ class Renderer:
             return "?"
         return self._marked(experiment, text, title, "litblog-spread", outcome.missing, len(outcome.runs), links)
 
-    def _marked(self, experiment: str, text: str, title: str, css: str, missing: tuple[int, ...], runs: int,
+    @staticmethod
+    def _marked(experiment: str, text: str, title: str, css: str, missing: tuple[int, ...], runs: int,
                 links: bool) -> str:
         """``text`` in a span with ``title``, and how many runs it lacks (a link to the notice)."""
-        lacking = f"{len(missing)} of {runs} seeds missing" if missing else ""
         if not links:
-            return markdown_text(text + (f" ({lacking})" if lacking else ""))
-        html = f'<span class="{css}" title="{html_text(title)}">{markdown_text(text)}</span>'
-        return html + (f" ({_missing_inline(experiment, lacking)})" if lacking else "")
+            return markdown_text(text) + _lacking(experiment, missing, runs, links)
+        return (f'<span class="{css}" title="{html_text(title)}">{markdown_text(text)}</span>'
+                + _lacking(experiment, missing, runs, links))
 
     def _terms(self, quantity: Quantity | ValuePath | float, location: Any, p: _Pass,
                sign: float = 1.0) -> list[Term] | None | object:
@@ -659,7 +664,7 @@ class Renderer:
             names = [n for n in (first.experiment, second.experiment) if p.outcomes[n].result is None]
             return _missing_inline(names[0], "(no result)") if links else "(no result)"
         interval = difference_of_means(terms)  # type: ignore[arg-type]
-        several = p.outcomes[first.experiment].several or p.outcomes[second.experiment].several
+        several = (p.outcomes[first.experiment].several or p.outcomes[second.experiment].several) and first != second
         try:
             if not several:
                 return markdown_text(format_value(interval.difference, spec))
@@ -771,6 +776,14 @@ def notice_anchor(name: str) -> str:
 def _missing_inline(name: str, text: str = "no result") -> str:
     """A short marked placeholder, linking to the experiment's notice, where its value would be."""
     return f'<a class="litblog-missing" href="#{notice_anchor(name)}">{html_text(text)}</a>'
+
+
+def _lacking(name: str, missing: tuple[int, ...], runs: int, links: bool) -> str:
+    """`` (1 of 3 seeds missing)`` after a value over seeds that lacks some, linking to the notice; else ""."""
+    if not missing:
+        return ""
+    words = f"{len(missing)} of {runs} seeds missing"
+    return f" ({_missing_inline(name, words)})" if links else f" ({markdown_text(words)})"
 
 
 def _missing_block(name: str) -> str:
