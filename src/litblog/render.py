@@ -544,20 +544,11 @@ class Renderer:
         runs = outcome.results
         if not runs:
             return None
-        statistic = None
-        try:
-            lookup(runs[0][1], path)
-        except ResultError:
-            base, _, last = path.rpartition(".")
-            statistic = statistic_name(last) if base else None
-            try:
-                lookup(runs[0][1], base) if statistic else None
-            except ResultError:
-                statistic = None
-            if statistic is None:
-                self._lookup(runs[0][1], experiment, path, location, p)  # records the error
-                return _MISSING
-            path = base
+        split = split_statistic(runs[0][1], path)
+        if split is None:
+            self._lookup(runs[0][1], experiment, path, location, p)  # records the error
+            return _MISSING
+        path, statistic = split
         values = []
         for seed, result in runs:
             value = self._lookup(result, experiment, path, location, p)
@@ -896,18 +887,34 @@ def _draw_band(drawing: dict[str, Any], target: Path) -> None:
 _is_number = is_number
 
 
+def split_statistic(result: Result, path: str) -> tuple[str, str | None] | None:
+    """(value path, statistic) of ``path`` in ``result``: ``test.accuracy`` is a value, and so is
+    ``val_accuracy.max`` (over epochs); ``test.accuracy.std`` is a statistic of a value over seeds.
+    None when ``path`` is neither."""
+    try:
+        lookup(result, path)
+        return path, None
+    except ResultError:
+        pass
+    base, _, last = path.rpartition(".")
+    if not base or statistic_name(last) is None:
+        return None
+    try:
+        lookup(result, base)
+    except ResultError:
+        return None
+    return base, last
+
+
 def _numeric_column(result: Result, column: str) -> bool:
     """A column of numbers (aligned right): a number, a statistic of one, or a difference."""
     if _MINUS.search(column):
         return True
-    try:
-        return _is_number(lookup(result, column))
-    except ResultError:
-        base, _, last = column.rpartition(".")
-        try:
-            return bool(base and statistic_name(last)) and (last == "n" or _is_number(lookup(result, base)))
-        except ResultError:
-            return False
+    split = split_statistic(result, column)
+    if split is None:
+        return False
+    path, statistic = split
+    return statistic == "n" or _is_number(lookup(result, path))
 
 
 def _cell(value: str) -> str:
