@@ -17,7 +17,7 @@ from .lock import BuildLock
 from .plan import Plan, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
-from .render import ExperimentOutcome, RenderedPost, Renderer
+from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
 from .resume import remove_stale
 from .site import CarriedPost, write_site
 from .store import ResultStore
@@ -132,6 +132,9 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             errors += exc.errors
     if errors:
         raise UserErrors(errors)
+    for post_rendered in rendered:
+        for warning in post_rendered.warnings:
+            reporter.warning(warning)
     selected_paths = {p.path for p in selected}
     carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
     write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
@@ -200,22 +203,26 @@ def _parse(posts: list[Post]) -> list[ParsedPost]:
 
 def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
               failures: dict[str, RunOutcome]) -> dict[str, ExperimentOutcome]:
+    """Each experiment of ``parsed`` with its runs' results (one run per seed), or why they have none."""
     outcomes: dict[str, ExperimentOutcome] = {}
     for name in parsed.experiments:
-        experiment = plan.experiments[plan.key_of(parsed.post.path, name)]
-        result = experiment.result or store.load(experiment.recipe.reference, experiment.key)
-        failure = failures.get(experiment.key)
-        message = None
-        if result is None:
-            if experiment.blocked:
-                message = f"It could not run: {experiment.blocked}"
-            elif failure is None:
-                message = "It has not been run."
-            elif failure.status == "not-run":
-                message = failure.message
-            else:
-                message = f"The run {_STATUS_WORDS.get(failure.status, failure.status)}: {failure.message}"
-        outcomes[name] = ExperimentOutcome(experiment, result, message)
+        runs = []
+        for seed, key in plan.runs_of(parsed.post.path, name):
+            experiment = plan.experiments[key]
+            result = experiment.result or store.load(experiment.recipe.reference, experiment.key)
+            failure = failures.get(experiment.key)
+            message = None
+            if result is None:
+                if experiment.blocked:
+                    message = f"It could not run: {experiment.blocked}"
+                elif failure is None:
+                    message = "It has not been run."
+                elif failure.status == "not-run":
+                    message = failure.message
+                else:
+                    message = f"The run {_STATUS_WORDS.get(failure.status, failure.status)}: {failure.message}"
+            runs.append(SeedOutcome(seed, experiment, result, message))
+        outcomes[name] = ExperimentOutcome.of_seeds(runs)
     return outcomes
 
 

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import SourceLocation, UserError, UserErrors
-from .schema import Option, validate_options
+from .schema import Option, parse_seeds, validate_options
 from .yaml_source import YamlDocument, parse_yaml, read_source
 
 CONFIG_NAME = "_config.yml"
@@ -30,6 +30,8 @@ BUILD_SCHEMA: tuple[Option, ...] = (
     Option("data_dir", "str", None, nullable=True,
            help="folder searched first for datasets (LITBLOG_DATA_DIR overrides it)"),
     Option("seed", "int", 0, help="random seed of experiments that do not set one"),
+    Option("seeds", "any", None, nullable=True,
+           help="seeds of experiments that set neither seed nor seeds: a number (3: seeds 0, 1, 2) or a list"),
     Option("jobs", "int", None, nullable=True, minimum=1,
            help="experiments run at once (default: one per GPU, or one without GPUs)"),
     Option("timeout", "number", None, nullable=True, minimum=0,
@@ -62,6 +64,7 @@ class BuildSettings:
     static_dir: str = "static"
     data_dir: str | None = None
     seed: int = 0
+    seeds: tuple[int, ...] | None = None  # several runs per experiment by default (instead of seed)
     jobs: int | None = None
     timeout: float | None = None
     deterministic: bool = True
@@ -153,6 +156,15 @@ def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteC
     settings, build_errors = validate_options(
         section, BUILD_SCHEMA, document, key_path=("litblog",), context="config key")
     errors += build_errors
+    if settings.get("seeds") is not None:
+        seeds, problem = parse_seeds(settings["seeds"])
+        if problem:
+            errors.append(UserError(f"config key 'seeds' {problem}", document.location("litblog", "seeds"),
+                                    hint="for example seeds: 3 (seeds 0, 1 and 2) or seeds: [0, 4, 7]"))
+        elif "seed" in section:
+            errors.append(UserError("config keys 'seed' and 'seeds' are both set", document.location("litblog", "seeds"),
+                                    hint="keep one: seed for one run per experiment, seeds for several"))
+        settings["seeds"] = seeds
     if not build_errors:
         errors += _check_folders(root, settings, document)
     if errors:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Union
 
 from .errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
 from .posts import Post
-from .schema import PLAIN_VALUES, Option, plain_value_problem, validate_options
+from .schema import PLAIN_VALUES, Option, parse_seeds, plain_value_problem, validate_options
 from .yaml_source import YamlDocument, parse_yaml
 
 SHOW_CHOICES = ("code", "summary", "log", "curves", "metrics")
@@ -28,8 +28,23 @@ CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re
 
 
 @dataclass(frozen=True)
+class ValuePath:
+    """``experiment.path``: a value of an experiment, as a reference or a claim names it."""
+
+    experiment: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.experiment}.{self.path}"
+
+
+@dataclass(frozen=True)
 class ResultReference:
-    """An inline ``{result}`experiment.metric:format``` in prose or a caption."""
+    """An inline ``{result}`experiment.metric:format``` in prose or a caption.
+
+    ``minus``: ``{result}`a.x - b.y``` names the difference of two values (with seeds on both
+    sides, the mean difference and its confidence interval).
+    """
 
     experiment: str
     metric: str
@@ -37,6 +52,54 @@ class ResultReference:
     location: SourceLocation
     start: int  # offsets of the whole role in the text it was found in
     end: int
+    minus: ValuePath | None = None
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return (self.experiment,) + ((self.minus.experiment,) if self.minus else ())
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One side of a claim: a value, a number, or the difference of two of those."""
+
+    first: ValuePath | float
+    minus: ValuePath | float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.first}" + (f" - {self.minus}" if self.minus is not None else "")
+
+    @property
+    def paths(self) -> tuple[ValuePath, ...]:
+        return tuple(v for v in (self.first, self.minus) if isinstance(v, ValuePath))
+
+
+CLAIM_OPERATORS = ("<=", ">=", "~=", "<", ">")
+CAPTION_ROLES = ("result",)  # a claim's mark belongs after a sentence of the post
+
+
+@dataclass(frozen=True)
+class ClaimReference:
+    """An inline ``{claim}`model3.test.accuracy > model1.test.accuracy``` checked at build time.
+
+    ``~=`` (about equal) takes a tolerance: ``a ~= b ± 0.02``.
+    """
+
+    left: Quantity
+    operator: str
+    right: Quantity
+    tolerance: float | None
+    text: str
+    location: SourceLocation
+    start: int
+    end: int
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.experiment for p in (*self.left.paths, *self.right.paths)))
+
+
+Reference = Union[ResultReference, ClaimReference]
 
 
 @dataclass(frozen=True)
@@ -45,7 +108,7 @@ class TextBlock:
 
     text: str
     line: int
-    references: tuple[ResultReference, ...] = ()
+    references: tuple[Reference, ...] = ()  # {result} and {claim} roles, in order
 
 
 @dataclass(frozen=True)
@@ -68,6 +131,7 @@ class ExperimentDirective:
     timeout: float | None
     location: SourceLocation
     options: YamlDocument = field(compare=False, repr=False)
+    seeds: tuple[int, ...] | None = None  # `seeds:`: one run per seed (never set with `seed`)
 
     def param_location(self, param: str) -> SourceLocation:
         return self.options.location("params", param)
@@ -84,6 +148,7 @@ class FigureDirective:
     alt: str | None  # None: the caption's text
     width: str | None
     location: SourceLocation
+    per_seed: bool = False  # an experiment of several seeds: one figure per seed (curves: not the band)
 
 
 @dataclass(frozen=True)
@@ -115,6 +180,7 @@ class ChartDirective:
     caption_references: tuple[ResultReference, ...]
     location: SourceLocation
     options: YamlDocument = field(compare=False, repr=False)
+    error: str = "std"  # error bars of experiments of several seeds: "std" or "ci95"
 
     @property
     def baseline_reference(self) -> tuple[str, str] | None:
@@ -139,8 +205,8 @@ class ParsedPost:
     def experiments(self) -> dict[str, ExperimentDirective]:
         return {b.name: b for b in self.blocks if isinstance(b, ExperimentDirective)}
 
-    def references(self) -> list[ResultReference]:
-        refs: list[ResultReference] = []
+    def references(self) -> list[Reference]:
+        refs: list[Reference] = []
         for block in self.blocks:
             if isinstance(block, TextBlock):
                 refs.extend(block.references)
@@ -154,12 +220,15 @@ EXPERIMENT_OPTIONS = (
     Option("params", "mapping", {}, help="keyword arguments of the recipe"),
     Option("show", "str_list", ["code", "summary", "log", "curves"], choices=SHOW_CHOICES),
     Option("seed", "int", None, nullable=True, help="random seed (default: the config's litblog.seed)"),
+    Option("seeds", "any", None, nullable=True,
+           help="one run per seed: a number (3: seeds 0, 1 and 2) or a list like [0, 4, 7]"),
     Option("timeout", "number", None, nullable=True, minimum=0, help="seconds before the run is stopped"),
 )
 FIGURE_OPTIONS = (
     Option("caption", "str", ""),
     Option("alt", "str", None, nullable=True),
     Option("width", "str", None, nullable=True, help="a CSS width such as '80%' or '480px'"),
+    Option("per_seed", "bool", False, help="an experiment of several seeds: one figure per seed"),
 )
 TABLE_OPTIONS = (
     Option("experiments", "str_list", required=True, help="names of experiments in this post"),
@@ -180,6 +249,8 @@ CHART_OPTIONS = (
     Option("format", "str", ".3g", help="format spec of the numbers on the bars, like .1%"),
     Option("ylabel", "str", None, nullable=True, help="the axis label (default: the value's name)"),
     Option("caption", "str", ""),
+    Option("error", "str", "std", choices=("std", "ci95"),
+           help="error bars of experiments of several seeds: std (±1 standard deviation) or ci95"),
 )
 
 DirectiveParser = Callable[[str, YamlDocument, SourceLocation, list[UserError]], Block | None]
@@ -243,9 +314,11 @@ def parse_post(post: Post) -> ParsedPost:
     return ParsedPost(post, tuple(blocks))
 
 
-def find_references(text: str, path: str, first_line: int, errors: list[UserError]) -> tuple[ResultReference, ...]:
-    """Every ``{result}`...``` role in ``text`` (which starts at file line ``first_line``)."""
-    refs: list[ResultReference] = []
+def find_references(text: str, path: str, first_line: int, errors: list[UserError], *,
+                    roles: tuple[str, ...] = ("result", "claim")) -> tuple[Reference, ...]:
+    """Every role of ``roles`` (``{result}`...```, ``{claim}`...```) in ``text``, which starts at
+    file line ``first_line``. Captions take ``{result}`` only."""
+    refs: list[Reference] = []
     position = 0
     while True:
         span = CODE_SPAN.search(text, position)
@@ -259,24 +332,32 @@ def find_references(text: str, path: str, first_line: int, errors: list[UserErro
         line = first_line + text.count("\n", 0, role.start())
         location = SourceLocation(path, line)
         name = role["role"]
-        if name != "result":
+        if name in ROLES and name not in roles:
+            errors.append(UserError(f"a {{{name}}} role belongs in the post's text, not here", location,
+                                    hint=f"here: {', '.join('{%s}' % r for r in roles)}"))
+        elif name not in ROLES:
             errors.append(UserError(f"unknown role '{{{name}}}'", location,
-                                    suggestion=did_you_mean(name, ["result"]) or "the only role is {result}"))
+                                    suggestion=did_you_mean(name, list(roles)) or one_of(list(roles))))
         else:
-            ref = _parse_reference(role["content"].strip(), location, role.start(), role.end(), errors)
+            ref = ROLES[name](role["content"].strip(), location, role.start(), role.end(), errors)
             if ref is not None:
                 refs.append(ref)
         position = role.end()
     return tuple(refs)
 
 
+_MINUS = re.compile(r"\s+-\s+")  # a difference: the minus has spaces around it (names may hold '-')
+
+
 def _parse_reference(content: str, location: SourceLocation, start: int, end: int,
                      errors: list[UserError]) -> ResultReference | None:
     target, _, format_spec = content.partition(":")
-    experiment, _, metric = target.strip().partition(".")
-    if not experiment or not metric:
+    operands = _MINUS.split(target.strip())
+    paths = [_value_path(operand, location) for operand in operands]
+    if len(operands) > 2 or not all(paths):
         errors.append(UserError(f"result reference '{content}' needs an experiment and a metric", location,
-                                hint="write {result}`experiment.metric` or {result}`experiment.metric:.1%`"))
+                                hint="write {result}`experiment.metric`, {result}`experiment.metric:.1%` or "
+                                     "{result}`model2.test.accuracy - model1.test.accuracy:+.1%`"))
         return None
     if format_spec:
         problem = format_spec_problem(format_spec)
@@ -284,7 +365,79 @@ def _parse_reference(content: str, location: SourceLocation, start: int, end: in
             errors.append(UserError(f"invalid format spec '{format_spec}' in '{content}': {problem}", location,
                                     hint="use a Python format spec such as .1%, .3f or ,"))
             return None
-    return ResultReference(experiment, metric, format_spec, location, start, end)
+    first = paths[0]
+    assert first is not None
+    return ResultReference(first.experiment, first.path, format_spec, location, start, end,
+                           paths[1] if len(paths) == 2 else None)
+
+
+def _value_path(text: str, location: SourceLocation) -> ValuePath | None:
+    experiment, _, path = text.strip().partition(".")
+    if not experiment or not path or not _IDENTIFIER.match(experiment) or any(c.isspace() for c in path):
+        return None
+    return ValuePath(experiment, path)
+
+
+_CLAIM = re.compile(r"^(?P<left>.+?)\s*(?P<op><=|>=|~=|<|>)\s*(?P<right>.+?)"
+                    r"(?:\s*(?:±|\+/-|\+-)\s*(?P<tolerance>\S+))?$", re.S)
+_CLAIM_HINT = ("write {claim}`model3.test.accuracy > model1.test.accuracy` (<, >, <=, >=), or "
+               "{claim}`model1.test.accuracy ~= model2.test.accuracy ± 0.02`; a side is experiment.value, "
+               "a number, or a difference 'a - b'")
+
+
+def _parse_claim(content: str, location: SourceLocation, start: int, end: int,
+                 errors: list[UserError]) -> ClaimReference | None:
+    match = _CLAIM.match(content)
+    sides = None if match is None else (_quantity(match["left"], location), _quantity(match["right"], location))
+    if match is None or sides is None or None in sides:
+        errors.append(UserError(f"claim '{content}' is not a comparison", location, hint=_CLAIM_HINT))
+        return None
+    left, right = sides
+    assert left is not None and right is not None
+    tolerance = None
+    if match["tolerance"] is not None:
+        tolerance = _number(match["tolerance"])
+        if match["op"] != "~=":
+            errors.append(UserError(f"claim '{content}': only '~=' takes a tolerance", location, hint=_CLAIM_HINT))
+            return None
+        if tolerance is None or tolerance < 0:
+            errors.append(UserError(f"claim '{content}': the tolerance '{match['tolerance']}' is not a number "
+                                    f"of at least 0", location, hint=_CLAIM_HINT))
+            return None
+    elif match["op"] == "~=":
+        errors.append(UserError(f"claim '{content}': '~=' needs a tolerance, like '± 0.02'", location,
+                                hint=_CLAIM_HINT))
+        return None
+    if not left.paths and not right.paths:
+        errors.append(UserError(f"claim '{content}' names no experiment's value", location, hint=_CLAIM_HINT))
+        return None
+    return ClaimReference(left, match["op"], right, tolerance, content, location, start, end)
+
+
+def _quantity(text: str, location: SourceLocation) -> Quantity | None:
+    operands: list[ValuePath | float] = []
+    for operand in _MINUS.split(text.strip()):
+        number = _number(operand)
+        value = number if number is not None else _value_path(operand, location)
+        if value is None:
+            return None
+        operands.append(value)
+    if len(operands) > 2:
+        return None
+    return Quantity(operands[0], operands[1] if len(operands) == 2 else None)
+
+
+def _number(text: str) -> float | None:
+    """``0.7``, ``-3``, ``70%`` as a number, or None."""
+    text = text.strip()
+    scale = 1.0
+    if text.endswith("%"):
+        text, scale = text[:-1], 0.01
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value * scale if math.isfinite(value) else None
 
 
 _SPEC_NUMBER = re.compile(r"\d+")
@@ -343,11 +496,20 @@ def _parse_experiment(argument: str, doc: YamlDocument, location: SourceLocation
         problems.append(UserError(
             f"experiment name '{argument}' is not a name" if argument else "the experiment has no name",
             location, hint="write ```{experiment} model1 with a name made of letters, digits, '_' and '-'"))
+    seeds = None
+    if options.get("seeds") is not None:
+        seeds, problem = parse_seeds(options["seeds"])
+        if problem:
+            problems.append(UserError(f"option 'seeds' {problem}", doc.location("seeds"),
+                                      hint="for example seeds: 3 (seeds 0, 1 and 2) or seeds: [0, 4, 7]"))
+        elif options.get("seed") is not None:
+            problems.append(UserError("options 'seed' and 'seeds' are both set", doc.location("seeds"),
+                                      hint="keep one: seed: 4 for one run, seeds: [0, 4, 7] for several"))
     errors.extend(problems)
     if problems:
         return None
     return ExperimentDirective(argument, options["recipe"], options["params"], tuple(options["show"]),
-                               options["seed"], options["timeout"], location, doc)
+                               options["seed"], options["timeout"], location, doc, seeds)
 
 
 def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,
@@ -357,12 +519,13 @@ def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,
     if not experiment or not figure:
         problems.append(UserError(f"figure '{argument}' should be written experiment.figure", location,
                                   hint="for example ```{figure} model1.curves"))
-    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
+    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems,
+                                   roles=CAPTION_ROLES)
     errors.extend(problems)
     if problems:
         return None
     return FigureDirective(experiment, figure, options["caption"], caption_refs, options["alt"], options["width"],
-                           location)
+                           location, options["per_seed"])
 
 
 def _check_no_argument(name: str, argument: str, location: SourceLocation, hint: str,
@@ -396,7 +559,8 @@ def _parse_table(argument: str, doc: YamlDocument, location: SourceLocation,
                 problems.append(UserError(f"the format '{spec}' of '{column}' {format_spec_problem(spec)}",
                                           doc.location("format", column),
                                           hint="use a Python format spec such as .1%, .3f or ,"))
-    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
+    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems,
+                                   roles=CAPTION_ROLES)
     errors.extend(problems)
     if problems:
         return None
@@ -430,7 +594,8 @@ def _parse_chart(argument: str, doc: YamlDocument, location: SourceLocation,
         if problem:
             problems.append(UserError(f"invalid format spec '{options['format']}': {problem}", doc.location("format"),
                                       hint="use a Python format spec such as .1% or .3f"))
-    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems)
+    caption_refs = find_references(options.get("caption") or "", doc.path, doc.location("caption").line, problems,
+                                   roles=CAPTION_ROLES)
     errors.extend(problems)
     if problems:
         return None
@@ -438,8 +603,16 @@ def _parse_chart(argument: str, doc: YamlDocument, location: SourceLocation,
     return ChartDirective(experiments, options["value"], tuple(options["labels"] or experiments),
                           options["baseline"], options["baseline_label"], options["format"],
                           options["ylabel"] or options["value"].replace("_", " ").replace(".", " "),
-                          options["caption"], caption_refs, location, doc)
+                          options["caption"], caption_refs, location, doc, options["error"])
 
+
+RoleParser = Callable[[str, SourceLocation, int, int, list[UserError]], Union[Reference, None]]
+
+# Inline roles, ``{name}`content```: name -> parser of the content.
+ROLES: dict[str, RoleParser] = {
+    "result": _parse_reference,
+    "claim": _parse_claim,
+}
 
 DIRECTIVES: dict[str, DirectiveParser] = {
     "experiment": _parse_experiment,
@@ -476,4 +649,5 @@ def _check_experiment_names(post: Post, blocks: list[Block], errors: list[UserEr
         if isinstance(block, (TextBlock, FigureDirective, TableDirective, ChartDirective)):
             refs = block.references if isinstance(block, TextBlock) else block.caption_references
             for ref in refs:
-                check(ref.experiment, ref.location)
+                for name in ref.experiments:
+                    check(name, ref.location)

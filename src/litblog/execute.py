@@ -102,7 +102,7 @@ def checkpoint_root(config: SiteConfig) -> Path:
 
 def log_path_for(config: SiteConfig, experiment: PlannedExperiment) -> Path:
     """The run's whole output (stdout and stderr of its worker)."""
-    return scratch_dir(config) / "logs" / f"{experiment.label}-{experiment.key}.log"
+    return scratch_dir(config) / "logs" / f"{experiment.file_label}-{experiment.key}.log"
 
 
 @contextlib.contextmanager

@@ -75,6 +75,62 @@ def learning_curves(history: dict[str, Any], title: str | None = None) -> Figure
     return fig
 
 
+def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[int] | None = None,
+                         title: str | None = None) -> Figure:
+    """Learning curves of several runs (one per seed): the mean per epoch, with a band from the
+    lowest to the highest run, training against validation, phases marked as in
+    :func:`learning_curves` (the first history's phases). Drawn at build time from stored
+    ``history.json`` files; an epoch counts the runs that reached it.
+    """
+    first = histories[0] if histories else {"epochs": [], "metrics": {}}
+    names: list[str] = []
+    for history in histories:
+        names += [n for n in history.get("metrics", {}) if n not in names]
+    panels = [name for name in names if not name.startswith("val_") and name != "learning_rate"]
+    panels.sort(key=lambda name: (name == "loss", name))
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 3.8), squeeze=False)
+    all_epochs = sorted({e for h in histories for e in h.get("epochs", [])})
+    runs = len(histories)
+    for axis, name in zip(axes[0], panels):
+        for series, colour, label in ((name, TRAIN_COLOUR, "training"), (f"val_{name}", VALIDATION_COLOUR,
+                                                                         "validation")):
+            per_epoch: dict[int, list[float]] = {}
+            for history in histories:
+                values = history.get("metrics", {}).get(series, [])
+                for epoch, value in zip(history.get("epochs", []), values):
+                    if value == value:  # NaN: that run has no value there
+                        per_epoch.setdefault(epoch, []).append(value)
+            if not per_epoch:
+                continue
+            epochs = sorted(per_epoch)
+            means = [sum(per_epoch[e]) / len(per_epoch[e]) for e in epochs]
+            axis.fill_between(epochs, [min(per_epoch[e]) for e in epochs], [max(per_epoch[e]) for e in epochs],
+                              color=colour, alpha=0.2, linewidth=0)
+            axis.plot(epochs, means, marker="o", markersize=3, color=colour, label=f"{label} (mean of {runs})")
+        for phase in first.get("phases", [])[1:]:
+            boundary = phase["first_epoch"] - 0.5
+            axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
+            axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
+                          xytext=(3, -12), textcoords="offset points", fontsize=8, color="dimgrey")
+        values = [v for h in histories for key in (name, f"val_{name}")
+                  for v in h.get("metrics", {}).get(key, []) if v == v and v > 0]
+        if "loss" in name and values and max(values) / min(values) > 100:
+            axis.set_yscale("log")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(name.replace("_", " "))
+        axis.set_title(name.replace("_", " "))
+        if all_epochs and len(all_epochs) <= 25:
+            axis.set_xticks(all_epochs)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="best", fontsize=8)
+    words = title or (f"seeds {', '.join(str(s) for s in seeds)}: mean, band from lowest to highest"
+                      if seeds else None)
+    if words:
+        fig.suptitle(_plain(words), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def image_grid(images: Sequence[Any], titles: Sequence[str], columns: int | None = None,
                cell_inches: float = 2.2) -> Figure:
     """Images in a grid, each titled; ``columns`` defaults to a near-square layout."""
@@ -213,8 +269,13 @@ def misclassified_grid(images: Sequence[Any], true_labels: Sequence[int], predic
 
 def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, ylabel: str = "test accuracy",
                     baseline: float | None = None, baseline_label: str = "baseline", value_format: str = ".1%",
-                    title: str | None = None, notes: Sequence[str | None] | None = None) -> Figure:
+                    title: str | None = None, notes: Sequence[str | None] | None = None,
+                    errors: Sequence[float | None] | None = None,
+                    points: Sequence[Sequence[float]] | None = None) -> Figure:
     """A bar chart comparing one value across experiments, each bar labelled with its value.
+
+    For experiments of several seeds, ``values`` are means, ``errors`` the length of each bar's
+    error bar above and below it (None: none) and ``points`` each seed's value, drawn as dots.
 
     A ``None`` value (an experiment without a result) gets an empty slot marked "no result"
     (or its entry in ``notes``, like "not finite (inf)") rather than a zero bar; a value that
@@ -227,18 +288,34 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
     if baseline is not None and not math.isfinite(baseline):
         baseline = None
     fig, axis = plt.subplots(figsize=(1.4 + 1.3 * max(1, len(labels)), 3.8))
-    positions = range(len(labels))
+    positions = list(range(len(labels)))
     present = [v for v in values if v is not None]
     heights = [v if v is not None else 0.0 for v in values]
     bars = axis.bar(positions, heights, color=TRAIN_COLOUR, width=0.6)
-    top = max([*present, baseline or 0.0, 1e-9])
-    for bar, value, note in zip(bars, values, notes):
+    errors = [e if e is not None and v is not None and math.isfinite(e) else None
+              for e, v in zip(errors or [None] * len(values), values)]
+    points = [[p for p in runs if math.isfinite(p)] if v is not None else []
+              for runs, v in zip(points or [[]] * len(values), values)]
+    tops = [v + (e or 0.0) for v, e in zip(values, errors) if v is not None]
+    top = max([*tops, *(p for runs in points for p in runs), baseline or 0.0, 1e-9])
+    if any(e is not None for e in errors):
+        shown = [i for i, e in enumerate(errors) if e is not None]
+        axis.errorbar([positions[i] for i in shown], [heights[i] for i in shown], yerr=[errors[i] for i in shown],
+                      fmt="none", ecolor="black", elinewidth=1.2, capsize=5, zorder=3)
+    for index, runs in enumerate(points):
+        if runs:
+            # Spread sideways a little, always the same way, so equal values stay visible.
+            offsets = [0.0] if len(runs) == 1 else [-0.15 + 0.3 * k / (len(runs) - 1) for k in range(len(runs))]
+            axis.scatter([index + o for o in offsets], runs, s=14, color="white", edgecolors="black",
+                         linewidths=0.8, zorder=4)
+    for index, (bar, value, note) in enumerate(zip(bars, values, notes)):
         if value is None:
             bar.set_visible(False)
             axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, _plain(note or "no result"), ha="center",
                       va="bottom", fontsize=9, color="dimgrey", rotation=90)
         else:
-            axis.text(bar.get_x() + bar.get_width() / 2, value, format(value, value_format), ha="center",
+            label_at = max([value + (errors[index] or 0.0), *points[index]])
+            axis.text(bar.get_x() + bar.get_width() / 2, label_at, format(value, value_format), ha="center",
                       va="bottom", fontsize=9)
     if baseline is not None:
         axis.axhline(baseline, color=VALIDATION_COLOUR, linestyle="--", linewidth=1.2,

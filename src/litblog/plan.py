@@ -25,11 +25,20 @@ from .yaml_source import load_scalar
 
 @dataclass(frozen=True)
 class ExperimentUse:
-    """One place an experiment is defined: a post and the name it has there."""
+    """One place an experiment is defined: a post and the name it has there.
+
+    ``seed`` is set when the directive stands for several runs (``seeds:``): this run is that
+    seed's.
+    """
 
     post: str
     name: str
     location: SourceLocation
+    seed: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.seed is None else f"{self.name} [seed {self.seed}]"
 
 
 @dataclass(frozen=True)
@@ -50,12 +59,39 @@ class PlannedExperiment:
 
     @property
     def label(self) -> str:
-        """A short name for progress lines and reports: the experiment's name in its first post."""
-        return self.uses[0].name
+        """A short name for progress lines and reports: the experiment's name in its first post
+        (``model1 [seed 2]`` for one run of several seeds)."""
+        return self.uses[0].label
+
+    @property
+    def file_label(self) -> str:
+        """:attr:`label` for file names: ``model1-seed2``."""
+        use = self.uses[0]
+        return use.name if use.seed is None else f"{use.name}-seed{use.seed}"
 
     @property
     def needs_run(self) -> bool:
         return self.result is None and self.blocked is None
+
+
+@dataclass(frozen=True)
+class ExperimentRuns:
+    """The runs one experiment directive stands for: one per seed, in the directive's order.
+
+    A directive with ``seed:`` (or neither option, under ``litblog.seed``) has one run; with
+    ``seeds:`` (or ``litblog.seeds``) one per seed, each stored under its own key, the key that
+    ``seed: <k>`` would give.
+    """
+
+    seeds: tuple[int, ...]
+    keys: tuple[str, ...]
+
+    @property
+    def several(self) -> bool:
+        return len(self.seeds) > 1
+
+    def __iter__(self):  # (seed, key) pairs
+        return iter(zip(self.seeds, self.keys))
 
 
 @dataclass
@@ -63,13 +99,25 @@ class Plan:
     """The experiments of the posts being built, keyed by cache key."""
 
     experiments: dict[str, PlannedExperiment] = field(default_factory=dict)
-    keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (post, name) -> key
+    runs: dict[tuple[str, str], ExperimentRuns] = field(default_factory=dict)  # (post, name) -> its runs
 
     def to_run(self) -> list[PlannedExperiment]:
         return [e for e in self.experiments.values() if e.needs_run]
 
+    def runs_of(self, post: str, name: str) -> ExperimentRuns:
+        return self.runs[(post, name)]
+
+    @property
+    def keys(self) -> dict[tuple[str, str], str]:
+        """(post, name) -> key, for experiments of one run."""
+        return {where: runs.keys[0] for where, runs in self.runs.items() if not runs.several}
+
     def key_of(self, post: str, name: str) -> str:
-        return self.keys[(post, name)]
+        """The key of an experiment of one run; one of several seeds has :meth:`runs_of`."""
+        runs = self.runs[(post, name)]
+        if runs.several:
+            raise ValueError(f"experiment '{name}' of {post} has {len(runs.seeds)} seeds: use runs_of")
+        return runs.keys[0]
 
 
 def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
@@ -109,16 +157,22 @@ def make_plan(
     digest_cache = reads.DigestCache(config.root / ".litblog" / "cache" / "read-digests.json")
     for parsed in posts:
         for directive in parsed.experiments.values():
-            planned = _plan_one(parsed, directive, config, store, overrides, used_overrides,
-                                versions, digests, digest_cache, force, retry_blocked, errors)
-            if planned is None:
+            seeds = directive_seeds(directive, config)
+            resolved = _resolve(directive, config, overrides, used_overrides, versions, digests, errors)
+            if resolved is None:
                 continue
-            use = ExperimentUse(parsed.post.path, directive.name, directive.location)
-            existing = plan.experiments.get(planned.key)
-            if existing is not None:
-                planned = replace(existing, uses=existing.uses + (use,))
-            plan.experiments[planned.key] = planned
-            plan.keys[(parsed.post.path, directive.name)] = planned.key
+            keys = []
+            for seed in seeds:
+                use = ExperimentUse(parsed.post.path, directive.name, directive.location,
+                                    seed if len(seeds) > 1 else None)
+                planned = _plan_seed(resolved, seed, use, directive, config, store, digest_cache, force,
+                                     retry_blocked)
+                existing = plan.experiments.get(planned.key)
+                if existing is not None:
+                    planned = replace(existing, uses=existing.uses + (use,))
+                plan.experiments[planned.key] = planned
+                keys.append(planned.key)
+            plan.runs[(parsed.post.path, directive.name)] = ExperimentRuns(seeds, tuple(keys))
     digest_cache.save()
     for name in sorted(set(overrides) - used_overrides):
         errors.append(UserError(f"--set {name}: no experiment being built has a param '{name.split('.')[-1]}'"
@@ -129,20 +183,35 @@ def make_plan(
     return plan
 
 
-def _plan_one(
-    parsed: ParsedPost,
+def directive_seeds(directive: ExperimentDirective, config: SiteConfig) -> tuple[int, ...]:
+    """The seeds an experiment runs with: its ``seeds:``, its ``seed:``, ``litblog.seeds``, ``litblog.seed``."""
+    if directive.seeds is not None:
+        return directive.seeds
+    if directive.seed is not None:
+        return (directive.seed,)
+    return config.build.seeds or (config.build.seed,)
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What an experiment's runs share: all of the key's inputs but the seed."""
+
+    recipe: Recipe
+    params: dict[str, Any]
+    sources: dict[str, str]
+    datasets: dict[str, str]
+    versions: dict[str, str]
+
+
+def _resolve(
     directive: ExperimentDirective,
     config: SiteConfig,
-    store: ResultStore,
     overrides: dict[str, Any],
     used_overrides: set[str],
     versions: dict[str, str],
     digests: dict[Path, str],
-    digest_cache: reads.DigestCache,
-    force: bool,
-    retry_blocked: bool,
     errors: list[UserError],
-) -> PlannedExperiment | None:
+) -> _Resolved | None:
     recipe_location = directive.options.location("recipe")
     try:
         recipe = find_recipe(directive.recipe, config.path("recipes_dir"))
@@ -202,9 +271,16 @@ def _plan_one(
         if file not in digests:
             digests[file] = source_digest(file)
         sources[file.relative_to(root).as_posix()] = digests[file]
-    seed = directive.seed if directive.seed is not None else config.build.seed
-    inputs = KeyInputs(recipe=recipe.reference, sources=sources, params=params, seed=seed,
-                       datasets=dataset_fingerprints, versions=versions, engine=engine_inputs())
+    return _Resolved(recipe, params, sources, dataset_fingerprints, versions)
+
+
+def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: ExperimentDirective,
+               config: SiteConfig, store: ResultStore, digest_cache: reads.DigestCache, force: bool,
+               retry_blocked: bool) -> PlannedExperiment:
+    """One run of an experiment: its key and whether it must run."""
+    recipe, params = resolved.recipe, resolved.params
+    inputs = KeyInputs(recipe=recipe.reference, sources=dict(resolved.sources), params=dict(params), seed=seed,
+                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=engine_inputs())
     key = inputs.key()
     result = None if force else store.load(recipe.reference, key)
     blocked = None
@@ -231,8 +307,7 @@ def _plan_one(
         else:
             blocked, reason = record["message"], "blocked"
     timeout = directive.timeout if directive.timeout is not None else config.build.timeout
-    use = ExperimentUse(parsed.post.path, directive.name, directive.location)
-    return PlannedExperiment(key, recipe, params, seed, timeout, inputs, (use,), result, reason, blocked,
+    return PlannedExperiment(key, recipe, dict(params), seed, timeout, inputs, (use,), result, reason, blocked,
                              replaces=force or bool(changed))
 
 

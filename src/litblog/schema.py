@@ -173,3 +173,33 @@ def _coerce(option: Option, value: Any) -> tuple[Any, str | None]:
     if option.minimum is not None and value < option.minimum:
         return None, f"must be at least {option.minimum:g}, got {value!r}"
     return value, None
+
+
+MAX_SEEDS = 100  # runs one experiment may stand for
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed takes a 32-bit unsigned seed
+
+
+def parse_seeds(value: Any) -> tuple[tuple[int, ...] | None, str | None]:
+    """``seeds: 3`` (seeds 0, 1, 2) or ``seeds: [0, 4, 7]`` as a tuple of seeds, or (None, problem)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            return None, f"is {value}: give how many seeds (at least 1), or a list of them"
+        if value > MAX_SEEDS:
+            return None, f"is {value}: at most {MAX_SEEDS} seeds"
+        return tuple(range(value)), None
+    if not isinstance(value, list):
+        return None, f"must be a number of seeds or a list of seeds, got {value!r}"
+    if not value:
+        return None, "is an empty list: give at least one seed"
+    if len(value) > MAX_SEEDS:
+        return None, f"lists {len(value)} seeds: at most {MAX_SEEDS}"
+    seen: set[int] = set()
+    for seed in value:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            return None, f"has {seed!r}, which is not a whole number"
+        if not 0 <= seed <= MAX_SEED:
+            return None, f"has {seed}: a seed is between 0 and {MAX_SEED}"
+        if seed in seen:
+            return None, f"has seed {seed} twice"
+        seen.add(seed)
+    return tuple(value), None

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .store import Result, ResultError
@@ -100,3 +101,24 @@ def _history_stat(history: dict[str, Any], path: str) -> Any:
         return max(v for _, v in pairs)
     best = (min if lower_is_better else max)(pairs, key=lambda p: p[1])
     return best[0] if stat == "best_epoch" else best[1]
+
+
+def format_value(value: Any, spec: str = "") -> str:
+    """A value as text: with ``spec`` if given, else numbers to four significant digits."""
+    if spec:
+        return format(value, spec)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:,.0f}" if abs(value) >= 10000 else f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
