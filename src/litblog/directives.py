@@ -18,6 +18,7 @@ from .schema import PLAIN_VALUES, Option, parse_seeds, plain_value_problem, vali
 from .yaml_source import YamlDocument, parse_yaml
 
 SHOW_CHOICES = ("code", "summary", "log", "curves", "metrics")
+CODE_CHOICES = ("function", "module")  # `code:`: what `show: [code]` lists (recipes.recipe_listing)
 
 _FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[^}\s]*)\}\s*(?P<argument>.*?)\s*$")
@@ -132,6 +133,7 @@ class ExperimentDirective:
     location: SourceLocation
     options: YamlDocument = field(compare=False, repr=False)
     seeds: tuple[int, ...] | None = None  # `seeds:`: one run per seed (never set with `seed`)
+    code: str = "function"  # `code:` what `show: [code]` lists: the recipe and what it uses, or its whole module
 
     def param_location(self, param: str) -> SourceLocation:
         return self.options.location("params", param)
@@ -223,6 +225,8 @@ EXPERIMENT_OPTIONS = (
     Option("seeds", "any", None, nullable=True,
            help="one run per seed: a number (3: seeds 0, 1 and 2) or a list like [0, 4, 7]"),
     Option("timeout", "number", None, nullable=True, minimum=0, help="seconds before the run is stopped"),
+    Option("code", "str", "function", choices=CODE_CHOICES,
+           help="what show: [code] lists: the recipe with what it uses from its module, or the whole module"),
 )
 FIGURE_OPTIONS = (
     Option("caption", "str", ""),
@@ -505,11 +509,14 @@ def _parse_experiment(argument: str, doc: YamlDocument, location: SourceLocation
         elif options.get("seed") is not None:
             problems.append(UserError("options 'seed' and 'seeds' are both set", doc.location("seeds"),
                                       hint="keep one: seed: 4 for one run, seeds: [0, 4, 7] for several"))
+    if doc.data and "code" in doc.data and "code" not in options["show"] and not problems:
+        problems.append(UserError("option 'code' has no effect: 'show' does not list code", doc.location("code"),
+                                  hint="add code to show: [code, ...], or leave 'code' out"))
     errors.extend(problems)
     if problems:
         return None
     return ExperimentDirective(argument, options["recipe"], options["params"], tuple(options["show"]),
-                               options["seed"], options["timeout"], location, doc, seeds)
+                               options["seed"], options["timeout"], location, doc, seeds, options["code"])
 
 
 def _parse_figure(argument: str, doc: YamlDocument, location: SourceLocation,

@@ -204,19 +204,35 @@ def source_digest(file: Path) -> str:
     return _token_digest(file.read_bytes().decode("utf-8"))
 
 
-def recipe_digest(recipe: Recipe) -> str:
-    """Hash of what running one recipe executes from its own module.
+@dataclass(frozen=True)
+class ModuleUse:
+    """What one function of a module uses from the module itself, read with :mod:`ast`.
 
-    That is the function, the module-level statements (imports, constants), and the module's
-    functions and classes the recipe uses, directly or through each other. Another recipe in
-    the same module can change without re-running this one.
+    ``needed``: the module's functions and classes the function uses, directly or through each
+    other (itself included); ``body``: the module-level statements that are not definitions
+    (imports, constants, calls), the docstring left out. :func:`recipe_digest` hashes ``body``
+    and ``needed``; :func:`recipe_listing` shows them.
     """
-    source = recipe.file.read_text(encoding="utf-8").replace("\r\n", "\n")
+
+    source: str
+    definitions: dict[str, ast.AST]
+    needed: tuple[str, ...]
+    body: tuple[ast.stmt, ...]
+
+    def segment(self, node: ast.AST) -> str:
+        """The source lines of a top-level ``node``, decorators included."""
+        start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
+        return "\n".join(self.source.splitlines()[start - 1:node.end_lineno])
+
+
+def module_use(file: Path, function: str) -> ModuleUse:
+    """The closure of ``function`` in the module ``file`` (see :class:`ModuleUse`)."""
+    source = file.read_text(encoding="utf-8").replace("\r\n", "\n")
     tree = ast.parse(source)
     definitions = {node.name: node for node in tree.body
                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     needed: list[str] = []
-    pending = [recipe.function]
+    pending = [function]
     while pending:
         name = pending.pop()
         if name in needed or name not in definitions:
@@ -226,12 +242,72 @@ def recipe_digest(recipe: Recipe) -> str:
     body = [node for node in tree.body if node not in definitions.values()]
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
         body = body[1:]  # the module docstring
+    return ModuleUse(source, definitions, tuple(needed), tuple(body))
+
+
+def recipe_digest(recipe: Recipe) -> str:
+    """Hash of what running one recipe executes from its own module.
+
+    That is the function, the module-level statements (imports, constants), and the module's
+    functions and classes the recipe uses, directly or through each other. Another recipe in
+    the same module can change without re-running this one.
+    """
+    use = module_use(recipe.file, recipe.function)
     digest = hashlib.sha256()
-    for node in body + [definitions[name] for name in sorted(needed)]:
-        start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
-        segment = "\n".join(source.splitlines()[start - 1:node.end_lineno])
-        digest.update(_token_digest(textwrap.dedent(segment)).encode())
+    for node in [*use.body, *(use.definitions[name] for name in sorted(use.needed))]:
+        digest.update(_token_digest(textwrap.dedent(use.segment(node))).encode())
     return digest.hexdigest()
+
+
+def recipe_listing(recipe: Recipe, code: str = "function") -> str:
+    """The recipe's code as a post shows it.
+
+    ``code="function"``: in source order, the module's imports, then what the recipe uses from its
+    own module (the definitions :func:`recipe_digest` covers, the constants they read, other
+    module-level statements such as calls), the recipe itself included. ``code="module"``: the
+    whole module.
+    """
+    if code == "module":
+        return recipe.file.read_text(encoding="utf-8").replace("\r\n", "\n").strip("\n")
+    use = module_use(recipe.file, recipe.function)
+    nodes = [use.definitions[name] for name in use.needed]
+    used = {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+    assignments = [node for node in use.body if _bound_names(node) is not None]
+    # Constants read by what is shown, and the constants those read, transitively.
+    shown_assignments: list[ast.stmt] = []
+    changed = True
+    while changed:
+        changed = False
+        for node in assignments:
+            if node not in shown_assignments and _bound_names(node) & used:
+                shown_assignments.append(node)
+                used |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                changed = True
+    others = [node for node in use.body if _bound_names(node) is None]  # imports, calls, if/try blocks
+    chosen = sorted([*others, *shown_assignments, *nodes], key=lambda node: node.lineno)
+    pieces: list[str] = []
+    previous: ast.AST | None = None
+    for node in chosen:
+        if previous is not None:
+            definition = isinstance(node, _DEFINITIONS) or isinstance(previous, _DEFINITIONS)
+            pieces.append("\n\n\n" if definition else "\n" if node.lineno == previous.end_lineno + 1 else "\n\n")
+        pieces.append(use.segment(node))
+        previous = node
+    return "".join(pieces)
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _bound_names(node: ast.stmt) -> set[str] | None:
+    """The names a module-level assignment binds; None for any other statement."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    else:
+        return None
+    return {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 def _token_digest(text: str) -> str:

@@ -35,9 +35,12 @@ from markupsafe import Markup, escape
 from .directives import (_MINUS, CODE_SPAN, ChartDirective, ClaimReference, CodeBlock, ExperimentDirective,
                          FigureDirective, ParsedPost, Quantity, Reference, TableDirective, TextBlock, ValuePath)
 from .errors import UserError, UserErrors, did_you_mean, one_of
+from .log_table import epoch_table, metric_heading, metric_value, plural
 from .plan import PlannedExperiment
+from .recipes import recipe_listing
 from .posts import Post
 from .store import LOG, Result, ResultError
+from .summary_table import result_summaries
 from .spread import (SeedValues, Term, chart_error, check_claim, describe_claim, difference_of_means,
                      difference_text, formatted, is_number, mean, seed_of_statistic, seeds_statement, seeds_title,
                      spread_text, statistic_name, statistic_text)
@@ -88,7 +91,8 @@ class ExperimentOutcome:
             if len(missing) == len(runs) and len(messages) == 1:
                 failure = f"None of its {len(runs)} seeds has a result. {messages.pop()}"
             else:
-                failure = f"{len(missing)} of its {len(runs)} seeds have no result. " + " ".join(
+                failure = (f"{len(missing)} of its {len(runs)} seeds {'has' if len(missing) == 1 else 'have'} "
+                           "no result. ") + " ".join(
                     f"Seed {r.seed}: {r.failure or 'It has not been run.'}" for r in missing)
         return cls(runs[0].experiment, results[0] if results else None, failure, runs)
 
@@ -226,6 +230,9 @@ class Renderer:
         env.filters["fenced"] = _fenced
         env.filters["liquid_raw"] = _liquid_raw_filter(target)
         env.filters["alignment"] = lambda align: ":---" if align == "left" else "---:"
+        env.filters["text"] = html_text
+        env.filters["count"] = lambda number: f"{number:,}"
+        env.filters["plural"] = plural
         return env
 
     def render(self, parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> RenderedPost:
@@ -287,13 +294,14 @@ class Renderer:
                 recipe = experiment.recipe
                 args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
                 call = html_text(f"{recipe.function}({args})")
-                parts.append(p.template("code.md.j2", source=recipe.source, call=call, ran=result is not None,
+                parts.append(p.template("code.md.j2", source=recipe_listing(recipe, directive.code), call=call,
+                                        ran=result is not None,
                                         seed=experiment.seed, seeds=[run.seed for run in outcome.runs],
                                         where=recipe.file.name))
             elif result is None:
                 continue
             elif item == "summary" and result.summaries():
-                parts.append(p.template("summary.md.j2", summaries=result.summaries()))
+                parts.append(self._summaries(result, p))
             elif item == "log":
                 for seed, run in outcome.results:
                     parts.append(self._log(directive.name, run, seed if outcome.several else None, p))
@@ -307,17 +315,37 @@ class Renderer:
                 parts.append(self._metrics(directive.name, outcome, directive.location, p))
         return "\n".join(part.rstrip() + "\n" for part in parts if part)
 
+    def _summaries(self, result: Result, p: _Pass) -> str:
+        """Each summary as a table (``summary.json``), or as Keras' text for a result without one."""
+        parts = []
+        for model, text, summary in result_summaries(result):
+            if summary is None:
+                parts.append(p.template("summary.md.j2", summaries=[(model, text)]))
+            else:
+                parts.append(p.template("summary_table.html.j2", summary=summary))
+        return "\n".join(part.rstrip() + "\n" for part in parts)
+
     def _log(self, name: str, result: Result, seed: int | None, p: _Pass) -> str:
+        """The table of the run's epochs (when it trained), then its raw log, folded."""
         timings = result.manifest.get("timings", {})
         epochs = len(result.history.get("epochs", []))
-        detail = ", ".join(x for x in (f"seed {seed}" if seed is not None else "", f"{epochs} epochs" if epochs else "",
+        detail = ", ".join(x for x in (f"seed {seed}" if seed is not None else "",
+                                       plural(epochs, "epoch") if epochs else "",
                                        duration(timings.get("wall_seconds"))) if x)
-        title = Markup("Log of <code>%s</code>") % name + (f" ({detail})" if detail else "")
-        text, omitted = capped_log(result.log_text.rstrip())
+        log_text = result.log_text.rstrip()
+        line_count = log_text.count("\n") + 1 if log_text else 0
+        table = epoch_table(result.history, log_text)
+        if table is None:
+            title = Markup("Log of <code>%s</code>") % name + (f" ({detail})" if detail else "")
+            values: dict[str, Any] = {"table": None}
+        else:
+            title = Markup("Log of <code>%s</code>") % name + f" ({plural(line_count, 'line')})"
+            values = _epoch_rows(table)
+            values.update(table=True, name=name, detail=detail)
+        text, omitted = capped_log(log_text)
         where = html_text(_result_path(result, LOG)) if omitted else None
         return p.template("log.html.j2", text=text, title=title, omitted=omitted, where=where,
-                          size=_size(len(result.log_text.encode("utf-8"))),
-                          lines=result.log_text.rstrip().count("\n") + 1)
+                          size=_size(len(result.log_text.encode("utf-8"))), lines=line_count, **values)
 
     def _metrics(self, name: str, outcome: ExperimentOutcome, location: Any, p: _Pass) -> str:
         names = [k for k in recorded(outcome.result).items() if not k[0].startswith("model.")]
@@ -788,7 +816,24 @@ def capped_log(text: str, head: int = LOG_HEAD_LINES, tail: int = LOG_TAIL_LINES
     if len(lines) <= head + tail:
         return text, 0
     omitted = len(lines) - head - tail
-    return "\n".join([*lines[:head], f"[… {omitted:,} lines left out …]", *lines[-tail:]]), omitted
+    return "\n".join([*lines[:head], f"[… {plural(omitted, 'line')} left out …]", *lines[-tail:]]), omitted
+
+
+def _epoch_rows(table: Any) -> dict[str, Any]:
+    """The values ``log.html.j2`` shows of an :class:`~litblog.log_table.EpochTable`."""
+    starts = {first: name for name, first in table.phases}
+    rows = [{"epoch": epoch, "time": duration(seconds) if seconds is not None else "–",
+             "cells": [metric_value(v) for v in values],
+             "phase": (f"{starts[epoch]}, from epoch {epoch}" if epoch in starts else None)}
+            for epoch, seconds, values in table.rows]
+    evaluations = []
+    for evaluation in table.evaluations:
+        values = ", ".join(f"{metric_heading(k)} {metric_value(v)}" for k, v in evaluation.values)
+        seconds = f" ({duration(evaluation.seconds)})" if evaluation.seconds is not None else ""
+        evaluations.append(f"Evaluated on {evaluation.label}: {values}{seconds}.")
+    return {"training": [metric_heading(c) for c in table.columns if not c.startswith("val_")],
+            "validation": [metric_heading(c) for c in table.columns if c.startswith("val_")],
+            "rows": rows, "evaluations": evaluations}
 
 
 def _result_path(result: Result, name: str) -> str:

@@ -1,0 +1,157 @@
+"""A training log as a reader wants it: one row per epoch, built from ``history.json``.
+
+The values come from the stored history (what the curves draw); the seconds of each epoch
+from Keras' ``verbose=2`` lines in ``log.txt`` (``Epoch 3/20`` then ``63/63 - 130s - ...``),
+when the log has them. ``ctx.evaluate`` labels its line (``Evaluate on test (name 'test'):``
+before Keras' own); such labelled evaluations are listed under the table. Logs written
+before the labels existed give no evaluation rows: the raw log, folded below the table,
+still shows their lines as they are. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_EPOCH = re.compile(r"^Epoch (\d+)/\d+\s*$")
+# Keras 3, verbose=2: "63/63 - 130s - 2s/step - accuracy: 0.7035 - loss: 0.5465"
+_STEPS = re.compile(r"^\s*\d+/\d+ - (?P<time>\d+(?:\.\d+)?(?:ms|s|m|h|us|µs))\b(?P<rest>.*)$")
+_LABEL = re.compile(r"^Evaluate(?: on (?P<split>[\w-]+))? \(name (?P<name>'[^']*'|\"[^\"]*\")\):\s*$")
+_VALUE = re.compile(r" - (?P<name>[A-Za-z_][\w.]*): (?P<value>[-+0-9.eE]+|nan|inf|-inf)")
+_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 epoch``, ``2 epochs``, ``1,000 lines``: a count and its noun, agreeing."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One labelled ``ctx.evaluate`` line: the split (None when the data was not a split), the
+    name values are recorded under, the metrics Keras printed and its seconds."""
+
+    split: str | None
+    name: str
+    values: tuple[tuple[str, float], ...]
+    seconds: float | None
+
+    @property
+    def label(self) -> str:
+        if self.split is None:
+            return self.name
+        return self.split if self.split == self.name else f"{self.split} (as {self.name})"
+
+
+@dataclass(frozen=True)
+class EpochTable:
+    """``columns``: the metric names of ``rows``' values (training, then validation); each row is
+    (epoch, seconds or None, values); ``phases`` (name, first epoch) when there are several."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[int, float | None, tuple[float | None, ...]], ...]
+    phases: tuple[tuple[str, int], ...]
+    evaluations: tuple[Evaluation, ...]
+
+    @property
+    def total_seconds(self) -> float | None:
+        seconds = [row[1] for row in self.rows if row[1] is not None]
+        return sum(seconds) if len(seconds) == len(self.rows) and seconds else None
+
+
+def _seconds(text: str) -> float | None:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h|us|µs)", text)
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def epoch_seconds(log_text: str) -> dict[int, float]:
+    """Seconds of each epoch from Keras' ``verbose=2`` lines; the last one wins (a resumed run)."""
+    seconds: dict[int, float] = {}
+    epoch: int | None = None
+    for line in log_text.splitlines():
+        started = _EPOCH.match(line)
+        if started:
+            epoch = int(started.group(1))
+            continue
+        steps = _STEPS.match(line)
+        if steps and epoch is not None:
+            value = _seconds(steps.group("time"))
+            if value is not None:
+                seconds[epoch] = value
+            epoch = None
+    return seconds
+
+
+def evaluations(log_text: str) -> list[Evaluation]:
+    """The labelled evaluations of a log: a label line, then Keras' line of values."""
+    found: list[Evaluation] = []
+    label: re.Match[str] | None = None
+    for line in log_text.splitlines():
+        labelled = _LABEL.match(line)
+        if labelled:
+            label = labelled
+            continue
+        steps = _STEPS.match(line)
+        if steps and label is not None:
+            values = tuple((m.group("name"), float(m.group("value"))) for m in _VALUE.finditer(steps.group("rest"))
+                           if not m.group("name").endswith("/step"))
+            found.append(Evaluation(label.group("split"), label.group("name")[1:-1], values,
+                                    _seconds(steps.group("time"))))
+        label = None
+    return found
+
+
+def _ordered(names: list[str]) -> list[str]:
+    """Loss first, then the other metrics in the history's order."""
+    return sorted(names, key=lambda name: (name != "loss", names.index(name)))
+
+
+def epoch_table(history: dict[str, Any], log_text: str) -> EpochTable | None:
+    """The per-epoch table of a run that trained; None for one that did not (or an unreadable history)."""
+    epochs = history.get("epochs") if isinstance(history, dict) else None
+    metrics = history.get("metrics") if isinstance(history, dict) else None
+    if not epochs or not isinstance(epochs, list) or not isinstance(metrics, dict):
+        return None
+    names = [str(name) for name, series in metrics.items() if isinstance(series, list)]
+    training = _ordered([n for n in names if not n.startswith("val_")])
+    validation = _ordered([n for n in names if n.startswith("val_")])
+    # A validation metric without its training twin still gets its column, after the others.
+    columns = [*training, *validation]
+    seconds = epoch_seconds(log_text)
+    rows = []
+    for index, epoch in enumerate(epochs):
+        values = []
+        for name in columns:
+            series = metrics[name]
+            value = series[index] if index < len(series) else None
+            values.append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+        try:
+            number = int(epoch)
+        except (TypeError, ValueError):
+            return None
+        rows.append((number, seconds.get(number), tuple(values)))
+    phases = tuple((str(phase.get("name", "")), int(phase.get("first_epoch", 0)))
+                   for phase in history.get("phases", []) or [] if isinstance(phase, dict))
+    return EpochTable(tuple(columns), tuple(rows), phases if len(phases) > 1 else (),
+                      tuple(evaluations(log_text)))
+
+
+def metric_heading(name: str) -> str:
+    """``val_accuracy`` → ``accuracy`` (its group says validation), ``learning_rate`` → ``learning rate``."""
+    return name.removeprefix("val_").replace("_", " ")
+
+
+def metric_value(value: float | None) -> str:
+    """A metric as Keras prints it (four decimals), ``–`` when the epoch has none."""
+    if value is None:
+        return "–"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-4):
+        return f"{value:.4g}"
+    return f"{value:.4f}"
