@@ -106,7 +106,7 @@ def evaluations(log_text: str) -> list[Evaluation]:
 
 def _ordered(names: list[str]) -> list[str]:
     """Loss first, then the other metrics in the history's order."""
-    return sorted(names, key=lambda name: (name != "loss", names.index(name)))
+    return sorted(names, key=lambda name: (name.removeprefix("val_") != "loss", names.index(name)))
 
 
 def epoch_table(history: dict[str, Any], log_text: str) -> EpochTable | None:
