@@ -339,7 +339,7 @@ def test_missing_seeds_are_counted_and_noticed(seeds_golden):
     body = renderer.render(post, outcomes({"base": {2}})).bodies["preview"]
     assert ('title="n = 2 seeds: 66.9%, 68.2%; no result for seed 2">67.5% ± 0.9%</span> '
             '(<a class="litblog-missing" href="#litblog-notice-base">1 of 3 seeds missing</a>)') in body
-    assert "1 of its 3 seeds have no result. Seed 2: The run failed: boom" in body
+    assert "1 of its 3 seeds has no result. Seed 2: The run failed: boom" in body
     assert "seed 1 68.2%" in body
     assert "(no result for seed 2)" not in body
     everything = renderer.render(post, outcomes({"base": {0, 1, 2}})).bodies["preview"]

@@ -339,7 +339,8 @@ class Renderer:
             title = Markup("Log of <code>%s</code>") % name + (f" ({detail})" if detail else "")
             values: dict[str, Any] = {"table": None}
         else:
-            title = Markup("Log of <code>%s</code>") % name + f" ({plural(line_count, 'line')})"
+            lines = ", ".join(x for x in (f"seed {seed}" if seed is not None else "", plural(line_count, "line")) if x)
+            title = Markup("Log of <code>%s</code>") % name + f" ({lines})"
             values = _epoch_rows(table)
             values.update(table=True, name=name, detail=detail)
         text, omitted = capped_log(log_text)
