@@ -373,3 +373,37 @@ def test_rendered_code_lists_the_module_helper(fresh_project):
     one, two = _strip_verbatim(body).split('id="litblog-notice-two"')
     assert "def helper(x):" in one and "SCALE = 2.5" in one and "UNUSED" not in one
     assert "def unrelated(ctx):" in two and '"""Recipes that use their module."""' in two
+
+
+# -- charts at page width -----------------------------------------------------------------------
+
+def test_long_bar_labels_wrap_and_do_not_overlap():
+    from litblog.figures import LABEL_SIZE, TICK_SIZE, comparison_bars, wrapped_labels
+    labels = ["augmented with flips and rotations", "MobileNetV2 features, frozen base", "baseline"]
+    fig = comparison_bars(labels, [0.71, 0.93, 0.5], ylabel="test accuracy")
+    fig.canvas.draw()
+    axis = fig.axes[0]
+    ticks = axis.get_xticklabels()
+    assert [t.get_text() for t in ticks] == wrapped_labels(labels)[0]
+    assert all(max(len(line) for line in t.get_text().split("\n")) <= 14 for t in ticks)
+    boxes = [t.get_window_extent() for t in ticks]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), "tick labels overlap"
+    assert {t.get_fontsize() for t in ticks} == {TICK_SIZE} and axis.yaxis.label.get_fontsize() == LABEL_SIZE
+    # A label that would need more than three lines is slanted instead.
+    assert wrapped_labels(["x" * 60])[1] == 30
+
+
+def test_a_chart_without_any_value_says_no_results_yet():
+    from litblog.figures import comparison_bars
+    fig = comparison_bars(["a", "b"], [None, None])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "no results yet" in texts and fig.axes[0].get_yticks().size == 0
+
+
+def test_band_curves_use_legible_fonts():
+    from litblog.figures import LEGEND_SIZE, TICK_SIZE, learning_curves, learning_curves_band
+    history = _history(3, [("training", 1, 2), ("fine-tuning", 3, 3)])
+    for fig in (learning_curves_band([history, history], [0, 1]), learning_curves(history)):
+        for axis in fig.axes:
+            assert {t.get_fontsize() for t in axis.get_yticklabels()} == {TICK_SIZE}
+            assert {t.get_fontsize() for t in axis.get_legend().get_texts()} == {LEGEND_SIZE}

@@ -23,6 +23,28 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
+# Sizes that stay legible when a figure is scaled down to the page's width (about 800 px).
+TICK_SIZE, LABEL_SIZE, LEGEND_SIZE, TITLE_SIZE = 10, 11, 10, 12
+LABEL_WRAP = 14  # characters per line of a bar's label
+
+
+def _legible(axis: Any) -> None:
+    """Ticks, axis labels and title in :data:`TICK_SIZE`, :data:`LABEL_SIZE` and :data:`TITLE_SIZE`."""
+    axis.tick_params(labelsize=TICK_SIZE)
+    axis.xaxis.label.set_size(LABEL_SIZE)
+    axis.yaxis.label.set_size(LABEL_SIZE)
+    axis.title.set_size(TITLE_SIZE)
+
+
+def wrapped_labels(labels: Sequence[str], width: int = LABEL_WRAP) -> tuple[list[str], int]:
+    """Bar labels wrapped to ``width`` characters a line (words kept whole where they fit, long
+    ones broken) and the rotation to draw them at: 0, or 30 degrees when a label would need more
+    than three lines."""
+    wrapped = [textwrap.fill(str(label), width=width, break_long_words=True, break_on_hyphens=True) or str(label)
+               for label in labels]
+    if any(text.count("\n") >= 3 for text in wrapped):
+        return [str(label) for label in labels], 30
+    return wrapped, 0
 
 
 def save_figure(fig: Figure, path: Path) -> None:
@@ -58,7 +80,7 @@ def learning_curves(history: dict[str, Any], title: str | None = None) -> Figure
             boundary = phase["first_epoch"] - 0.5
             axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
             axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
-                          xytext=(3, -12), textcoords="offset points", fontsize=8, color="dimgrey")
+                          xytext=(3, -12), textcoords="offset points", fontsize=9, color="dimgrey")
         values = [v for v in metrics[name] + metrics.get(f"val_{name}", []) if v == v and v > 0]
         if "loss" in name and values and max(values) / min(values) > 100:
             axis.set_yscale("log")  # a first-epoch loss in the hundreds would flatten the rest
@@ -68,7 +90,8 @@ def learning_curves(history: dict[str, Any], title: str | None = None) -> Figure
         if epochs and len(epochs) <= 25:
             axis.set_xticks(epochs)
         axis.grid(alpha=0.3)
-        axis.legend(loc="best", fontsize=8)
+        axis.legend(loc="best", fontsize=LEGEND_SIZE)
+        _legible(axis)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -111,7 +134,7 @@ def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[in
             boundary = phase["first_epoch"] - 0.5
             axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
             axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
-                          xytext=(3, -12), textcoords="offset points", fontsize=8, color="dimgrey")
+                          xytext=(3, -12), textcoords="offset points", fontsize=9, color="dimgrey")
         values = [v for h in histories for key in (name, f"val_{name}")
                   for v in h.get("metrics", {}).get(key, []) if v == v and v > 0]
         if "loss" in name and values and max(values) / min(values) > 100:
@@ -122,11 +145,12 @@ def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[in
         if all_epochs and len(all_epochs) <= 25:
             axis.set_xticks(all_epochs)
         axis.grid(alpha=0.3)
-        axis.legend(loc="best", fontsize=8)
+        axis.legend(loc="best", fontsize=LEGEND_SIZE)
+        _legible(axis)
     words = title or (f"seeds {', '.join(str(s) for s in seeds)}: mean, band from lowest to highest"
                       if seeds else None)
     if words:
-        fig.suptitle(_plain(words), fontsize=10)
+        fig.suptitle(_plain(words), fontsize=LABEL_SIZE)
     fig.tight_layout()
     return fig
 
@@ -287,6 +311,8 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
     values = [v if v is not None and math.isfinite(v) else None for v in values]
     if baseline is not None and not math.isfinite(baseline):
         baseline = None
+    shown_labels, rotation = wrapped_labels([str(label) for label in labels])
+    shown_labels = [_plain(label) for label in shown_labels]
     fig, axis = plt.subplots(figsize=(1.4 + 1.3 * max(1, len(labels)), 3.8))
     positions = list(range(len(labels)))
     present = [v for v in values if v is not None]
@@ -312,24 +338,26 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
         if value is None:
             bar.set_visible(False)
             axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, _plain(note or "no result"), ha="center",
-                      va="bottom", fontsize=9, color="dimgrey", rotation=90)
+                      va="bottom", fontsize=TICK_SIZE, color="dimgrey", rotation=90)
         else:
             label_at = max([value + (errors[index] or 0.0), *points[index]])
             axis.text(bar.get_x() + bar.get_width() / 2, label_at, format(value, value_format), ha="center",
-                      va="bottom", fontsize=9)
+                      va="bottom", fontsize=TICK_SIZE)
     if baseline is not None:
         axis.axhline(baseline, color=VALIDATION_COLOUR, linestyle="--", linewidth=1.2,
                      label=_plain(f"{baseline_label} ({format(baseline, value_format)})"))
         # Above the plot, where no bar can hide it.
-        axis.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+        axis.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=LEGEND_SIZE, frameon=False)
     axis.set_xticks(list(positions))
-    axis.set_xticklabels([_plain(label) for label in labels])
+    # Long labels wrap under their bar (or, when too long even so, slant) instead of running together.
+    axis.set_xticklabels(shown_labels, rotation=rotation, ha="right" if rotation else "center",
+                         rotation_mode="anchor" if rotation else "default")
     axis.set_ylabel(_plain(ylabel))
     if not present and baseline is None:
         # Nothing to scale the axis by: no ticks reading 0.00000%, a plain statement instead.
         axis.set_ylim(0, 1)
         axis.set_yticks([])
-        axis.text(0.5, 0.6, "no results yet", transform=axis.transAxes, ha="center", va="center", fontsize=11,
+        axis.text(0.5, 0.6, "no results yet", transform=axis.transAxes, ha="center", va="center", fontsize=TITLE_SIZE,
                   color="dimgrey")
     else:
         axis.set_ylim(0, top * 1.12)
@@ -338,6 +366,7 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
     axis.grid(axis="y", alpha=0.3)
     if title:
         axis.set_title(_plain(title), pad=18 if baseline is not None else 6)  # clear of the legend above
+    _legible(axis)
     fig.tight_layout()
     return fig
 
