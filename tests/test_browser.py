@@ -145,3 +145,93 @@ def test_the_html_preview_loads_with_every_image_and_no_console_error(browser, s
     page.evaluate("document.querySelector('.site-title').click()")
     page.wait_until("location.pathname === '/preview/index.html'")
     assert page.evaluate("document.querySelectorAll('.post-link').length") == 3
+
+
+# -- nothing cut off: every post of both sites at a desktop and a phone width ------------------
+
+WIDTHS = (1280, 390)
+# Each summary, log, code block, table or figure of the article (folded parts opened first) that
+# is wider than the article, or whose content is wider than itself, must scroll inside a box of
+# its own: itself or an ancestor below the article with overflow-x auto or scroll.
+OVERFLOW_CHECK = """(() => {
+  const article = document.querySelector('.post-content');
+  if (!article) return {error: 'no .post-content'};
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const box = article.getBoundingClientRect();
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const selector = 'pre, code, div.highlight, table, .litblog-scroll, .litblog-summary, .litblog-training, ' +
+                   'details, figure, img, p.litblog-call, p.litblog-evaluation';
+  const bad = [];
+  for (const el of article.querySelectorAll(selector)) {
+    if (!el.getClientRects().length) continue;
+    let scroller = null;
+    for (let node = el; node && node !== article; node = node.parentElement) {
+      if (scrolls(node)) { scroller = node; break; }
+    }
+    if (scroller) continue;  // its own box scrolls; that box is checked as an element itself
+    const r = el.getBoundingClientRect();
+    const block = getComputedStyle(el).display !== 'inline';
+    const wider = r.left < box.left - 1 || r.right > box.right + 1 || (block && el.scrollWidth > el.clientWidth + 1);
+    if (wider) bad.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '') +
+                        ` ${Math.round(r.left)}..${Math.round(r.right)} in ${Math.round(box.left)}..${Math.round(box.right)}` +
+                        ` (scrollWidth ${el.scrollWidth}, clientWidth ${el.clientWidth}): ` +
+                        el.textContent.slice(0, 60).replace(/\\s+/g, ' '));
+  }
+  return {bad, scrollWidth: document.documentElement.scrollWidth, viewport: window.innerWidth,
+          elements: article.querySelectorAll(selector).length};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def repository_site(tools, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's committed site/, with the current layouts and stylesheets (as the next build
+    writes them), built by Jekyll under the baseurl."""
+    from site_check import jekyll_build
+
+    base = tmp_path_factory.mktemp("repository-site")
+    site = base / "site"
+    shutil.copytree(REPO / "site", site, ignore=shutil.ignore_patterns("_site", "_build"))
+    shutil.copytree(REPO / "templates" / "jekyll", site, dirs_exist_ok=True)
+    build = jekyll_build(site, base / "out", BASEURL)
+    assert build.returncode == 0, build.output
+    return base / "out"
+
+
+@pytest.fixture(scope="module")
+def both_sites(built: CheckedSite, repository_site: Path) -> list[tuple[str, str]]:
+    """(name, URL) of every post of the fixture project and of the repository's committed site."""
+    from site_check import published_posts
+
+    root = Path(built.jekyll.destination).parent / "serve-both"
+    if not root.exists():
+        shutil.copytree(built.jekyll.destination, root / "fixture" / BASEURL.strip("/"))
+        shutil.copytree(repository_site, root / "repository" / BASEURL.strip("/"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    address = f"http://127.0.0.1:{httpd.server_address[1]}"
+    pages = [(f"fixture-{Path(file).stem}", f"{address}/fixture{BASEURL}{url}")
+             for file, url, _ in published_posts(built.site)]
+    pages += [(f"repository-{Path(file).stem}", f"{address}/repository{BASEURL}{url}")
+              for file, url, _ in published_posts(REPO / "site")]
+    yield pages
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_is_cut_off_at_desktop_and_phone_widths(both_sites, width):
+    assert len([name for name, _ in both_sites if name.startswith("repository-")]) >= 2
+    problems = []
+    with Chromium(width=width, height=900) as chromium:
+        for name, url in both_sites:
+            page = open_page(chromium, url)
+            page.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
+                      mobile=width < 600)
+            page.wait_until("document.readyState === 'complete'")
+            found = page.evaluate(OVERFLOW_CHECK)
+            page.screenshot(ARTIFACTS / "browser" / "widths" / f"{name}-{width}.png")
+            assert found.get("elements", 0) > 0, (name, found)
+            problems += [f"{name} at {width} px: {line}" for line in found["bad"]]
+            if found["scrollWidth"] > width:
+                problems.append(f"{name} at {width} px: the page scrolls sideways ({found['scrollWidth']} px)")
+    assert problems == []
