@@ -202,20 +202,24 @@ def both_sites(built: CheckedSite, repository_site: Path) -> list[tuple[str, str
     """(name, URL) of every post of the fixture project and of the repository's committed site."""
     from site_check import published_posts
 
-    root = Path(built.jekyll.destination).parent / "serve-both"
-    if not root.exists():
-        shutil.copytree(built.jekyll.destination, root / "fixture" / BASEURL.strip("/"))
-        shutil.copytree(repository_site, root / "repository" / BASEURL.strip("/"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    address = f"http://127.0.0.1:{httpd.server_address[1]}"
-    pages = [(f"fixture-{Path(file).stem}", f"{address}/fixture{BASEURL}{url}")
-             for file, url, _ in published_posts(built.site)]
-    pages += [(f"repository-{Path(file).stem}", f"{address}/repository{BASEURL}{url}")
-              for file, url, _ in published_posts(REPO / "site")]
+    servers = []
+    pages = []
+    for name, destination, site in (("fixture", built.jekyll.destination, built.site),
+                                    ("repository", repository_site, REPO / "site")):
+        # Each site at its own server's root, under the baseurl its links start with.
+        root = Path(destination).parent / f"serve-{name}"
+        if not root.exists():
+            shutil.copytree(destination, root / BASEURL.strip("/"))
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                functools.partial(_QuietHandler, directory=str(root)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        address = f"http://127.0.0.1:{httpd.server_address[1]}"
+        pages += [(f"{name}-{Path(file).stem}", f"{address}{BASEURL}{url}") for file, url, _ in published_posts(site)]
     yield pages
-    httpd.shutdown()
-    httpd.server_close()
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -228,6 +232,7 @@ def test_nothing_is_cut_off_at_desktop_and_phone_widths(both_sites, width):
             page.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
                       mobile=width < 600)
             page.wait_until("document.readyState === 'complete'")
+            assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("-apple-system"), name
             found = page.evaluate(OVERFLOW_CHECK)
             page.screenshot(ARTIFACTS / "browser" / "widths" / f"{name}-{width}.png")
             assert found.get("elements", 0) > 0, (name, found)
