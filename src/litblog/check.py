@@ -151,7 +151,7 @@ def _files(folder: Path) -> dict[str, Path]:
 
 
 def compare_sites(config: SiteConfig, rendered: list[RenderedPost], posts: list[Post], staging: Path, *,
-                  skip: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+                  skip: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """A line per file of ``site/`` that differs from ``staging``, naming the post that builds it.
 
     Files of posts in ``skip`` (already reported as stale: their numbers will change) are left out.
