@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Where build-site and the tests look first for datasets (the tutorial's zip, for example).
 export LITBLOG_DATA_DIR ?= $(abspath ../shared/datasets)
 
-.PHONY: site test plan bench clean
+.PHONY: site test plan check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(BIN)/.installed
 
 plan: $(BIN)/.installed
 	$(BIN)/build-site --plan
+
+# What the Pages workflow runs before deploying: results current, site/ what a build writes.
+check: $(BIN)/.installed
+	$(BIN)/build-site --check
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/noop_rebuild.py

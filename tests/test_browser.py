@@ -21,7 +21,7 @@ import pytest
 from chromium import CHROMIUM, MATHJAX_CDN, NO_CHROMIUM, Chromium, Page
 from conftest import REPO
 from site_check import (BASEURL, JEKYLL, LIQUID_POST, NO_JEKYLL, STRIPES_POST, CheckedSite, checked_site,
-                        require_tool)
+                        jekyll_build, published_posts, require_tool)
 
 LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax")
 ARTIFACTS = Path(os.environ.get("LITBLOG_TEST_ARTIFACTS", REPO / ".litblog" / "test-artifacts"))
@@ -91,6 +91,8 @@ def test_a_post_loads_with_every_image_and_no_console_error(browser, server, pos
     page = open_page(browser, f"{server}{BASEURL}/{post}")
     assert_images_loaded_and_no_console_errors(page, at_least=2 if post == STRIPES_POST else 0)
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("-apple-system")  # CSS loaded
+    assert page.evaluate("document.querySelectorAll('details.litblog-provenance').length") == 1  # its card
+    assert page.evaluate("document.querySelector('details.litblog-provenance').open") is False  # folded
     shot = page.screenshot(ARTIFACTS / "browser" / (post.strip("/").replace("/", "-") + ".png"))
     assert shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")
@@ -240,3 +242,23 @@ def test_nothing_is_cut_off_at_desktop_and_phone_widths(both_sites, width):
             if found["scrollWidth"] > width:
                 problems.append(f"{name} at {width} px: the page scrolls sideways ({found['scrollWidth']} px)")
     assert problems == []
+
+def test_every_post_of_the_committed_site_ends_with_its_provenance_card(tools, browser, tmp_path):
+    """This repository's own site/, as GitHub Pages builds it: every post has a provenance card."""
+    build = jekyll_build(REPO / "site", tmp_path / "out", BASEURL)
+    assert build.returncode == 0, build.output
+    root = tmp_path / "serve"
+    shutil.copytree(build.destination, root / BASEURL.strip("/"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        posts = published_posts(REPO / "site")
+        assert posts
+        for name, url, _title in posts:
+            page = open_page(browser, f"http://127.0.0.1:{httpd.server_address[1]}{BASEURL}{url}")
+            page.wait_until("document.readyState === 'complete'")
+            cards = page.evaluate("document.querySelectorAll('details.litblog-provenance').length")
+            assert cards == 1, f"site/_posts/{name} has no provenance card: rebuild site/ (build-site) and commit it"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

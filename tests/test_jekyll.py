@@ -171,12 +171,16 @@ def test_the_pages_workflow_deploys_the_committed_site_without_training():
     workflow = yaml.safe_load((REPO / ".github/workflows/pages.yml").read_text())
     assert workflow[True]["push"]["branches"] == ["main"]  # YAML 1.1 reads the key "on" as True
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
-    uses = [step["uses"].split("@")[0] for step in steps]
-    assert uses == ["actions/checkout", "actions/configure-pages", "actions/jekyll-build-pages",
+    uses = [step["uses"].split("@")[0] for step in steps if "uses" in step]
+    assert uses == ["actions/checkout", "actions/configure-pages", "actions/setup-python", "actions/jekyll-build-pages",
                     "actions/upload-pages-artifact", "actions/deploy-pages"]
-    build = next(step for step in steps if step["uses"].startswith("actions/jekyll-build-pages"))
+    build = next(step for step in steps if step.get("uses", "").startswith("actions/jekyll-build-pages"))
     assert build["with"]["source"] == "./site"
-    assert not any("run" in step for step in steps)  # no build-site, so no training, in Actions
+    # No training in Actions: the only commands install litblog without TensorFlow and run the check
+    # (tests/test_check.py checks their order and what they install).
+    commands = [line.strip() for step in steps for line in step.get("run", "").splitlines() if line.strip()]
+    assert commands == ["python -m pip install -r requirements-check.txt", "python -m pip install --no-deps .",
+                        "build-site --check"]
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     assert workflow["jobs"]["deploy"]["needs"] == "build"
 

@@ -67,9 +67,12 @@ def test_rendered_post_matches_golden_file(rendered_golden, target):
     renderer, post, outcomes = rendered_golden
     rendered = renderer.render(post, outcomes)
     expected_file = GOLDEN / f"expected.{target}.md"
+    body = rendered.bodies[target]
+    for name, outcome in outcomes.items():  # keys change with the framework versions and litblog's engine
+        body = body.replace(outcome.experiment.key, f"KEY-OF-{name}")
     if UPDATE:
-        expected_file.write_text(rendered.bodies[target])
-    assert rendered.bodies[target] == expected_file.read_text()
+        expected_file.write_text(body)
+    assert body == expected_file.read_text()
     assert rendered.url == "/2024/02/03/golden/"
     assert set(rendered.assets) == {"assets/golden/base-curves.png", "assets/golden/other-curves.png"}
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import drafts, provenance_card
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
@@ -19,7 +20,7 @@ from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
 from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
 from .resume import remove_stale
-from .site import CarriedPost, write_site
+from .site import CarriedPost, write_draft, write_site
 from .store import ResultStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
@@ -73,6 +74,9 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
                      retry_blocked=options.retry_blocked)
     if options.plan_only:
         reporter.plan(plan, listing=True)
+        if options.overrides:
+            for line in drafts.describe(drafts.override_changes(parsed, config, store, plan), plan):
+                reporter.info(line)
         return BuildResult(EXIT_OK, plan)
     reporter.plan(plan)
     _warn_future(selected, reporter)
@@ -109,6 +113,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' is blocked by missing "
                              f"files and shown as a notice; build-site --plan -v says why, --retry-blocked tries again")
     report = _report(plan, outcomes, config)
+    provenance_card.add_to_report(report, plan, store)
     reporter.report(report["experiments"])
     if not options.posts:
         # After a full build, checkpoints are kept only for runs that may still resume.
@@ -137,6 +142,17 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             reporter.warning(warning)
     selected_paths = {p.path for p in selected}
     carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
+    if options.overrides:
+        # A draft: overridden params never reach the published Jekyll tree.
+        changes = drafts.override_changes(parsed, config, store, plan)
+        rendered = drafts.mark_drafts(renderer, rendered, changes)
+        write_draft(config, rendered, carried, report=report, live_reload=options.live_reload)
+        for line in drafts.describe(changes, plan):
+            reporter.info(line)
+        reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
+                      f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
+        really_failed = [o for o in failed if o.status != "not-run"]
+        return BuildResult(EXIT_FAILED if really_failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered])
     write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}

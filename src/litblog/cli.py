@@ -83,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="build-site",
         description="Run the experiments your posts reference (only those without a stored result) "
                     "and write the Jekyll site.",
-        epilog="Exit status: 0 built; 1 an experiment failed; 2 a mistake in a post, the config or "
-               "the command line. `build-site serve --help`: preview with live reload.")
+        epilog="Exit status: 0 built (--check: everything current); 1 an experiment failed (--check: a "
+               "result is stale or site/ differs from what a build writes; like a failed run, it is fixed by "
+               "running build-site); 2 a mistake in a post, the config or the command line, which no "
+               "rebuild fixes. `build-site serve --help`: preview with live reload.")
     parser.add_argument("posts", nargs="*", metavar="POST",
                         help="post files to build (default: all); other posts keep their last output")
     parser.add_argument("--project", "-C", metavar="DIR", type=Path,
@@ -94,9 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train nothing: experiments without a stored result are shown as notices")
     parser.add_argument("--plan", action="store_true",
                         help="print what would run and why (no result yet, or which input changed); run nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="train and write nothing: check that every experiment has a current stored result "
+                             "and that site/ is what a build writes now (exit 1 if not); needs no TensorFlow")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                         help="override a param of every experiment that has it (epochs=2), or of one "
-                             "(model1.epochs=2); repeatable")
+                             "(model1.epochs=2); repeatable. A draft: only the preview (site/_site) is "
+                             "written, never the published site/")
     parser.add_argument("--jobs", "-j", type=int, metavar="N", help="experiments to run at once")
     parser.add_argument("--executor", choices=("local", "dask"), default="local",
                         help="run experiments in local worker processes (default) or on a Dask cluster")
@@ -163,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs is not None and args.jobs < 1:
             raise UserError(f"--jobs must be at least 1, got {args.jobs}")
         check_overrides(args.overrides)
+        if args.check:
+            return _check_main(args, root, reporter)
         if args.executor == "dask" and not args.scheduler:
             raise UserError("--executor dask needs --scheduler ADDRESS", hint="for example --scheduler tcp://127.0.0.1:8786")
         from .dask_executor import parse_resources
@@ -185,6 +193,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         reporter.close()
     return result.exit_code
+
+
+def _check_main(args: argparse.Namespace, root: Path, reporter: Any) -> int:
+    """``build-site --check``: only options that keep it a check of what a plain build writes."""
+    conflicting = [option for option, given in (
+        ("POST", bool(args.posts)), ("--set", bool(args.overrides)), ("--force", args.force), ("--plan", args.plan),
+        ("--prune", args.prune), ("--retry-blocked", args.retry_blocked), ("--no-run", args.no_run),
+        ("--executor dask", args.executor != "local"), ("--keep-going", bool(args.keep_going)),
+        ("--jobs", args.jobs is not None)) if given]
+    if conflicting:
+        raise UserError(f"--check cannot be combined with {', '.join(conflicting)}",
+                        hint="it checks the whole site against what a plain `build-site` writes")
+    from .check import check_site  # only when checking
+
+    return check_site(root, reporter, wait=not args.no_wait)
 
 
 def _serve_main(args: argparse.Namespace) -> int:

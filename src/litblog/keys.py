@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from .engine import describe_area
@@ -61,6 +63,48 @@ def framework_versions() -> dict[str, str]:
         else:
             versions[label] = "not installed"
     return versions
+
+
+_PIN = re.compile(r"^\s*(tensorflow(?:-cpu|-macos)?|keras)\s*==\s*([^\s;,]+)\s*(?:;(.*))?$")
+
+
+def pinned_versions() -> dict[str, str]:
+    """The TensorFlow and Keras versions litblog's own requirements pin (``==``), by the labels of
+    :func:`framework_versions`; read from its installed metadata, else from ``pyproject.toml`` beside
+    the source. Lets ``build-site --check`` compute keys where TensorFlow is not installed.
+    """
+    try:
+        requirements = metadata.requires("litblog") or []
+    except metadata.PackageNotFoundError:
+        requirements = []
+    if not requirements:
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            requirements = re.findall(r'^\s*"([^"]+)",?\s*$', pyproject.read_text(encoding="utf-8"), re.M)
+        except OSError:
+            requirements = []
+    pins: dict[str, str] = {}
+    for requirement in requirements:
+        match = _PIN.match(requirement)
+        if not match or "extra" in (match.group(3) or "") or not _marker_applies(match.group(3)):
+            continue
+        label = "keras" if match.group(1) == "keras" else "tensorflow"
+        pins.setdefault(label, match.group(2))
+    return pins
+
+
+def _marker_applies(marker: str | None) -> bool:
+    """Whether an environment marker holds here; True when ``packaging`` (matplotlib's dependency) is absent."""
+    if not marker or not marker.strip():
+        return True
+    try:
+        from packaging.markers import Marker
+    except ImportError:
+        return True
+    try:
+        return Marker(marker.strip()).evaluate()
+    except Exception:  # an unreadable marker: do not guess that it excludes this platform
+        return True
 
 
 def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

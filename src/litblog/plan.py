@@ -142,16 +142,19 @@ def make_plan(
     overrides: dict[str, Any] | None = None,
     force: bool = False,
     retry_blocked: bool = False,
+    versions: dict[str, str] | None = None,
 ) -> Plan:
     """Resolve every experiment in ``posts``; all user errors are raised together.
 
     A run recorded as blocked (missing pretrained weights) is not tried again until the
     files it lacked are in the Keras cache, or ``retry_blocked`` (or ``force``) is set.
+    ``versions``: the framework versions keys use (default: those installed; ``--check`` passes
+    litblog's pins where TensorFlow is not installed).
     """
     overrides = overrides or {}
     errors: list[UserError] = []
     plan = Plan()
-    versions = framework_versions()
+    versions = versions or framework_versions()
     used_overrides: set[str] = set()
     digests: dict[Path, str] = {}
     digest_cache = reads.DigestCache(config.root / ".litblog" / "cache" / "read-digests.json")

@@ -241,7 +241,10 @@ class LiveReporter(ConsoleReporter):
 def make_reporter(stream: TextIO, verbosity: int, root: Path | None = None) -> ConsoleReporter:
     """A live display on a terminal, plain lines otherwise (CI logs, pipes)."""
     if stream.isatty() and verbosity >= NORMAL and os.environ.get("TERM") != "dumb":
-        return LiveReporter(stream, verbosity, root)
+        try:
+            return LiveReporter(stream, verbosity, root)
+        except ImportError:  # rich is not installed (an install for `build-site --check` only)
+            pass
     return ConsoleReporter(stream, verbosity, root)
 
 

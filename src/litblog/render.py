@@ -32,6 +32,7 @@ import jinja2
 import markdown
 from markupsafe import Markup, escape
 
+from . import provenance_card
 from .directives import (_MINUS, CODE_SPAN, ChartDirective, ClaimReference, CodeBlock, ExperimentDirective,
                          FigureDirective, ParsedPost, Quantity, Reference, TableDirective, TextBlock, ValuePath)
 from .errors import UserError, UserErrors, did_you_mean, one_of
@@ -247,6 +248,7 @@ class Renderer:
         errors: list[UserError] = []
         bodies: dict[str, str] = {}
         warnings: list[str] = []
+        card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
         for target in TARGETS:
             # Errors and warnings are the same for both targets: collect them from the first pass only.
             render_pass = _Pass(target, self._environments[target], "../" * folder_depth(url), post, outcomes,
@@ -254,6 +256,8 @@ class Renderer:
             if target == TARGETS[0]:
                 render_pass.warnings = warnings
             parts = [self._block(block, render_pass) for block in parsed.blocks]
+            if card:
+                parts.append(render_pass.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
             bodies[target] = "\n".join(parts).rstrip() + "\n"
         if errors:
             raise UserErrors(errors)
@@ -263,6 +267,10 @@ class Renderer:
             front_matter["date"] = post.date
         front_matter["title"] = post.title
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
+
+    def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
+        """One block template rendered for ``target``, for blocks added outside a post's blocks (banners)."""
+        return self._environments[target].get_template(template_name).render(**values)
 
     # -- blocks -----------------------------------------------------------------------------
 

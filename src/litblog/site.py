@@ -17,12 +17,13 @@ import yaml
 
 from .config import SiteConfig
 from .errors import SourceLocation, UserError
-from .fsutil import discard, is_inside, make_unique_dir, replace_dir
+from .fsutil import discard, is_inside, make_unique_dir, recover_dir, replace_dir
 from .posts import Post
 from .preview import PreviewBuilder, PreviewEntry, page_file
 from .render import RenderedPost, post_url
 
 PREVIEW_DIR = "_site"
+BUILD_DIR = "_build"  # the build report: local, never published
 JEKYLL_PLUGINS = ("jekyll-feed", "jekyll-seo-tag")
 _CONFIG_HEADER = "# Written by build-site from the project's _config.yml: edit that file, not this one.\n"
 
@@ -72,46 +73,9 @@ def write_site(
     from outside the project is copied in (symlinks in ``static/`` are checked).
     """
     site_dir = config.path("site_dir")
-    templates = config.path("templates_dir")
-    writer = _Writer(config.root, site_dir)
+    writer, staging = _new_staging(config)
     try:
-        site_dir.parent.mkdir(parents=True, exist_ok=True)
-        _clean_leftovers(site_dir)  # of builds killed mid-write; we hold the build lock
-        staging = make_unique_dir(site_dir.parent, f".{site_dir.name}.staging-")
-    except OSError as exc:
-        raise writer.error(exc, site_dir) from None
-    writer.staging = staging
-    try:
-        writer.copy_tree(templates / "jekyll", staging)
-        static = config.path("static_dir")
-        if static.is_dir():
-            writer.copy_tree(static, staging)
-        writer.write(staging / "_config.yml",
-                     _CONFIG_HEADER + yaml.safe_dump(jekyll_config(config), sort_keys=False, allow_unicode=True))
-        posts_dir = staging / "_posts"
-        writer.mkdir(posts_dir)
-        preview = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
-                                             "description": config.jekyll.get("description") or ""},
-                                 live_reload=live_reload)
-        preview_root = staging / PREVIEW_DIR
-        entries: list[PreviewEntry] = []
-        for item in rendered:
-            where = _permalink_location(item.post)
-            writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
-            for site_path, source in item.assets.items():
-                for root in (staging, preview_root):
-                    writer.copy(source, writer.inside(root, site_path, where))
-            page = writer.inside(preview_root, page_file(item.url), where,
-                                 f"its permalink '{item.url}' leads outside the site")
-            writer.write(page, preview.post_page(item))
-            entries.append(_entry(item.post, item.url))
-        for item in carried:
-            if _carry_over(site_dir, staging, item.post, config, writer):
-                entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
-        writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
-        writer.write(preview_root / "index.html", preview.index_page(entries))
-        if report is not None:
-            writer.write(staging / "_build" / "report.json", json.dumps(report, indent=1) + "\n")
+        _fill(writer, config, rendered, carried, report=report, live_reload=live_reload)
         try:
             replace_dir(staging, site_dir)
         except OSError as exc:
@@ -120,6 +84,102 @@ def write_site(
         discard(staging)
         raise
     return site_dir
+
+
+def write_draft(
+    config: SiteConfig,
+    rendered: list[RenderedPost],
+    carried: Sequence[CarriedPost] = (),
+    *,
+    report: dict[str, Any] | None = None,
+    live_reload: bool = False,
+) -> Path:
+    """A build with ``--set``: replace only the preview (``site/_site``) and the report (``site/_build``).
+
+    The Jekyll tree is what GitHub Pages publishes; numbers from overridden params must never
+    reach it, so it is staged like :func:`write_site` does and then left out. Returns ``site_dir``.
+    """
+    site_dir = config.path("site_dir")
+    writer, staging = _new_staging(config)
+    try:
+        _fill(writer, config, rendered, carried, report=report, live_reload=live_reload)
+        try:
+            site_dir.mkdir(parents=True, exist_ok=True)
+            for name in (PREVIEW_DIR, BUILD_DIR):
+                recover_dir(site_dir / name)
+                if (staging / name).is_dir():
+                    replace_dir(staging / name, site_dir / name)
+        except OSError as exc:
+            raise writer.error(exc, site_dir) from None
+    finally:
+        discard(staging)
+    return site_dir
+
+
+def stage_site(config: SiteConfig, rendered: list[RenderedPost], staging: Path, *, preview: bool = True) -> None:
+    """Write the site a build would write into the empty folder ``staging`` (for ``build-site --check``).
+
+    The same code as :func:`write_site` (so the comparison cannot drift from it); ``preview=False``
+    leaves out the HTML preview, which is never published.
+    """
+    writer = _Writer(config.root, config.path("site_dir"))
+    writer.staging = staging
+    _fill(writer, config, rendered, (), report=None, live_reload=False, preview=preview)
+
+
+def _new_staging(config: SiteConfig) -> tuple["_Writer", Path]:
+    """A writer and its empty staging folder beside ``site_dir`` (leftovers of killed builds removed)."""
+    site_dir = config.path("site_dir")
+    writer = _Writer(config.root, site_dir)
+    try:
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(site_dir)  # of builds killed mid-write; we hold the build lock
+        staging = make_unique_dir(site_dir.parent, f".{site_dir.name}.staging-")
+    except OSError as exc:
+        raise writer.error(exc, site_dir) from None
+    writer.staging = staging
+    return writer, staging
+
+
+def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], carried: Sequence[CarriedPost], *,
+          report: dict[str, Any] | None, live_reload: bool, preview: bool = True) -> None:
+    """Write the Jekyll tree, the preview (``preview``) and the report into ``writer.staging``."""
+    staging = writer.staging
+    assert staging is not None
+    site_dir = config.path("site_dir")
+    templates = config.path("templates_dir")
+    writer.copy_tree(templates / "jekyll", staging)
+    static = config.path("static_dir")
+    if static.is_dir():
+        writer.copy_tree(static, staging)
+    writer.write(staging / "_config.yml",
+                 _CONFIG_HEADER + yaml.safe_dump(jekyll_config(config), sort_keys=False, allow_unicode=True))
+    posts_dir = staging / "_posts"
+    writer.mkdir(posts_dir)
+    previewer = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
+                                           "description": config.jekyll.get("description") or ""},
+                               live_reload=live_reload) if preview else None
+    preview_root = staging / PREVIEW_DIR
+    entries: list[PreviewEntry] = []
+    for item in rendered:
+        where = _permalink_location(item.post)
+        writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
+        for site_path, source in item.assets.items():
+            for root in (staging, preview_root) if preview else (staging,):
+                writer.copy(source, writer.inside(root, site_path, where))
+        if previewer is not None:
+            page = writer.inside(preview_root, page_file(item.url), where,
+                                 f"its permalink '{item.url}' leads outside the site")
+            writer.write(page, previewer.post_page(item))
+        entries.append(_entry(item.post, item.url))
+    for item in carried:
+        if _carry_over(site_dir, staging, item.post, config, writer):
+            entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
+    if previewer is not None:
+        writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
+        writer.write(preview_root / "index.html", previewer.index_page(entries))
+    if report is not None:
+        writer.write(staging / BUILD_DIR / "report.json", json.dumps(report, indent=1) + "\n")
 
 
 def _clean_leftovers(site_dir: Path) -> None:
