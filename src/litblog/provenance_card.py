@@ -67,7 +67,9 @@ def card_data(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> lis
         outcome = outcomes.get(name)
         if outcome is None:
             continue
-        runs = [run_data(outcome.experiment, outcome.result, outcome.failure)]
+        seeds = outcome.seeds or ()
+        runs = ([run_data(run.experiment, run.result, run.failure) for run in seeds] if len(seeds) > 1
+                else [run_data(outcome.experiment, outcome.result, outcome.failure)])
         card.append(experiment_data(outcome.experiment, runs, name))
     return card
 
