@@ -257,7 +257,7 @@ def test_a_long_log_is_capped_in_the_page_with_its_size_and_path(hostile, target
     text = "".join(parse_page(page_of(hostile, target)).text)
     assert "log line 1\n" in text and "log line 150\n" in text and f"log line {LOG_LINES}" in text
     assert "log line 151\n" not in text and "log line 500\n" not in text and "log line 850\n" not in text
-    assert re.search(r"700 of 1,000 lines are left out here; the full log \([\d.]+ KB\) is "
+    assert re.search(r"700 lines of 1,000 are left out here; the full log \([\d.]+ KB\) is "
                      r"results/hostile\.echo/[0-9a-f]{24}/log\.txt", text), text[-3000:]
     assert str(hostile["root"]) not in text
 
