@@ -18,7 +18,7 @@ from .plan import Plan, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
 from .render import ExperimentOutcome, RenderedPost, Renderer
-from .resume import remove_stale
+from .checkpoints import remove_stale
 from .site import CarriedPost, write_site
 from .store import ResultStore
 
