@@ -18,8 +18,8 @@ from .lock import BuildLock
 from .plan import Plan, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
+from .checkpoints import remove_stale
 from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
-from .resume import remove_stale
 from .site import CarriedPost, write_draft, write_site
 from .store import ResultStore
 

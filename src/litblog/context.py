@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from . import datasets, reads
+from .download import keras_download
 from .fsutil import atomic_write_text
 from .resume import FitRecord, RunCheckpoint, SavedFit, epoch_callbacks, restore_weights
 
@@ -313,7 +314,7 @@ class RecipeContext:
         if per_class:
             options["per_class"] = per_class
         folder = datasets.resolve_folder(spec, self.project_root, self._data_dir, self._cache_dir,
-                                         synthetic_options=options)
+                                         synthetic_options=options, download=keras_download)
         files = datasets.split_files(folder, per_class=per_class)
         for split in ("train", "validation", "test"):
             counts = files.counts(split)

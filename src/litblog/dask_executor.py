@@ -32,7 +32,7 @@ from .errors import UserError
 from .execute import Reporter, RunOutcome, is_stored, log_path_for, outcome_of, worker_spec
 from .plan import PlannedExperiment
 from .store import ResultStore
-from .worker import PARENT_PID_ENV
+from .protocol import PARENT_PID_ENV
 
 # A worker's cache (generated datasets) outlives single tasks, so it is not regenerated each time.
 WORKER_CACHE = Path(tempfile.gettempdir()) / "litblog-dask-worker"

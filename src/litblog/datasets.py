@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .fsutil import atomic_write_text
 
@@ -223,6 +223,14 @@ def find_local_copy(dataset: RemoteDataset, dirs: Iterable[Path]) -> Path | None
     return None
 
 
+def dataset_folder_in(path: Path, dataset: RemoteDataset) -> Path | None:
+    """The complete copy of ``dataset`` that a download at ``path`` holds, if any."""
+    for candidate in (path / dataset.folder, path.parent / dataset.folder, path):
+        if _complete(candidate, dataset):
+            return candidate
+    return None
+
+
 def _complete(folder: Path, dataset: RemoteDataset) -> bool:
     if not folder.is_dir():
         return False
@@ -249,23 +257,26 @@ def _extract(archive: Path, dataset: RemoteDataset) -> Path:
     return target
 
 
-def fetch_remote(dataset: RemoteDataset, dirs: Sequence[Path]) -> Path:
-    """A local copy of ``dataset``, downloading it with ``keras.utils.get_file`` if none exists."""
+Downloader = Callable[[RemoteDataset], Path]  # returns the downloaded copy's folder, raises with the reason
+
+
+def fetch_remote(dataset: RemoteDataset, dirs: Sequence[Path], download: Downloader | None = None) -> Path:
+    """A local copy of ``dataset``, or one ``download`` fetches when none exists.
+
+    The downloader is the worker's (:func:`litblog.download.keras_download`, which imports
+    Keras): this module stays importable where TensorFlow is not.
+    """
     found = find_local_copy(dataset, dirs)
     if found is not None:
         return found
-    from keras.utils import get_file  # imports TensorFlow: only ever called in a worker
-
     failures = []
-    for url in dataset.urls:
+    if download is None:
+        failures.append("no downloader here")
+    else:
         try:
-            path = Path(get_file(dataset.cache_name, origin=url, extract=True, file_hash=dataset.sha256))
+            return download(dataset)
         except Exception as exc:  # network errors come in many types
-            failures.append(f"{url}: {type(exc).__name__}: {exc}")
-            continue
-        for candidate in (path / dataset.folder, path.parent / dataset.folder, path):
-            if _complete(candidate, dataset):
-                return candidate
+            failures.append(str(exc))
     looked = ", ".join(_display(d) for d in dirs)
     raise DatasetUnavailable(
         f"dataset '{dataset.name}' is not available: no local copy of {dataset.archive} in {looked}, "
@@ -379,10 +390,10 @@ def _ensure(folder: Path) -> Path:
 
 
 def resolve_folder(spec: str, project_root: Path, data_dir: str | None, cache_dir: Path,
-                   synthetic_options: dict[str, int] | None = None) -> Path:
-    """The folder holding the data ``spec`` names, fetching or generating it if need be."""
+                   synthetic_options: dict[str, int] | None = None, download: Downloader | None = None) -> Path:
+    """The folder holding the data ``spec`` names, fetching (with ``download``) or generating it if need be."""
     if spec in REMOTE_DATASETS:
-        return fetch_remote(REMOTE_DATASETS[spec], search_dirs(data_dir, project_root))
+        return fetch_remote(REMOTE_DATASETS[spec], search_dirs(data_dir, project_root), download)
     if spec == "synthetic":
         return synthetic_folder(cache_dir / "datasets", **(synthetic_options or {}))
     return local_folder(spec, project_root, data_dir)

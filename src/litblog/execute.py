@@ -28,7 +28,7 @@ from .fsutil import atomic_write_text
 from .plan import PlannedExperiment
 from .provenance import repository_state
 from .store import MANIFEST, ResultStore
-from .worker import PARENT_PID_ENV
+from .protocol import PARENT_PID_ENV
 
 TRACEBACK_LINES = 12
 TAIL_LINE_CHARS = 400  # one line of a tail shown in the console; a recipe may print megabytes on one line

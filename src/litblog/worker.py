@@ -25,13 +25,10 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_DATASET = 3
-EXIT_BLOCKED = 4  # a prerequisite (pretrained weights) is missing: recorded, retried when it appears
-EXIT_TERMINATED = 143  # stopped by SIGTERM (timeout, Ctrl-C of the build, or the build died)
+from .protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
+                       PARENT_PID_ENV)
 
-PARENT_PID_ENV = "LITBLOG_PARENT_PID"
+
 # The stored log.txt is committed and embedded in posts: above these sizes it keeps head and tail.
 LOG_KEEP_LINES = 2000  # at each end
 LOG_KEEP_CHARS = 128 * 1024  # at each end

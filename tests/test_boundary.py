@@ -1,0 +1,65 @@
+"""The two wings: build-time code never imports run-time code, TensorFlow or Keras.
+
+Run-time modules run inside a worker process (they may import TensorFlow); build-time modules
+run in ``build-site`` itself, whose rebuilds must stay fast and work where TensorFlow is not
+installed. Shared modules are used by both and import neither TensorFlow nor run-time code.
+The walk covers every import statement, including those inside functions, so a lazy import
+on a rarely taken path is caught too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "litblog"
+RUN_TIME = {"worker", "context", "resume", "finetune", "pretrained", "download"}
+FORBIDDEN_PACKAGES = {"tensorflow", "keras", "tf_keras"}
+
+
+def imported_modules(file: Path) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in ``file``; litblog's own as ``litblog.x``."""
+    found = []
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = "litblog" if node.level == 1 else "?"
+                module = f"{base}.{node.module}" if node.module else base
+                found.append((node.lineno, module))
+                if not node.module:
+                    found += [(node.lineno, f"litblog.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module or ""))
+    return found
+
+
+def build_time_modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.glob("*.py") if p.stem not in RUN_TIME)
+
+
+def test_the_wings_are_what_this_test_thinks_they_are() -> None:
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert RUN_TIME <= modules, RUN_TIME - modules
+    assert {"build", "plan", "render", "site", "cli", "execute"} <= modules
+
+
+@pytest.mark.parametrize("file", build_time_modules(), ids=lambda p: p.name)
+def test_build_time_code_imports_no_run_time_code_and_no_tensorflow(file: Path) -> None:
+    problems = []
+    for line, module in imported_modules(file):
+        top = module.split(".")[0]
+        if top in FORBIDDEN_PACKAGES:
+            problems.append(f"{file.name}:{line} imports {module}")
+        if top == "litblog" and module.count(".") >= 1 and module.split(".")[1] in RUN_TIME:
+            problems.append(f"{file.name}:{line} imports run-time module {module}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_walk_catches_a_lazy_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from .context import RecipeContext\n    import keras\n")
+    assert imported_modules(sample) == [(2, "litblog.context"), (3, "keras")]
