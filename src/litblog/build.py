@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import drafts, provenance_card
+from .checkpoints import remove_stale
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
@@ -18,7 +19,6 @@ from .lock import BuildLock
 from .plan import Plan, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
-from .checkpoints import remove_stale
 from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
 from .site import CarriedPost, write_draft, write_site
 from .store import ResultStore
