@@ -124,10 +124,14 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if before != after:
             changes.append(f"param {name}: {before!r} -> {after!r}")
     old_engine, new_engine = old.get("engine", {}), new.get("engine", {})
-    for area in sorted(set(old_engine) | set(new_engine)):
-        if old_engine.get(area) != new_engine.get(area):
-            changes.append(f"{describe_area(area)} changed: {old_engine.get(area, '(none)')} -> "
-                           f"{new_engine.get(area, '(none)')}")
+    areas = [a for a in sorted(set(old_engine) | set(new_engine)) if old_engine.get(a) != new_engine.get(a)]
+    if not old_engine and new_engine:
+        changes.append("litblog's run-time code is now part of the key (the result predates it)")
+    elif len(areas) > 2:
+        changes.append(f"litblog's run-time code changed: {', '.join(areas)}")
+    else:
+        changes += [f"{describe_area(a)} changed: {old_engine.get(a, '(none)')} -> {new_engine.get(a, '(none)')}"
+                    for a in areas]
     for field_name in ("seed", "datasets", "versions", "format", "recipe", "extra"):
         if old.get(field_name) != new.get(field_name):
             changes.append(f"{field_name}: {old.get(field_name)!r} -> {new.get(field_name)!r}")
