@@ -110,6 +110,12 @@ CASES = [
      "_config.yml:5: not UTF-8: byte 0xe9"),
     ("config-alias-bomb", replace("_config.yml", "litblog:", BOMB + "\nlitblog:"),
      re.compile(r"_config\.yml:\d+: this YAML expands to more than 100,000 values")),
+    ("config-control-character", replace("_config.yml", "  seed: 1", "  seed: 1\x01"),
+     "_config.yml:4: invalid YAML: the control character U+0001 at column 10 is not allowed"),
+    ("front-matter-control-character", counts_front("subtitle: a\x07b"),
+     re.compile(r"posts/2026-01-06-counts\.md:\d+: invalid YAML: the control character U\+0007")),
+    ("directive-control-character", replace(COUNTS, "show: [metrics]", "show: [metrics]\x1b"),
+     re.compile(r"posts/2026-01-06-counts\.md:\d+: invalid YAML: the control character U\+001B")),
     ("config-tab-indent", replace("_config.yml", "  seed: 1", "\tseed: 1"),
      "_config.yml:4: invalid YAML: found character '\\t' that cannot start any token"),
     # --- posts

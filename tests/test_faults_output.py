@@ -417,7 +417,7 @@ def test_this_repository_trains_nothing_after_the_digest_migration(tmp_path):
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, root / name)
     done = run_cli_process(root, "--plan")
     assert done.returncode == 0, done.stderr
-    assert "0 of 7 experiments would run." in done.stderr and "WARNING" not in done.stderr, done.stderr
+    assert re.search(r"\b0 of \d+ experiments would run\.", done.stderr) and "WARNING" not in done.stderr, done.stderr
 
 
 def test_results_and_site_have_normal_permissions(project):

@@ -214,15 +214,18 @@ def test_the_study_post_has_every_artefact_from_the_committed_results():
     assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5" in notice and "~/.keras/models" in notice
     # Each model's code and summary, with the seed posts' parameter count.
     for model in ("model1", "model2", "model3"):
-        assert f"def {model}(ctx," in text and f'Model: "{model}"' in text
+        # Keras' own summary is kept, folded and HTML-escaped, under the summary table.
+        assert f"def {model}(ctx," in text and f"Model: &#34;{model}&#34;" in text
     assert text.count("Total params: 204,226") == 3
-    # The training logs, in Keras' verbose=2 format, 20 epochs each.
-    assert len(re.findall(r"^Epoch 20/20$", text, re.M)) == 3
+    # The training logs, in Keras' verbose=2 format, 20 epochs each: three seeds of three models.
+    assert len(re.findall(r"^Epoch 20/20$", text, re.M)) == 9
+    # Values of the multi-seed models show their spread, and the comparisons are checked claims.
+    assert text.count('class="litblog-spread"') > 20 and text.count('class="litblog-claim"') >= 6
     # Every figure: samples, augmentation demos, learning curves, confusion matrix, misclassified grid,
     # and the bar chart comparing the models.
     images = re.findall(r"\{\{ '/(assets/[^']+)' \| relative_url \}\}", text)
     expected = {"data-samples", "data-flip", "data-rotation", "data-zoom", "model1-curves", "model2-curves",
-                "model3-curves", "model3-confusion", "model3-misclassified"}
+                "model3-curves", "model3-confusion-seed0", "model3-misclassified-seed0"}
     stems = {Path(image).stem for image in images}
     assert expected <= stems and len([s for s in stems - expected if s.startswith("chart-")]) == 1
     for image in images:
