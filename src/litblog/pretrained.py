@@ -15,7 +15,6 @@ Only workers call :func:`load`; Keras is imported lazily.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +132,7 @@ def load(application: Callable[..., "keras.Model"], *, weights: str | None = "im
             f"Replace it with the published file from {expected.url}, then run build-site again.") from exc
     reads.record(local, Path.cwd())  # the worker runs in the project root
     print(f"ImageNet weights for {architecture}: {expected.name} from the Keras cache "
-          f"(sha256 {_sha256(local)[:16]}…)")
+          f"(sha256 {reads.sha256(local)[:16]}…)")
     return model
 
 
@@ -181,11 +180,3 @@ def _missing(architecture: str, expected: WeightsFile | None, reason: str) -> st
             f"({folder}) and {reason}. To provide them, download {expected.url} on a machine with network access "
             f"and copy the file into {folder}/ (or set KERAS_HOME to a folder whose models/ holds it), then run "
             f"build-site again. litblog does not fall back to untrained weights.")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

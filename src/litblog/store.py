@@ -28,6 +28,7 @@ from typing import Any, Iterator
 from .errors import UserError
 from .fsutil import atomic_write_text, make_unique_dir, remove_path
 from .keys import FORMAT_VERSION
+from .reads import sha256
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +101,6 @@ def _read_json(path: Path, default: Any) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def manifest_digest(manifest: dict[str, Any]) -> str:
     """The SHA-256 of a manifest's canonical JSON, its own ``digests`` entry left out."""
     content = {k: v for k, v in manifest.items() if k != DIGESTS}
@@ -129,7 +121,7 @@ def seal(folder: Path) -> dict[str, Any]:
         if path.is_symlink():
             raise ValueError(f"{relative} is a symbolic link")
         if path.is_file() and relative != MANIFEST:
-            files[relative] = file_digest(path)
+            files[relative] = sha256(path)
     manifest.pop(DIGESTS, None)
     manifest[DIGESTS] = {"files": files, "manifest": manifest_digest(manifest)}
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -187,7 +179,7 @@ def verify(folder: Path, recipe: str, key: str) -> Result:
             raise ValueError(f"{name} is missing")
         if resolved_folder not in path.resolve().parents:
             raise ValueError(f"{name} lies outside its folder")
-        if file_digest(path) != expected:
+        if sha256(path) != expected:
             raise ValueError(f"{name} was changed after the run (its SHA-256 differs)")
     named = [entry.get("file") if isinstance(entry, dict) else None
              for entry in [*manifest.get("summaries", []), *manifest.get("figures", {}).values(),
