@@ -223,6 +223,7 @@ COMMAND_LINES = [
     (("--set", "epochs"), "error: --set 'epochs' should be written name=value"),
     (("--set", "=3"), "error: --set '=3' should be written name=value"),
     (("--set", "epochs=[1,"), "error: --set 'epochs=[1,': expected the node content"),
+    (("--set", "epochs=[\x01"), "error: --set 'epochs=[\x01': invalid YAML"),
     (("--set", "nosuch.epochs=2"), "error: --set nosuch.epochs: no experiment 'nosuch' with that param"),
     (("--set", "epochs=2026-13-45"), "error: --set value '2026-13-45': cannot read '2026-13-45' as timestamp"),
     (("--set", "epochs=.nan"), "error: --set 'epochs=.nan' has nan, which is not a finite number"),
