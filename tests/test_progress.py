@@ -1,6 +1,8 @@
 """Progress display: what a live line says, and the estimate of time left."""
 
 import io
+from pathlib import Path
+from types import SimpleNamespace
 
 from litblog.progress import ConsoleReporter, LiveReporter, RunProgress, duration, make_reporter
 
@@ -36,3 +38,27 @@ def test_plain_output_off_a_terminal():
 
 def test_durations():
     assert [duration(s) for s in (4.4, 75, 3725)] == ["4 s", "1 min 15 s", "1 h 02 min"]
+
+
+def test_a_worker_notice_is_a_line_on_the_console_and_above_the_live_display():
+    experiment = SimpleNamespace(label="model1", key="k1")
+    notice = {"event": "notice", "message": "extracted cats_and_dogs_filtered.zip into "
+                                            "~/.keras/datasets/cats_and_dogs_extracted/cats_and_dogs_filtered "
+                                            "(3,000 images, 68.6 MB); later runs use this copy"}
+    plain = io.StringIO()
+    ConsoleReporter(plain).run_event(experiment, notice)
+    assert plain.getvalue() == f"[model1] {notice['message']}\n"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    live = LiveReporter(screen)
+    live.run_started(experiment, Path(".litblog/logs/model1-k1.log"))
+    live.run_event(experiment, notice)
+    live.close()
+    assert f"[model1] {notice['message']}" in screen.getvalue()
+    quiet = io.StringIO()
+    ConsoleReporter(quiet, verbosity=0).run_event(experiment, notice)
+    assert quiet.getvalue() == ""  # -q: only warnings and errors

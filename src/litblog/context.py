@@ -180,6 +180,14 @@ def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int
     return batches.map(lambda index: (tf.gather(images, index), tf.gather(targets, index))).prefetch(tf.data.AUTOTUNE)
 
 
+def _no_images(image_size: tuple[int, int]) -> "tf.data.Dataset":
+    """An empty split with the element types of a full one: (float32 images, int32 labels) batches."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(
+        (tf.zeros((0, *image_size, 3), tf.float32), tf.zeros((0,), tf.int32))).batch(1)
+
+
 @dataclass
 class _Phase:
     name: str
@@ -298,35 +306,73 @@ class RecipeContext:
         image_size: int | tuple[int, int] = 160,
         batch_size: int = 32,
         per_class: int | None = None,
+        train_per_class: int | None = None,
+        validation_per_class: int | None = None,
+        test_per_class: int | None = None,
+        validation_split: float | None = None,
+        test_split: float | None = None,
         shuffle: bool = True,
     ) -> ImageData:
         """Load an image-classification dataset split into train, validation and test.
 
-        ``dataset`` defaults to the ``dataset`` param. The split is by file and
-        deterministic (see :func:`litblog.datasets.split_files`); ``per_class`` keeps the
-        first N training images of each class, for quick runs.
+        ``dataset`` defaults to the ``dataset`` param. The split is by file and deterministic,
+        the same for every seed (:func:`litblog.datasets.split_files` has the rules):
+
+        - ``per_class=N`` shrinks *every* split: the first N training images of each class,
+          and the first images of validation and test in the same proportion to the largest
+          training class (at least one per class); for ``synthetic`` it also sets how many
+          training images are generated;
+        - ``train_per_class``, ``validation_per_class``, ``test_per_class`` keep the first N
+          images of each class in that split only (an error when a class has fewer);
+        - ``validation_split=s`` takes validation from the training folder (s of each class,
+          spread evenly); the test set is then the dataset's own ``validation/`` folder, or for
+          a plain folder of classes none, unless ``test_split=t`` holds t out as well.
+
+        A malformed, conflicting or oversized option raises
+        :class:`litblog.datasets.DatasetOptionError` (a ``ValueError``) naming it.
         """
         spec = dataset or self.params.get(datasets.DATASET_PARAM)
         if not spec:
             raise ValueError("image_data() needs a dataset name, or a 'dataset' param")
+        chosen = {"train_per_class": train_per_class, "validation_per_class": validation_per_class,
+                  "test_per_class": test_per_class, "validation_split": validation_split, "test_split": test_split}
+        chosen = {name: value for name, value in chosen.items() if value is not None}
+        try:
+            datasets.check_split_options(per_class=per_class, **chosen)
+        except datasets.DatasetOptionError as exc:
+            raise datasets.DatasetOptionError(f"ctx.image_data({spec!r}): {exc}") from None
         size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         options = {"image_size": max(size), "seed": self.seed}
         if per_class:
             options["per_class"] = per_class
         folder = datasets.resolve_folder(spec, self.project_root, self._data_dir, self._cache_dir,
-                                         synthetic_options=options, download=keras_download)
-        files = datasets.split_files(folder, per_class=per_class)
+                                         synthetic_options=options, download=keras_download,
+                                         announce=self._announce)
+        try:
+            files = datasets.split_files(folder, per_class=per_class, **chosen)
+        except datasets.DatasetOptionError as exc:
+            raise datasets.DatasetOptionError(f"ctx.image_data({spec!r}): {exc}") from None
         for split in ("train", "validation", "test"):
             counts = files.counts(split)
-            print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({split}).")
+            # Where each split came from only when the options moved it: older logs stay as they were.
+            where = f"{split}: {files.origins[split]}" if chosen else split
+            print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({where}).")
         data = ImageData(
             name=spec, files=files, image_size=size, batch_size=batch_size,
             train=_make_pipeline(files.train, size, batch_size, shuffle, self.seed, self._epoch()),
             validation=_make_pipeline(files.validation, size, batch_size, False, self.seed),
-            test=_make_pipeline(files.test, size, batch_size, False, self.seed),
+            # Only a test set can be empty (validation_split on a plain folder of classes).
+            test=_make_pipeline(files.test, size, batch_size, False, self.seed) if files.test else _no_images(size),
         )
         self._image_data.append(data)
         return data
+
+    def _announce(self, text: str) -> None:
+        """Say once, on the build's console and in the run's full log (not the stored one: it is
+        about this machine, not the run), what the worker wrote into Keras' cache."""
+        text = self._scrub(text)
+        print(f"litblog: {text}", file=sys.stderr, flush=True)
+        self._events.emit("notice", message=text)
 
     def _epoch(self) -> "tf.Variable":
         """The epoch number shuffled pipelines read; ``fit`` sets it as each epoch begins."""
@@ -531,8 +577,11 @@ class RecipeContext:
         A label line comes first in the log, naming the split when ``data`` is a pipeline of
         :meth:`image_data` (``Evaluate on test (name 'test'):``), else only the name.
         """
-        split = next((split for found in self._image_data for split in ("train", "validation", "test")
-                      if getattr(found, split) is data), None)
+        found = next(((loaded, split) for loaded in self._image_data for split in ("train", "validation", "test")
+                      if getattr(loaded, split) is data), None)
+        split = found[1] if found else None
+        if found is not None:
+            _require_images(found[0], split, "ctx.evaluate")
         print(f"Evaluate on {split} (name {name!r}):" if split else f"Evaluate (name {name!r}):")
         kwargs.setdefault("verbose", 2)
         values = model.evaluate(data, return_dict=True, **kwargs)
@@ -558,6 +607,7 @@ class RecipeContext:
         """
         import numpy as np
 
+        _require_images(data, split, "ctx.predict")
         pipeline = getattr(data, split)
         scores = np.asarray(model.predict(pipeline, verbose=0))
         head = head or model_head(model, scores)
@@ -661,6 +711,15 @@ class Predictions:
     @property
     def misclassified(self) -> list[int]:
         return [i for i, (t, p) in enumerate(zip(self.y_true, self.y_pred)) if t != p]
+
+
+def _require_images(data: ImageData, split: str, caller: str) -> None:
+    """An empty split is a mistake to name: Keras would evaluate it to ``{}`` and fail to predict it."""
+    if not getattr(data.files, split):
+        way_out = ("give ctx.image_data a test_split to hold test images out, or evaluate on data.validation"
+                   if split == "test" else "add images to the dataset's classes")
+        raise ValueError(f"{caller}: the {split} split of dataset '{data.name}' has no images "
+                         f"({data.files.origins.get(split, 'none')}); {way_out}")
 
 
 def _progress_callback(events: EventSink, epochs: int) -> Any:

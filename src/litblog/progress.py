@@ -103,8 +103,8 @@ class ConsoleReporter:
             self._say(f"[{experiment.label}] resuming '{event['name']}' at epoch {event['first_epoch']}")
         elif kind == "phase" and event.get("first_epoch", 1) > 1:
             self._say(f"[{experiment.label}] phase '{event['name']}' from epoch {event['first_epoch']}")
-        elif kind == "waiting":
-            self._say(f"[{experiment.label}] {event.get('message', 'waiting')}")
+        elif kind in ("waiting", "notice"):  # a worker waiting for another, or telling what it wrote outside
+            self._say(f"[{experiment.label}] {event.get('message', kind)}")
         elif kind == "batch":
             pass  # the live display of a terminal shows batches; lines would be noise
 
@@ -219,7 +219,7 @@ class LiveReporter(ConsoleReporter):
             self._live.start()
 
     def run_event(self, experiment: PlannedExperiment, event: dict[str, Any]) -> None:
-        if event.get("event") == "waiting":  # rare and worth a line above the live display
+        if event.get("event") in ("waiting", "notice"):  # rare and worth a line above the live display
             super().run_event(experiment, event)
         run = self._runs.get(experiment.key)
         if run is not None:
