@@ -34,7 +34,7 @@ MARKERS = {
     "options FIGURE_OPTIONS", "options TABLE_OPTIONS", "options CHART_OPTIONS", "chart-errors", "roles",
     "claim-operators", "fixed-values", "recorded-values", "history-stats", "seed-statistics",
     "options BUILD_SCHEMA", "options JEKYLL_SCHEMA", "ctx-methods", "optimizers", "heads", "figure-helpers",
-    "synthetic-options", "outside-paths",
+    "synthetic-options", "outside-paths", "image-data-options",
 }
 
 OPTION_TUPLES = {
@@ -348,12 +348,58 @@ def test_synthetic_options(tables):
         assert yaml.safe_load(first_code(rows[name]["default"])) == ast.literal_eval(default), name
     # ctx.image_data hands the generator only options it takes.
     image_data = function_ast(class_ast(module_ast("context"), "RecipeContext"), "image_data")
-    handed = {key.value for node in ast.walk(image_data) if isinstance(node, ast.Dict)
-              for key in node.keys if isinstance(key, ast.Constant)}
+    handed = {key.value for node in ast.walk(image_data)
+              if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+              and any(isinstance(t, ast.Name) and t.id == "options" for t in node.targets)
+              for key in node.value.keys if isinstance(key, ast.Constant)}
+    assert {"image_size", "seed"} <= handed
     handed |= {node.slice.value for node in ast.walk(image_data)
                if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
                and isinstance(node.value, ast.Name) and node.value.id == "options"}
     assert handed <= set(rows)
+
+
+def test_image_data_options_are_its_parameters_with_their_defaults(tables):
+    image_data = function_ast(class_ast(module_ast("context"), "RecipeContext"), "image_data")
+    code = {name: default for _, name, default in signature(image_data.args, drop_first=True)}
+    rows = {first_code(row["option"]): row for row in tables["image-data-options"]}
+    assert len(rows) == len(tables["image-data-options"]), "an option is listed twice"
+    assert set(rows) == set(code), "documented image_data options differ from its parameters"
+    for name, row in rows.items():
+        assert ast.dump(ast.parse(first_code(row["default"]), mode="eval").body) == code[name], f"default of {name}"
+    # The options that choose files are split_files' own, under the same names.
+    from litblog import datasets
+
+    assert set(datasets.SPLIT_OPTIONS) <= set(rows)
+    split_files = function_ast(module_ast("datasets"), "split_files")
+    assert set(datasets.SPLIT_OPTIONS) <= {name for _, name, _ in signature(split_files.args)}
+
+
+def options_tests_use(calls: tuple[str, ...]) -> set[str]:
+    """Keyword arguments that the tests (their fixture recipes included) pass to functions named ``calls``;
+    a first positional argument counts as ``dataset``."""
+    used: set[str] = set()
+    for file in sorted((REPO / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in calls:
+                used |= {keyword.arg for keyword in node.keywords if keyword.arg}
+                if node.args:
+                    used.add("dataset")
+    return used
+
+
+def test_every_image_data_option_the_page_lists_is_exercised_by_a_test(tables):
+    # Through ctx.image_data itself, or split_files for the options that only choose files.
+    documented = {first_code(row["option"]) for row in tables["image-data-options"]}
+    exercised = options_tests_use(("image_data",)) | (options_tests_use(("split_files",)) & documented)
+    assert documented - exercised == set(), "options no test passes"
+    # The ones a real Keras pipeline depends on are exercised through ctx.image_data.
+    assert {"dataset", "image_size", "batch_size", "per_class", "shuffle", "train_per_class",
+            "validation_split"} <= options_tests_use(("image_data",))
 
 
 # Modules that reach outside the project (the home folder, the Keras cache, the data folders, the
