@@ -208,6 +208,10 @@ def test_each_split_gets_its_own_size(tmp_path):
         for label in (0, 1):
             kept = names(getattr(files, split), label)
             assert kept == names(getattr(everything, split), label)[:len(kept)]
+    import numpy as np  # values a recipe computed are numpy numbers as often as not
+
+    assert split_files(root, train_per_class=np.int64(5), validation_split=np.float64(0.2)) == \
+        split_files(root, train_per_class=5, validation_split=0.2)
     only_test = split_files(root, test_per_class=2)
     assert only_test.train == everything.train and only_test.validation == everything.validation
     assert only_test.test == everything.test  # 2 per class is all the test files there are

@@ -357,12 +357,15 @@ class RecipeContext:
             # Where each split came from only when the options moved it: older logs stay as they were.
             where = f"{split}: {files.origins[split]}" if chosen else split
             print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({where}).")
+        def pipeline(pairs: Sequence[tuple[Path, int]], shuffled: bool, epoch: Any = None) -> "tf.data.Dataset":
+            # A split can be empty: the test set of validation_split on a plain folder of classes.
+            return _make_pipeline(pairs, size, batch_size, shuffled, self.seed, epoch) if pairs else _no_images(size)
+
         data = ImageData(
             name=spec, files=files, image_size=size, batch_size=batch_size,
-            train=_make_pipeline(files.train, size, batch_size, shuffle, self.seed, self._epoch()),
-            validation=_make_pipeline(files.validation, size, batch_size, False, self.seed),
-            # Only a test set can be empty (validation_split on a plain folder of classes).
-            test=_make_pipeline(files.test, size, batch_size, False, self.seed) if files.test else _no_images(size),
+            train=pipeline(files.train, shuffle, self._epoch()),
+            validation=pipeline(files.validation, False),
+            test=pipeline(files.test, False),
         )
         self._image_data.append(data)
         return data

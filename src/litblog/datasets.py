@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import re
 import shutil
@@ -457,18 +458,21 @@ def split_files(folder: Path, per_class: int | None = None, test_every: int = 5,
 def check_split_options(**options: Any) -> None:
     """Types, ranges and combinations of :func:`split_files`' options, before any file is looked at
     (``ctx.image_data`` calls it before it fetches the data). Raises :class:`DatasetOptionError`."""
+    unknown = sorted(set(options) - set(SPLIT_OPTIONS))
+    if unknown:
+        raise TypeError(f"check_split_options: unknown option {unknown[0]!r}")
     options = {name: options.get(name) for name in SPLIT_OPTIONS}
     sizes = ("per_class", "train_per_class", "validation_per_class", "test_per_class")
     for name in sizes:
         value = options[name]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
             raise DatasetOptionError(f"{name} is a number of images per class, a whole number of at least 1; "
                                      f"got {value!r}")
     for name in ("validation_split", "test_split"):
         value = options[name]
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise DatasetOptionError(f"{name} is the fraction of each class's files it takes, a number between 0 "
                                      f"and 1 (not either), like 0.2; got {value!r}")
     explicit = [name for name in sizes[1:] if options[name] is not None]
