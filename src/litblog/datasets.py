@@ -1,7 +1,7 @@
 """Datasets: where they are found, what identifies them, and how their files are split.
 
 Locating, fingerprinting and splitting never import TensorFlow (planning needs them);
-:func:`load_image_data` builds ``tf.data`` pipelines and imports it lazily.
+``ctx.image_data`` (:mod:`litblog.context`) builds the ``tf.data`` pipelines over the split.
 
 A dataset is named by a string, the value of a recipe's ``dataset`` parameter:
 
