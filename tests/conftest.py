@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -35,12 +38,52 @@ def run_cli_process(root: Path, *args: str, env: dict[str, str] | None = None) -
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900)
 
 
+def worker_pids(root: Path) -> list[int]:
+    """Live worker processes of builds of ``root``: fresh interpreters running a spec under
+    root/.litblog/specs, or children of the project's warm server (see litblog.warm)."""
+    marker = str(root / ".litblog" / "specs")
+    warm_state = str(root / ".litblog" / "warm")
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except (OSError, ValueError):
+                continue
+            processes[int(entry.name)] = (cmdline, int(parent), state)
+    servers = {pid for pid, (cmdline, _, _) in processes.items()
+               if "litblog.warm_server" in cmdline and warm_state in cmdline}
+    return [pid for pid, (cmdline, parent, state) in processes.items()
+            if state not in ("Z", "X") and (("litblog.worker" in cmdline and marker in cmdline) or parent in servers)]
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with the hash of its bytes."""
     if not folder.exists():
         return {}
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def short_lived_warm_servers() -> Iterator[None]:
+    """Warm servers (see litblog.warm) of test projects wait 20 s for work, not ten minutes, and
+    those still up when the session ends are stopped: each holds TensorFlow in memory."""
+    os.environ.setdefault("LITBLOG_WARM_WORKERS", "20")
+    yield
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"litblog.warm_server" in cmdline and entry.name.isdigit() and int(entry.name) != os.getpid():
+            state = cmdline[cmdline.index(b"--state") + 1].decode() if b"--state" in cmdline else ""
+            if state.startswith(tempfile.gettempdir()):
+                try:
+                    os.kill(int(entry.name), signal.SIGTERM)
+                except OSError:
+                    pass
 
 
 @pytest.fixture(scope="session", autouse=True)

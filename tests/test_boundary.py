@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "litblog"
-RUN_TIME = {"worker", "context", "resume", "finetune", "pretrained", "download"}
+RUN_TIME = {"worker", "context", "resume", "finetune", "pretrained", "download", "decoded", "warm_server"}
 FORBIDDEN_PACKAGES = {"tensorflow", "keras", "tf_keras"}
 
 

@@ -54,3 +54,41 @@ def test_an_unreachable_scheduler_is_a_clear_error(fresh_project):
     done = run_cli_process(fresh_project, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
     assert done.returncode == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_dask_timeout_leaves_no_process_of_the_workers_group_alive(fresh_project, cluster, tmp_path):
+    """The Dask task starts its worker with the local executor's launch function
+    (litblog.launch.launch_worker): a timeout kills the worker's whole group, including a child
+    the recipe forked that ignores SIGTERM."""
+    import os
+    import shutil
+    import time
+
+    from conftest import REPO
+
+    shutil.copy(REPO / "tests" / "fixtures" / "faults" / "faulty.py", fresh_project / "src" / "recipes")
+    for post in (fresh_project / "posts").glob("*.md"):
+        post.unlink()
+    pid_file = tmp_path / "child.pid"
+    (fresh_project / "posts" / "2026-01-09-forks.md").write_text(
+        f"---\ntitle: Forks\n---\n\n```{{experiment}} forker\nrecipe: faulty.forks\n"
+        f"params: {{pid_file: '{pid_file}'}}\ntimeout: 6\n```\n")
+    done = run_cli_process(fresh_project, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 1
+    assert "experiment 'forker' timed out" in done.stderr, done.stderr
+    child = int(pid_file.read_text())
+    group = os.getpgid(child) if Path(f"/proc/{child}").exists() else None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{child}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists(), "the recipe's child outlived the timeout"
+    if group is not None:
+        members = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _group_of(p) == group]
+        assert not members, members
+
+
+def _group_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, ValueError, IndexError):
+        return None

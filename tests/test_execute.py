@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_project, run_cli_process, snapshot
+from conftest import make_project, run_cli_process, snapshot, worker_pids
 
 POST = "posts/2026-01-05-stripes.md"
 SLOW = "\n```{experiment} long\nrecipe: tiny.slow\nparams: {epochs: 6, pause: 1.0}\nshow: [log]\n```\n"
@@ -26,21 +26,6 @@ def add_experiment(root: Path, text: str = SLOW) -> None:
 def start_build(root: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "litblog", "--project", str(root), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def worker_pids(root: Path) -> list[int]:
-    """Worker processes of builds of ``root`` (their spec lives under root/.litblog/specs)."""
-    marker = str(root / ".litblog" / "specs")
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "litblog.worker" in cmdline and marker in cmdline:
-                pids.append(int(entry.name))
-    return pids
 
 
 def checkpointed_epochs(root: Path) -> int:

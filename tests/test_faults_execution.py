@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli_process, snapshot
+from conftest import REPO, run_cli_process, snapshot, worker_pids
 from faults import LOCATED, expect_refusal, guarded_folders, no_partial_results
 
 FAULTS = REPO / "tests" / "fixtures" / "faults"
@@ -48,9 +48,10 @@ def build(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=timeout)
 
 
-def start_build(root: Path, *args: str) -> subprocess.Popen:
+def start_build(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "litblog", "--project", str(root), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
 
 
 def no_traceback(done: subprocess.CompletedProcess | tuple[str, str]) -> None:
@@ -61,21 +62,6 @@ def no_traceback(done: subprocess.CompletedProcess | tuple[str, str]) -> None:
 def stored_folder(root: Path, recipe: str) -> Path:
     (folder,) = [f for f in (root / "results" / recipe).iterdir() if (f / "manifest.json").is_file()]
     return folder
-
-
-def worker_pids(root: Path) -> list[int]:
-    """Live worker processes of builds of ``root`` (their spec lives under root/.litblog/specs)."""
-    marker = str(root / ".litblog" / "specs")
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "litblog.worker" in cmdline and marker in cmdline and alive(int(entry.name)):
-                pids.append(int(entry.name))
-    return pids
 
 
 def alive(pid: int) -> bool:
@@ -288,7 +274,8 @@ def test_kill_9_of_build_site_stops_its_worker_and_the_next_build_resumes(projec
 
 def test_a_new_worker_waits_for_a_leftover_worker_of_the_same_experiment(project):
     add_post(project, SLOW)
-    first = start_build(project)
+    # A fresh interpreter: a warm server kills an orphaned worker of its own after a grace period.
+    first = start_build(project, env={"LITBLOG_WARM_WORKERS": "0"})
     wait_for(lambda: checkpointed_epochs(project) >= 1, what="a checkpointed epoch")
     (worker,) = worker_pids(project)
     os.kill(worker, signal.SIGSTOP)  # a stopped worker gets its parent's death signal only when continued

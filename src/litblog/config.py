@@ -34,6 +34,9 @@ BUILD_SCHEMA: tuple[Option, ...] = (
            help="seeds of experiments that set neither seed nor seeds: a number (3: seeds 0, 1, 2) or a list"),
     Option("jobs", "int", None, nullable=True, minimum=1,
            help="experiments run at once (default: one per GPU, or one without GPUs)"),
+    Option("warm_workers", "number", 600, minimum=0,
+           help="seconds a warm worker server (TensorFlow imported once, each run forked from it) waits "
+                "for the next run; 0: every run starts a fresh interpreter (LITBLOG_WARM_WORKERS overrides)"),
     Option("timeout", "number", None, nullable=True, minimum=0,
            help="seconds an experiment may run before it is stopped (empty: no limit)"),
     Option("deterministic", "bool", True, help="make TensorFlow ops deterministic"),
@@ -66,6 +69,7 @@ class BuildSettings:
     seed: int = 0
     seeds: tuple[int, ...] | None = None  # several runs per experiment by default (instead of seed)
     jobs: int | None = None
+    warm_workers: float = 600
     timeout: float | None = None
     deterministic: bool = True
     keep_going: bool = False

@@ -148,35 +148,47 @@ def _decode(image_size: tuple[int, int]) -> Callable[[Any, Any], tuple[Any, Any]
 
 
 def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int], batch_size: int,
-                   shuffle: bool, seed: int, epoch: "tf.Variable | None" = None) -> "tf.data.Dataset":
+                   shuffle: bool, seed: int, epoch: "tf.Variable | None" = None,
+                   cache_dir: Path | None = None) -> "tf.data.Dataset":
     """Batches of (image, label). Shuffled pipelines draw a new order each epoch from (seed, epoch).
 
     The order depends on the epoch number (read from ``epoch`` when an iterator starts), not on
     how many epochs this process has run, so a resumed run sees the data in the same order as
-    an uninterrupted one. Decoded images are kept in memory either way.
+    an uninterrupted one. Images are decoded once per file list and size for every run and
+    seed (:mod:`litblog.decoded`, under ``cache_dir``) and held in memory while the run lasts.
     """
     import numpy as np
     import tensorflow as tf
 
+    from .decoded import decoded_images
+
     paths = [str(path) for path, _ in pairs]
     labels = [label for _, label in pairs]
-    decoded = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
-        _decode(image_size), num_parallel_calls=tf.data.AUTOTUNE)
-    if not shuffle or not paths:
-        return decoded.cache().batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if not paths:
+        empty = tf.data.Dataset.from_tensor_slices((paths, labels)).map(_decode(image_size))
+        return empty.batch(batch_size)
+
+    def decode() -> Any:
+        decoded = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
+            _decode(image_size), num_parallel_calls=tf.data.AUTOTUNE)
+        return np.stack([image for image, _ in decoded.as_numpy_iterator()])
+
     # A variable, not a constant: a few hundred MB must not be copied into the graph.
-    images = tf.Variable(np.stack([image for image, _ in decoded.as_numpy_iterator()]), trainable=False)
+    images = tf.Variable(decoded_images(paths, image_size, cache_dir, decode), trainable=False)
     targets = tf.constant(labels)
     count = len(paths)
-    epoch = epoch if epoch is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
+    if not shuffle:
+        batches = tf.data.Dataset.range(count).batch(batch_size)
+    else:
+        epoch = epoch if epoch is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
 
-    def order(_: Any) -> "tf.data.Dataset":
-        key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
-        return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), seed=key))
+        def order(_: Any) -> "tf.data.Dataset":
+            key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
+            return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), seed=key))
 
-    batches = tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
-    # flat_map hides the length: say it, so Keras knows the steps of an epoch from the first one.
-    batches = batches.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
+        batches = tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
+        # flat_map hides the length: say it, so Keras knows the steps of an epoch from the first one.
+        batches = batches.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
     return batches.map(lambda index: (tf.gather(images, index), tf.gather(targets, index))).prefetch(tf.data.AUTOTUNE)
 
 
@@ -359,7 +371,8 @@ class RecipeContext:
             print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({where}).")
         def pipeline(pairs: Sequence[tuple[Path, int]], shuffled: bool, epoch: Any = None) -> "tf.data.Dataset":
             # A split can be empty: the test set of validation_split on a plain folder of classes.
-            return _make_pipeline(pairs, size, batch_size, shuffled, self.seed, epoch) if pairs else _no_images(size)
+            return (_make_pipeline(pairs, size, batch_size, shuffled, self.seed, epoch, self._cache_dir) if pairs
+                    else _no_images(size))
 
         data = ImageData(
             name=spec, files=files, image_size=size, batch_size=batch_size,

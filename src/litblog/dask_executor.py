@@ -18,9 +18,6 @@ import json
 import os
 import select
 import shutil
-import signal
-import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -30,9 +27,9 @@ from typing import Any
 from .config import SiteConfig
 from .errors import UserError
 from .execute import Reporter, RunOutcome, is_stored, log_path_for, outcome_of, worker_spec
+from .launch import launch_worker, worker_environment
 from .plan import PlannedExperiment
 from .store import ResultStore
-from .protocol import PARENT_PID_ENV
 
 # A worker's cache (generated datasets) outlives single tasks, so it is not regenerated each time.
 WORKER_CACHE = Path(tempfile.gettempdir()) / "litblog-dask-worker"
@@ -167,16 +164,15 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_worker(spec_file: Path, project: Path, timeout: float | None) -> tuple[int | str, str, list[dict]]:
+    """Run the worker as the local executor does (:func:`litblog.launch.launch_worker`), here on a
+    Dask worker; a timeout stops its whole process group."""
     read_fd, write_fd = os.pipe()
-    env = dict(os.environ, LITBLOG_EVENT_FD=str(write_fd), PYTHONHASHSEED="0", PYTHONUNBUFFERED="1",
-               **{PARENT_PID_ENV: str(os.getpid())},
-               MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
     log_file = project.parent / "worker.log"
-    with open(log_file, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "litblog.worker", str(spec_file)], cwd=project,
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   pass_fds=(write_fd,), env=env, start_new_session=True)
-    os.close(write_fd)
+    try:
+        with open(log_file, "wb") as log:
+            worker = launch_worker(spec_file, cwd=project, log=log, event_fd=write_fd, env=worker_environment())
+    finally:
+        os.close(write_fd)
     buffer = b""
     deadline = time.monotonic() + timeout if timeout else None
     timed_out = False
@@ -185,32 +181,26 @@ def _run_worker(spec_file: Path, project: Path, timeout: float | None) -> tuple[
             ready, _, _ = select.select([events_pipe], [], [], 0.5)
             if ready:
                 chunk = os.read(events_pipe.fileno(), 65536)
-                if not chunk and process.poll() is not None:
-                    break
-                buffer += chunk
-            elif process.poll() is not None:
-                buffer += events_pipe.read() or b""
+                if chunk:
+                    buffer += chunk
+                    continue
+            if worker.exited():
                 break
-            if deadline and time.monotonic() > deadline and process.poll() is None:
+            if deadline and time.monotonic() > deadline:
                 timed_out = True
-                _kill_group(process.pid)
-    process.wait()
-    _kill_group(process.pid)  # whatever the recipe forked and left running
+                worker.terminate()
+                break
+            if ready:  # end of file: the worker (and whatever inherited the pipe) closed it
+                time.sleep(0.05)
+    code: int | str = "timeout" if timed_out else (worker.returncode if worker.returncode is not None else -9)
+    worker.end_group()  # whatever the recipe forked and left running
     events = []
     for line in buffer.splitlines():
         try:
             events.append(json.loads(line))
         except ValueError:
             continue
-    code: int | str = "timeout" if timed_out else process.returncode
     return code, log_file.read_text(encoding="utf-8", errors="replace"), events
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, store: ResultStore,

@@ -35,10 +35,10 @@ PINS_FILE = PACKAGE / "engine_pins.json"
 
 # Area name -> the package files whose code decides numbers in it (paths relative to the package).
 AREAS: dict[str, tuple[str, ...]] = {
-    "data": ("datasets.py", "download.py"),
+    "data": ("datasets.py", "download.py", "decoded.py"),
     "recipe context": ("context.py", "finetune.py"),
     "resume and seeding": ("resume.py",),
-    "worker": ("worker.py",),
+    "worker": ("worker.py", "warm_server.py"),
     "pretrained weights": ("pretrained.py",),
 }
 

@@ -14,8 +14,6 @@ import re
 import select
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,10 +23,11 @@ from typing import Any, Iterator, Protocol
 from .config import SiteConfig
 from .datasets import keras_cache_dir
 from .fsutil import atomic_write_text
+from .launch import WorkerProcess, launch_worker, worker_environment
 from .plan import PlannedExperiment
 from .provenance import repository_state
 from .store import MANIFEST, ResultStore
-from .protocol import PARENT_PID_ENV
+from .warm import SUPPORTED as WARM_SUPPORTED, WarmServer, idle_seconds
 
 TRACEBACK_LINES = 12
 TAIL_LINE_CHARS = 400  # one line of a tail shown in the console; a recipe may print megabytes on one line
@@ -62,7 +61,7 @@ class Reporter(Protocol):
 @dataclass
 class _Running:
     experiment: PlannedExperiment
-    process: subprocess.Popen
+    worker: WorkerProcess
     events_fd: int
     log_path: Path
     started: float
@@ -145,6 +144,9 @@ def run_experiments(
     threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(experiments) or 1)))
     free_gpus = gpu_ids()
     stop_scheduling = False
+    warm = warm_server(config)
+    if warm is not None and experiments:
+        warm.start()  # its imports overlap with writing the first spec
     try:
         # Once scheduling stops, only the running ones are waited for: the loop must end even
         # when runs are still pending (they are reported as cancelled below).
@@ -152,14 +154,14 @@ def run_experiments(
             while pending and len(running) < jobs and not stop_scheduling:
                 # With GPUs, each worker gets one of its own while there are enough to go round.
                 gpu = free_gpus.pop(0) if free_gpus and jobs > 1 else None
-                running.append(_start(pending.pop(0), config, store, threads, reporter, gpu))
+                running.append(_start(pending.pop(0), config, store, threads, reporter, gpu, warm))
             _wait_for_events(running, reporter)
             for run in list(running):
                 if run.experiment.timeout and not run.timed_out and \
                         time.monotonic() - run.started > run.experiment.timeout:
                     run.timed_out = True
-                    _terminate(run.process)
-                if not _exited(run.process):
+                    run.worker.terminate()
+                if not run.worker.exited():
                     continue
                 running.remove(run)
                 if run.gpu is not None:
@@ -176,49 +178,44 @@ def run_experiments(
             reporter.run_finished(outcome)
     except BaseException:
         for run in running:
-            _terminate(run.process)
+            run.worker.terminate()
         for run in running:
-            _reap(run.process)
+            run.worker.end_group()
             _remove_staging(store, run.experiment.key)
         raise
     return outcomes
 
 
+def warm_server(config: SiteConfig) -> WarmServer | None:
+    """The project's warm server (see :mod:`litblog.warm`), or None where runs start cold."""
+    idle = idle_seconds(config.build.warm_workers)
+    if idle <= 0 or not WARM_SUPPORTED:
+        return None
+    scratch = scratch_dir(config)
+    return WarmServer(config.root, worker_environment(), idle, scratch / "logs" / "warm-server.log",
+                      scratch / "warm")
+
+
 def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int,
-           reporter: Reporter, gpu: str | None = None) -> _Running:
+           reporter: Reporter, gpu: str | None = None, warm: WarmServer | None = None) -> _Running:
     scratch = scratch_dir(config)
     log_path = log_path_for(config, experiment)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path = scratch / "specs" / f"{experiment.key}.json"
     atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1))
     read_fd, write_fd = os.pipe()
-    env = dict(os.environ)
-    package_parent = str(Path(__file__).resolve().parent.parent)
-    env.update({
-        "LITBLOG_EVENT_FD": str(write_fd),
-        PARENT_PID_ENV: str(os.getpid()),  # the worker stops when this process dies
-        "PYTHONPATH": os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p),
-        "PYTHONHASHSEED": "0",
-        "PYTHONUNBUFFERED": "1",
-        "TF_CPP_MIN_LOG_LEVEL": env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-        "MPLBACKEND": "Agg",
-    })
-    if gpu is not None:
-        env["CUDA_VISIBLE_DEVICES"] = gpu
     log_path.write_bytes(b"")
     # Appending: a leftover worker of a killed build that still has the log open (see
     # worker.key_lock) adds its last lines at the end instead of overwriting this run's.
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "litblog.worker", str(spec_path)],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            pass_fds=(write_fd,), env=env, cwd=config.root,
-            start_new_session=True,  # Ctrl-C reaches the build; the build stops its workers
-        )
-    os.close(write_fd)
+    try:
+        with open(log_path, "ab") as log_file:
+            worker = launch_worker(spec_path, cwd=config.root, log=log_file, event_fd=write_fd,
+                                   env=worker_environment(gpu=gpu), warm=warm)
+    finally:
+        os.close(write_fd)
     os.set_blocking(read_fd, False)
     reporter.run_started(experiment, log_path)
-    return _Running(experiment, process, read_fd, log_path, time.monotonic(), gpu=gpu)
+    return _Running(experiment, worker, read_fd, log_path, time.monotonic(), gpu=gpu)
 
 
 def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int) -> dict[str, Any]:
@@ -284,8 +281,10 @@ def _read_events(run: _Running, reporter: Reporter) -> None:
 def _finish(run: _Running, reporter: Reporter, store: ResultStore) -> RunOutcome:
     _read_events(run, reporter)
     os.close(run.events_fd)
-    _end_group(run.process)
-    code = "timeout" if run.timed_out else run.process.returncode
+    code = "timeout" if run.timed_out else run.worker.returncode
+    run.worker.end_group()
+    if code is None:  # pragma: no cover - end_group waits for the exit
+        code = -9
     experiment = run.experiment
     stored = run.stored and is_stored(store, experiment)
     if not stored:
@@ -370,58 +369,3 @@ def _remove_staging(store: ResultStore, key: str) -> None:
     """Remove what a stopped worker of ``key`` left in the store's staging area."""
     for folder in (store.root / ".tmp").glob(f"{key}-*"):
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _exited(process: subprocess.Popen) -> bool:
-    """Whether the worker has exited, without reaping it.
-
-    Left unreaped, its pid (and so its process group id) cannot be reused, and
-    :func:`_end_group` can safely kill whatever the recipe started and left running.
-    """
-    if process.returncode is not None:
-        return True
-    try:
-        info = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return process.poll() is not None
-    return info is not None
-
-
-def _end_group(process: subprocess.Popen) -> None:
-    """Kill what is left of an exited worker's process group (processes a recipe forked), then reap it."""
-    if process.returncode is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    process.wait()
-
-
-def _terminate(process: subprocess.Popen) -> None:
-    """Stop a worker and whatever it started (it leads its own process group): SIGTERM, then SIGKILL.
-
-    Returns once the worker has exited, unreaped (see :func:`_exited`).
-    """
-    if _exited(process):
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if _exited(process):
-            break
-        time.sleep(0.05)
-    try:
-        # Also when the worker itself stopped: a process it forked may ignore SIGTERM.
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap(process: subprocess.Popen) -> None:
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass

@@ -112,11 +112,13 @@ def _protect_standard_streams() -> None:
                                 closefd=True))
 
 
-def _watch_parent() -> None:
-    """End this worker when the process that started it dies (say by kill -9), instead of training on.
+def _watch_parent(forked: bool = False) -> None:
+    """End this worker when the build that started it dies (say by kill -9), instead of training on.
 
-    Linux signals us at once through ``PR_SET_PDEATHSIG``; elsewhere (and as a fallback) a
-    thread notices the parent pid change within a second.
+    A fresh worker is the build's child: Linux signals it at once through ``PR_SET_PDEATHSIG``,
+    and (elsewhere, and as a fallback) a thread notices the parent pid change within a second.
+    A warm worker (``forked``) is the warm server's child; the server stops it when the build's
+    connection closes, and the same thread notices the build's pid is gone.
     """
     expected = os.environ.get(PARENT_PID_ENV)
     parent = int(expected) if expected and expected.isdigit() else os.getppid()
@@ -128,13 +130,25 @@ def _watch_parent() -> None:
             libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # died before the prctl above took effect
+
+    def gone() -> bool:
+        if not forked:
+            return os.getppid() != parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    if gone():  # died before the prctl above took effect
         os._exit(EXIT_TERMINATED)
 
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent:
+            if gone():
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(10.0)  # the main thread is stuck in native code: stop without cleanup
                 os._exit(EXIT_TERMINATED)
@@ -331,9 +345,12 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m litblog.worker SPEC``: guard against orphaning and SIGTERM first, then run."""
-    _watch_parent()
+def main(argv: list[str] | None = None, *, forked: bool = False) -> int:
+    """``python -m litblog.worker SPEC``: guard against orphaning and SIGTERM first, then run.
+
+    ``forked``: this process is a warm server's child (:mod:`litblog.warm_server`), not the build's.
+    """
+    _watch_parent(forked)
     _raise_on_sigterm()
     _protect_standard_streams()
     argv = sys.argv[1:] if argv is None else argv
