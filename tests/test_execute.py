@@ -163,3 +163,16 @@ def test_no_wait_exits_when_another_build_holds_the_lock(project):
     build.communicate(timeout=120)
     assert done.returncode == 2
     assert "another build-site (pid" in done.stderr and "is building this project" in done.stderr
+
+
+@pytest.mark.parametrize(("cores", "memory_gib", "gpus", "expected"), [
+    (2, 20, 0, 1),     # this kind of machine: one worker with both cores
+    (16, 128, 0, 8),   # cores decide
+    (16, 8, 0, 2),     # memory decides
+    (1, 1, 0, 1),      # never fewer than one
+    (16, 128, 2, 2),   # one per GPU
+])
+def test_the_default_jobs_follow_cores_memory_and_gpus(cores, memory_gib, gpus, expected):
+    from litblog.execute import default_jobs
+
+    assert default_jobs(cores=cores, memory=memory_gib * 2**30, gpus=gpus) == expected

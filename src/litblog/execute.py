@@ -84,9 +84,47 @@ def gpu_ids() -> list[str]:
     return [str(i) for i in range(len(list(folder.iterdir())))] if folder.is_dir() else []
 
 
-def default_jobs() -> int:
-    """One experiment per GPU where there are GPUs, otherwise one at a time."""
-    return max(1, len(gpu_ids()))
+# What one CPU worker needs: TensorFlow (~0.6 GB) plus the decoded images of a study-sized run
+# (2,000 training and 1,000 held-out images at 160 px as float32: ~0.9 GB) and the model, with room.
+WORKER_MEMORY_BYTES = 3 * 2**30
+# Threads per CPU worker. Measured with benchmarks/parallel_jobs.py: on 2 cores, two small runs
+# side by side with one thread each finish sooner than one after the other with two threads,
+# while a study-sized CNN uses two threads well (a second worker then only competes for memory
+# bandwidth). Two threads per worker keeps big runs efficient and gives small machines one job.
+THREADS_PER_WORKER = 2
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, e.g. a container's CPU set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def default_jobs(cores: int | None = None, memory: int | None = None, gpus: int | None = None) -> int:
+    """Experiments run at once when neither ``--jobs`` nor ``jobs:`` says: one per GPU where there
+    are GPUs; otherwise as many workers of :data:`THREADS_PER_WORKER` threads as the cores allow
+    and the available memory holds (:data:`WORKER_MEMORY_BYTES` each), at least one."""
+    gpus = len(gpu_ids()) if gpus is None else gpus
+    if gpus:
+        return gpus
+    cores = usable_cores() if cores is None else cores
+    memory = available_memory() if memory is None else memory
+    by_cores = max(1, cores // THREADS_PER_WORKER)
+    by_memory = max(1, memory // WORKER_MEMORY_BYTES) if memory else by_cores
+    return min(by_cores, by_memory)
 
 
 def scratch_dir(config: SiteConfig) -> Path:
@@ -141,7 +179,7 @@ def run_experiments(
     pending = list(experiments)
     running: list[_Running] = []
     outcomes: list[RunOutcome] = []
-    threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(experiments) or 1)))
+    threads = max(1, usable_cores() // max(1, min(jobs, len(experiments) or 1)))
     free_gpus = gpu_ids()
     stop_scheduling = False
     warm = warm_server(config)
