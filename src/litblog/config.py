@@ -33,7 +33,7 @@ BUILD_SCHEMA: tuple[Option, ...] = (
     Option("seeds", "any", None, nullable=True,
            help="seeds of experiments that set neither seed nor seeds: a number (3: seeds 0, 1, 2) or a list"),
     Option("jobs", "int", None, nullable=True, minimum=1,
-           help="experiments run at once (default: one per GPU, or one without GPUs)"),
+           help="experiments run at once (default: one per GPU; without GPUs, one per two cores as memory allows)"),
     Option("warm_workers", "number", 600, minimum=0,
            help="seconds a warm worker server (TensorFlow imported once, each run forked from it) waits "
                 "for the next run; 0: every run starts a fresh interpreter (LITBLOG_WARM_WORKERS overrides)"),
