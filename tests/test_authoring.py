@@ -409,6 +409,7 @@ OUTSIDE = {
     "check": {"TemporaryDirectory"},  # litblog-check-*
     "cli": {"expanduser"},  # --project ~/blog
     "dask_executor": {"gettempdir", "mkdtemp", "keras_cache_dir"},  # litblog-dask-worker/, litblog-task-*
+    "decoded": {"mkstemp"},  # beside the entry it writes, in .litblog/cache/decoded
     "datasets": {"expanduser", "mkdtemp", "KERAS_HOME", "LITBLOG_DATA_DIR", "keras_cache_dir"},  # data dirs, Keras cache, .extract-*
     "execute": {"keras_cache_dir"},  # the Keras home named in worker specs
     "fsutil": {"mkstemp"},  # beside the file it writes, inside the project
@@ -416,6 +417,7 @@ OUTSIDE = {
     "pretrained": {"KERAS_HOME", "keras_cache_dir"},  # the Keras cache's models/
     "reads": {"keras_cache_dir"},  # files a run read in the Keras cache
     "render": {"gettempdir"},  # litblog-cache/charts without a cache folder
+    "warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
     "worker": {"expanduser", "KERAS_HOME", "LITBLOG_DATA_DIR"},  # scrubbing machine paths from what is stored
 }
 _CALLS_OUT = {"expanduser", "gettempdir", "mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "home",
