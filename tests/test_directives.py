@@ -5,8 +5,9 @@ import textwrap
 
 import pytest
 
-from litblog.directives import (CodeBlock, ExperimentDirective, FigureDirective, TableDirective, TextBlock,
-                                parse_post)
+from litblog.directives import CodeBlock, ExperimentDirective, TextBlock, parse_post
+from litblog.directives.figure import FigureDirective
+from litblog.directives.table import TableDirective
 from litblog.errors import UserErrors
 from litblog.posts import Post
 

@@ -12,8 +12,9 @@ from litblog.build import _parse, _read_posts
 from litblog.config import load_config
 from litblog.errors import UserErrors
 from litblog.plan import make_plan
-from litblog.render import ExperimentOutcome, Renderer, format_value, post_url
+from litblog.render import ExperimentOutcome, Renderer, post_url
 from litblog.store import ResultStore, seal
+from litblog.values import format_value
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"
