@@ -21,9 +21,10 @@ def _load(kind: type[_Entry], *modules: str) -> dict[str, _Entry]:
     """The ``DIRECTIVE`` or ``ROLE`` of each module, by its name; names must not repeat."""
     entries: dict[str, _Entry] = {}
     for module in modules:
-        entry = getattr(importlib.import_module(f"{__package__}.{module}"), kind.__name__.upper())
+        export = kind.__name__.upper()  # DIRECTIVE or ROLE
+        entry = getattr(importlib.import_module(f"{__package__}.{module}"), export, None)
         if not isinstance(entry, kind) or entry.name in entries:
-            raise TypeError(f"{module}.py: its {kind.__name__.upper()} is not a {kind.__name__} with a new name")
+            raise TypeError(f"directives/{module}.py: its {export} is not a {kind.__name__} with a new name")
         entries[entry.name] = entry
     return entries
 
