@@ -19,11 +19,11 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 from . import provenance_card
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
-from .errors import UserErrors
+from .errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
 from .posts import Post
@@ -34,6 +34,7 @@ __all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "fold
 log = logging.getLogger(__name__)
 
 BlockRenderer = Callable[[Any, Page], str]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,18 +126,28 @@ class Renderer:
                 parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"
             pages.append(page)
-        # Errors and warnings are the same for both targets: those of the first pass only.
-        for message in pages[0].logged:
+        # What any target met is reported, once: most problems are met by every target alike.
+        for message in _once(message for page in pages for message in page.logged):
             log.warning("%s", message)
-        if pages[0].errors:
-            raise UserErrors(pages[0].errors)
+        errors = _once((error for page in pages for error in page.errors), key=UserError.render)
+        if errors:
+            raise UserErrors(errors)
         front_matter = dict(post.front_matter)
         front_matter.setdefault("layout", "post")
         if not isinstance(front_matter.get("date"), dt.datetime):
             front_matter["date"] = post.date
         front_matter["title"] = post.title
-        return RenderedPost(post, front_matter, bodies, assets, url, tuple(pages[0].warnings))
+        warnings = _once(warning for page in pages for warning in page.warnings)
+        return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
 
     def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
         """One block template rendered for ``target``, for blocks added outside a post's blocks (banners)."""
         return self._environments[target].get_template(template_name).render(**values)
+
+
+def _once(items: Iterable[T], key: Callable[[T], Hashable] = lambda item: item) -> list[T]:
+    """``items`` without repeats (by ``key``), in the order they first came."""
+    first: dict[Hashable, T] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
