@@ -7,13 +7,13 @@ parser and its renderer. ``registry.py`` lists them, ``scan.py`` finds them in a
 of experiments with several seeds.
 """
 
-from .base import Block, CodeBlock, Directive, DirectiveSource, Quantity, Reference, Role, TextBlock, ValuePath
+from .base import Block, CodeBlock, Directive, DirectiveSource, Reference, Role, TextBlock
 from .registry import CAPTION_ROLES, DIRECTIVES, ROLES
 from .scan import ParsedPost, find_references, parse_post
 from .experiment import ExperimentDirective  # the directive the plan runs
 
 __all__ = [
     "CAPTION_ROLES", "DIRECTIVES", "ROLES", "Block", "CodeBlock", "Directive", "DirectiveSource",
-    "ExperimentDirective", "ParsedPost", "Quantity", "Reference", "Role", "TextBlock", "ValuePath",
+    "ExperimentDirective", "ParsedPost", "Reference", "Role", "TextBlock",
     "find_references", "parse_post",
 ]
