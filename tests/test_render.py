@@ -137,10 +137,6 @@ caption: Test accuracy; the dashed line is chance.
 
 
 def test_a_chart_compares_experiments_and_is_drawn_once(rendered_golden, tmp_path):
-    from dataclasses import replace
-
-    from litblog.directives import parse_post
-
     renderer, parsed, outcomes = rendered_golden
     renderer.charts_dir = tmp_path / "charts"
     post = replace(parsed.post, body=parsed.post.body + CHART)
@@ -156,15 +152,20 @@ def test_a_chart_compares_experiments_and_is_drawn_once(rendered_golden, tmp_pat
 
 
 def test_a_chart_of_a_value_the_results_lack_is_a_located_error(rendered_golden):
-    from dataclasses import replace
-
-    from litblog.directives import parse_post
-
     renderer, parsed, outcomes = rendered_golden
     post = replace(parsed.post, body=parsed.post.body + CHART.replace("value: test.accuracy", "value: test.acc"))
     with pytest.raises(UserErrors) as info:
         renderer.render(parse_post(post), outcomes)
     assert "experiment 'base' has no value 'test.acc' (did you mean 'test.accuracy'?)" in str(info.value)
+
+
+def test_a_value_a_chart_cannot_draw_is_one_warning_for_both_targets(rendered_golden, tmp_path, caplog):
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    outcomes["other"].result.metrics["test"]["accuracy"] = float("inf")
+    renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + CHART)), outcomes)
+    warnings = [r.getMessage() for r in caplog.records if "not finite" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].endswith(": other.test.accuracy is inf: its bar is drawn as not finite")
 
 
 @dataclass(frozen=True)
