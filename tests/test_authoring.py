@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litblog import config, directives, finetune, posts, render, spread, values
+from litblog import config, directives, finetune, posts, spread, values
+from litblog.directives import chart, claim, experiment, seed_values
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "authoring.md"
@@ -38,10 +39,10 @@ MARKERS = {
 }
 
 OPTION_TUPLES = {
-    "EXPERIMENT_OPTIONS": directives.EXPERIMENT_OPTIONS,
-    "FIGURE_OPTIONS": directives.FIGURE_OPTIONS,
-    "TABLE_OPTIONS": directives.TABLE_OPTIONS,
-    "CHART_OPTIONS": directives.CHART_OPTIONS,
+    "EXPERIMENT_OPTIONS": directives.DIRECTIVES["experiment"].options,
+    "FIGURE_OPTIONS": directives.DIRECTIVES["figure"].options,
+    "TABLE_OPTIONS": directives.DIRECTIVES["table"].options,
+    "CHART_OPTIONS": directives.DIRECTIVES["chart"].options,
     "BUILD_SCHEMA": config.BUILD_SCHEMA,
     "JEKYLL_SCHEMA": tuple(config.JEKYLL_SCHEMA.values()),
 }
@@ -221,15 +222,15 @@ def test_directives_and_roles(tables):
 
 
 def test_show_code_and_error_choices(tables):
-    assert names_of(tables["show-choices"]) == set(directives.SHOW_CHOICES)
-    assert names_of(tables["code-choices"]) == set(directives.CODE_CHOICES)
-    error = next(option for option in directives.CHART_OPTIONS if option.name == "error")
+    assert names_of(tables["show-choices"]) == set(experiment.SHOW_CHOICES)
+    assert names_of(tables["code-choices"]) == set(experiment.CODE_CHOICES)
+    error = next(option for option in chart.OPTIONS if option.name == "error")
     assert names_of(tables["chart-errors"]) == set(error.choices)
     assert set(error.choices) == set(spread.ERROR_WORDS)
 
 
 def test_claim_operators(tables):
-    assert names_of(tables["claim-operators"]) == set(directives.CLAIM_OPERATORS)
+    assert names_of(tables["claim-operators"]) == set(claim.CLAIM_OPERATORS)
 
 
 def test_fixed_value_names(tables):
@@ -265,7 +266,7 @@ def test_seed_statistics_are_what_spread_and_render_accept(tables):
     for name in documented:
         assert spread.statistic_name(name.replace("<k>", "2")) is not None, name
     # The renderer reads statistics through spread's rule, not a list of its own.
-    assert render.statistic_name is spread.statistic_name
+    assert seed_values.statistic_name is spread.statistic_name
 
 
 def test_ctx_methods_and_signatures(tables):

@@ -1,14 +1,21 @@
 """Stage 3: directive fences and {result} roles are found, everything else passes through untouched."""
 
 import datetime as dt
+import importlib
+import pkgutil
 import textwrap
+from dataclasses import dataclass
 
 import pytest
 
-from litblog.directives import (CodeBlock, ExperimentDirective, FigureDirective, TableDirective, TextBlock,
-                                parse_post)
-from litblog.errors import UserErrors
+import litblog.directives
+from litblog.directives import (DIRECTIVES, ROLES, Block, CodeBlock, Directive, ExperimentDirective, Role, TextBlock,
+                                parse_post, registry)
+from litblog.directives.figure import FigureDirective
+from litblog.directives.table import TableDirective
+from litblog.errors import SourceLocation, UserError, UserErrors
 from litblog.posts import Post
+from litblog.schema import Option
 
 
 def make_post(body: str, body_line: int = 5) -> Post:
@@ -158,3 +165,65 @@ def test_references_must_name_experiments_of_the_post():
 ])
 def test_mistakes_are_reported(body, words):
     assert any(words in error for error in errors_of(body))
+
+
+def test_every_directive_and_role_module_is_in_the_registry():
+    registered = []
+    for module in pkgutil.iter_modules(litblog.directives.__path__):
+        found = importlib.import_module(f"litblog.directives.{module.name}")
+        for entry in (getattr(found, "DIRECTIVE", None), getattr(found, "ROLE", None)):
+            if entry is not None:
+                registry_of = DIRECTIVES if isinstance(entry, Directive) else ROLES
+                assert registry_of.get(entry.name) is entry, f"{module.name}.py is not in registry.py"
+                registered.append(entry.name)
+    assert sorted(registered) == sorted([*DIRECTIVES, *ROLES])
+
+
+def test_the_registry_refuses_a_module_without_its_entry_or_with_a_name_taken():
+    with pytest.raises(TypeError, match="claim.py: its DIRECTIVE is not a Directive"):
+        registry._load(Directive, "claim")
+    with pytest.raises(TypeError, match="with a new name"):
+        registry._load(Role, "result", "result")
+
+
+@dataclass(frozen=True)
+class Note(Block):
+    text: str
+    location: SourceLocation
+
+    def uses(self):
+        return [(self.text, self.location)]
+
+
+def parse_note(source):
+    if not source.argument:
+        source.problems.append(UserError("a note needs words", source.location))
+        return None
+    return Note(source.argument, source.location)
+
+
+def test_a_registered_directive_is_parsed_with_its_options_checked_and_its_names_checked(monkeypatch):
+    monkeypatch.setitem(DIRECTIVES, "note", Directive("note", Note, (Option("level", "int", 1),), parse_note,
+                                                      lambda block, page: ""))
+    parsed = parse_post(make_post("""
+        ```{experiment} m1
+        recipe: a.b
+        ```
+        ```{note} m1
+        level: 2
+        ```
+        """))
+    assert parsed.blocks[1] == Note("m1", SourceLocation("posts/2024-01-01-x.md", 8))
+    assert errors_of("""
+        ```{note} m1
+        levl: 2
+        ```
+        ```{note} m2
+        ```
+        ```{note}
+        ```
+        """) == [
+        "posts/2024-01-01-x.md:6: unknown option 'levl' (did you mean 'level'?)",
+        "posts/2024-01-01-x.md:8: undefined experiment 'm2' (none are defined)",
+        "posts/2024-01-01-x.md:10: a note needs words",
+    ]

@@ -20,13 +20,15 @@ import pytest
 from litblog.build import _parse, _read_posts
 from litblog.config import load_config
 from litblog.directives import parse_post
+from litblog.directives.experiment import capped_log
 from litblog.errors import UserErrors
 from litblog.log_table import epoch_seconds, epoch_table, evaluations, plural
 from litblog.plan import make_plan
 from litblog.posts import read_post
 from litblog.recipes import find_recipe, recipe_digest, recipe_listing
-from litblog.render import ExperimentOutcome, Renderer, _strip_verbatim, capped_log
+from litblog.render import ExperimentOutcome, Renderer
 from litblog.store import ResultStore, seal
+from litblog.targets import strip_verbatim
 
 GOLDEN = Path(__file__).parent / "golden" / "pages"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"
@@ -370,7 +372,7 @@ def test_rendered_code_lists_the_module_helper(fresh_project):
     outcomes = {name: ExperimentOutcome(plan.experiments[plan.key_of(post.post.path, name)], None)
                 for name in ("one", "two")}
     body = Renderer(config.path("templates_dir"), config.jekyll["permalink"]).render(post, outcomes).bodies["jekyll"]
-    one, two = _strip_verbatim(body).split('id="litblog-notice-two"')
+    one, two = strip_verbatim(body).split('id="litblog-notice-two"')
     assert "def helper(x):" in one and "SCALE = 2.5" in one and "UNUSED" not in one
     assert "def unrelated(ctx):" in two and '"""Recipes that use their module."""' in two
 

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ from PIL import Image
 
 from litblog.build import _parse, _read_posts
 from litblog.config import load_config
-from litblog.errors import UserErrors
+from litblog.directives import DIRECTIVES, Block, Directive, parse_post
+from litblog.errors import SourceLocation, UserError, UserErrors
 from litblog.plan import make_plan
-from litblog.render import ExperimentOutcome, Renderer, format_value, post_url
+from litblog.render import ExperimentOutcome, Renderer, post_url
 from litblog.store import ResultStore, seal
+from litblog.values import format_value
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"
@@ -134,10 +137,6 @@ caption: Test accuracy; the dashed line is chance.
 
 
 def test_a_chart_compares_experiments_and_is_drawn_once(rendered_golden, tmp_path):
-    from dataclasses import replace
-
-    from litblog.directives import parse_post
-
     renderer, parsed, outcomes = rendered_golden
     renderer.charts_dir = tmp_path / "charts"
     post = replace(parsed.post, body=parsed.post.body + CHART)
@@ -153,12 +152,51 @@ def test_a_chart_compares_experiments_and_is_drawn_once(rendered_golden, tmp_pat
 
 
 def test_a_chart_of_a_value_the_results_lack_is_a_located_error(rendered_golden):
-    from dataclasses import replace
-
-    from litblog.directives import parse_post
-
     renderer, parsed, outcomes = rendered_golden
     post = replace(parsed.post, body=parsed.post.body + CHART.replace("value: test.accuracy", "value: test.acc"))
     with pytest.raises(UserErrors) as info:
         renderer.render(parse_post(post), outcomes)
     assert "experiment 'base' has no value 'test.acc' (did you mean 'test.accuracy'?)" in str(info.value)
+
+
+def test_a_value_a_chart_cannot_draw_is_one_warning_for_both_targets(rendered_golden, tmp_path, caplog):
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    outcomes["other"].result.metrics["test"]["accuracy"] = float("inf")
+    renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + CHART)), outcomes)
+    warnings = [r.getMessage() for r in caplog.records if "not finite" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].endswith(": other.test.accuracy is inf: its bar is drawn as not finite")
+
+
+@dataclass(frozen=True)
+class Probe(Block):
+    """The block of a directive of this test's own: it meets one problem in every target, one in the preview only."""
+
+    location: SourceLocation
+
+
+def render_probe(block: Probe, page) -> str:
+    page.errors.append(UserError("met by every target", block.location))
+    if page.target.name == "preview":
+        page.errors.append(UserError("met by the preview only", block.location, hint="a check of that target"))
+    return "probed\n"
+
+
+@pytest.fixture
+def probe(monkeypatch):
+    """```{probe}```, registered as a directive module's entry would be (before the renderer is made)."""
+    monkeypatch.setitem(DIRECTIVES, "probe", Directive("probe", Probe, (), lambda source: Probe(source.location),
+                                                       render_probe))
+
+
+def test_errors_of_every_target_are_reported_once(probe, rendered_golden):
+    renderer, parsed, outcomes = rendered_golden
+    post = parse_post(replace(parsed.post, body=parsed.post.body + "\n```{probe}\n```\n"))
+    (probed,) = [block for block in post.blocks if isinstance(block, Probe)]
+    line = probed.location.line
+    with pytest.raises(UserErrors) as info:
+        renderer.render(post, outcomes)
+    assert [e.render() for e in info.value.errors] == [
+        f"posts/2024-02-03-golden.md:{line}: met by every target",
+        f"posts/2024-02-03-golden.md:{line}: met by the preview only\n  hint: a check of that target",
+    ]

@@ -16,8 +16,9 @@ from .config import SiteConfig
 from .directives import ParsedPost
 from .keys import canonical_json
 from .plan import Plan, make_plan
-from .render import RenderedPost, Renderer, html_text
+from .render import RenderedPost, Renderer
 from .store import ResultStore
+from .text import html_text
 
 DRAFT_TEMPLATE = "draft.html.j2"
 

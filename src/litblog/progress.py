@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .execute import RunOutcome
 from .plan import Plan, PlannedExperiment
-from .render import duration
+from .text import duration
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 

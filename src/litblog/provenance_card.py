@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # render imports this module: no import cycle at run time
+from .text import html_text
+from .values import format_value
+
+if TYPE_CHECKING:
     from .directives import ParsedPost
+    from .outcomes import ExperimentOutcome
     from .plan import Plan, PlannedExperiment
-    from .render import ExperimentOutcome
     from .store import Result, ResultStore
 
 TEMPLATE = "provenance.html.j2"
@@ -86,8 +89,6 @@ def add_to_report(report: dict[str, Any], plan: Plan, store: ResultStore) -> Non
 
 def template_values(card: list[dict[str, Any]]) -> dict[str, Any]:
     """What ``provenance.html.j2`` shows: every value text made safe for HTML and Liquid."""
-    from .render import format_value, html_text  # a cycle at import time otherwise
-
     experiments = []
     for entry in card:
         runs = []

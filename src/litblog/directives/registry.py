@@ -1,0 +1,46 @@
+"""The directives and roles a post can use: one line each, naming the module of this package that
+defines it.
+
+A directive's module exports ``DIRECTIVE`` (its block, options, parser and renderer), a role's
+exports ``ROLE`` (its reference, parser and renderer); see ``base.py``. Adding one is its
+module and its line here; nothing else dispatches on names or types. The modules are named,
+as docutils' directive registry names them, so this list is all there is to edit.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, TypeVar, Union
+
+from .base import Directive, Role
+
+_Entry = TypeVar("_Entry", bound=Union[Directive[Any], Role[Any]])
+
+
+def _load(kind: type[_Entry], *modules: str) -> dict[str, _Entry]:
+    """The ``DIRECTIVE`` or ``ROLE`` of each module, by its name; names must not repeat."""
+    entries: dict[str, _Entry] = {}
+    for module in modules:
+        export = kind.__name__.upper()  # DIRECTIVE or ROLE
+        entry = getattr(importlib.import_module(f"{__package__}.{module}"), export, None)
+        if not isinstance(entry, kind) or entry.name in entries:
+            raise TypeError(f"directives/{module}.py: its {export} is not a {kind.__name__} with a new name")
+        entries[entry.name] = entry
+    return entries
+
+
+DIRECTIVES: dict[str, Directive[Any]] = _load(
+    Directive,
+    "experiment",  # ```{experiment} model1: run a recipe, show what it captured
+    "figure",  # ```{figure} model1.curves: one figure of an experiment
+    "table",  # ```{table}: experiments as rows, values as columns
+    "chart",  # ```{chart}: one value across experiments, as bars
+)
+
+ROLES: dict[str, Role[Any]] = _load(
+    Role,
+    "result",  # {result}`model1.test.accuracy:.1%`: a value in prose or a caption
+    "claim",  # {claim}`model3.test.accuracy > model1.test.accuracy`: checked at build time
+)
+
+CAPTION_ROLES = tuple(name for name, role in ROLES.items() if role.in_captions)  # a claim's mark belongs in prose
