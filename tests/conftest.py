@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -67,19 +66,21 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def short_lived_warm_servers() -> Iterator[None]:
+def short_lived_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Warm servers (see litblog.warm) of test projects wait 20 s for work, not ten minutes, and
-    those still up when the session ends are stopped: each holds TensorFlow in memory."""
+    those of this session still up when it ends are stopped: each holds TensorFlow in memory.
+    Only this session's: another test session may be running on the machine."""
     os.environ.setdefault("LITBLOG_WARM_WORKERS", "20")
+    base = str(tmp_path_factory.getbasetemp().resolve()) + os.sep
     yield
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"litblog.warm_server" in cmdline and entry.name.isdigit() and int(entry.name) != os.getpid():
-            state = cmdline[cmdline.index(b"--state") + 1].decode() if b"--state" in cmdline else ""
-            if state.startswith(tempfile.gettempdir()):
+        if entry.name.isdigit() and b"litblog.warm_server" in cmdline and b"--state" in cmdline:
+            state = cmdline[cmdline.index(b"--state") + 1].decode(errors="replace")
+            if state.startswith(base):
                 try:
                     os.kill(int(entry.name), signal.SIGTERM)
                 except OSError:
