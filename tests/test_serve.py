@@ -22,7 +22,6 @@ import pytest
 
 from chromium import CHROMIUM, MATHJAX_CDN, NO_CHROMIUM, Chromium
 from conftest import snapshot
-from litblog.cli import _serve_command
 from site_check import check_links, require_tool
 
 POST = "posts/2026-01-05-stripes.md"
@@ -197,10 +196,3 @@ def test_a_busy_port_is_a_user_error(project):
     assert done.returncode == 2
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr and "--port 0" in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_serve_is_a_subcommand_and_posts_still_build_by_name():
-    assert _serve_command(["serve", "--port", "0"]) == ["--port", "0"]
-    assert _serve_command(["--project", "blog", "-q", "serve", "--run"]) == ["--project", "blog", "-q", "--run"]
-    assert _serve_command(["posts/2026-01-05-stripes.md"]) is None
-    assert _serve_command(["--plan", "posts/serve.md"]) is None
