@@ -213,3 +213,17 @@ def test_building_one_post_keeps_the_others(project, capsys):
     assert "A post about stripes." in site_post(project)
     assert (project / "site/assets/stripes/plain-curves.png").is_file()
     assert (project / "site/_site/2026/01/05/stripes/index.html").is_file()
+
+
+def test_no_run_trains_nothing_and_says_which_experiments_need_a_run(project, capsys):
+    post = project / POST
+    post.write_text(post.read_text().replace("params: {epochs: 2}\n", "params: {epochs: 3}\n", 1))
+    results = snapshot(project / "results")
+    assert run_cli(project, "--no-run") == 0
+    err = capsys.readouterr().err
+    assert "experiment 'plain' needs a run (" in err and "shown as a notice" in err
+    assert snapshot(project / "results") == results  # nothing trained, nothing stored
+    assert "Its inputs changed (" in site_post(project) and "run build-site to update it." in site_post(project)
+    report = json.loads((project / "site" / "_build" / "report.json").read_text())
+    rows = {row["experiment"]: (row["status"], row["ran"]) for row in report["experiments"]}
+    assert rows["plain"] == ("not run", False) and rows["flipped"] == ("cached", False)

@@ -12,13 +12,14 @@ from .checkpoints import remove_stale
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from .errors import LitblogError, UserError, UserErrors
-from .execute import (RunOutcome, checkpoint_root, default_jobs, log_path_for, run_experiments, scratch_dir,
+from .execute import (RunOutcome, checkpoint_root, default_jobs, run_experiments, scratch_dir,
                       sigterm_as_interrupt)
 from .fsutil import recover_dir
 from .lock import BuildLock
-from .plan import Plan, make_plan
+from .plan import Plan, PlannedExperiment, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
+from .protocol import RunStatus
 from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
 from .site import CarriedPost, write_draft, write_site
 from .store import ResultStore
@@ -54,6 +55,7 @@ class BuildResult:
     plan: Plan | None = None
     outcomes: list[RunOutcome] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # post paths rendered into the site
+    unrun: list[PlannedExperiment] = field(default_factory=list)  # needed a run, not run (--no-run)
 
 
 def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
@@ -95,16 +97,14 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         with sigterm_as_interrupt():
             outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
     else:
-        outcomes = [RunOutcome(e, "not-run", 0.0, log_path_for(config, e),
-                               f"Its inputs changed ({e.reason}); run build-site to update it.")
-                    for e in plan.to_run()]
-        for outcome in outcomes:
-            reporter.warning(f"{outcome.experiment.uses[0].location}: experiment '{outcome.experiment.label}' "
-                             f"needs a run ({outcome.experiment.reason}); shown as a notice")
-        keep_going = True
+        outcomes = []
+        for experiment in plan.to_run():
+            reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' "
+                             f"needs a run ({experiment.reason}); shown as a notice")
+    unrun = [] if options.run else plan.to_run()
     failed = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
-        if outcome.status == "blocked":
+        if outcome.status is RunStatus.BLOCKED:
             # Committed with the results: a fresh clone shows the notice instead of failing on it.
             store.record_blocked(outcome.experiment.recipe.reference, outcome.experiment.key, outcome.message,
                                  list(outcome.needs))
@@ -112,19 +112,19 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         if experiment.blocked:
             reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' is blocked by missing "
                              f"files and shown as a notice; build-site --plan -v says why, --retry-blocked tries again")
-    report = _report(plan, outcomes, config)
+    report = _report(plan, outcomes, config, unrun)
     provenance_card.add_to_report(report, plan, store)
     reporter.report(report["experiments"])
     if not options.posts:
         # After a full build, checkpoints are kept only for runs that may still resume.
         remove_stale(checkpoint_root(config), {o.experiment.key for o in outcomes if not o.ok})
-    if any(o.status == "dataset" for o in failed):
+    if any(o.status is RunStatus.DATASET for o in failed):
         reporter.error("the site was not written: a dataset is missing (see above)")
-        return BuildResult(EXIT_USER, plan, outcomes)
+        return BuildResult(EXIT_USER, plan, outcomes, unrun=unrun)
     if failed and not keep_going:
         reporter.error(f"the site was not written: {len(failed)} experiment(s) did not finish "
                        f"(--keep-going writes it with a notice in their place)")
-        return BuildResult(EXIT_FAILED, plan, outcomes)
+        return BuildResult(EXIT_FAILED, plan, outcomes, unrun=unrun)
 
     failures = {o.experiment.key: o for o in failed}
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch_dir(config) / "cache")
@@ -132,7 +132,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     errors: list[UserError] = []
     for post in parsed:
         try:
-            rendered.append(renderer.render(post, _outcomes(post, plan, store, failures)))
+            rendered.append(renderer.render(post, _outcomes(post, plan, store, failures, unrun)))
         except UserErrors as exc:
             errors += exc.errors
     if errors:
@@ -151,8 +151,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             reporter.info(line)
         reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
                       f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
-        really_failed = [o for o in failed if o.status != "not-run"]
-        return BuildResult(EXIT_FAILED if really_failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered])
+        return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
     write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
@@ -160,8 +159,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
     reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
                   + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
-    really_failed = [o for o in failed if o.status != "not-run"]
-    return BuildResult(EXIT_FAILED if really_failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered])
+    return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
 
 
 def _read_posts(config: SiteConfig) -> list[Post]:
@@ -217,10 +215,11 @@ def _parse(posts: list[Post]) -> list[ParsedPost]:
     return parsed
 
 
-def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
-              failures: dict[str, RunOutcome]) -> dict[str, ExperimentOutcome]:
+def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore, failures: dict[str, RunOutcome],
+              unrun: list[PlannedExperiment]) -> dict[str, ExperimentOutcome]:
     """Each experiment of ``parsed`` with its runs' results (one run per seed), or why they have none."""
     outcomes: dict[str, ExperimentOutcome] = {}
+    not_run = {e.key for e in unrun}
     for name in parsed.experiments:
         runs = []
         for seed, key in plan.runs_of(parsed.post.path, name):
@@ -231,19 +230,15 @@ def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore,
             if result is None:
                 if experiment.blocked:
                     message = f"It could not run: {experiment.blocked}"
+                elif experiment.key in not_run:
+                    message = f"Its inputs changed ({experiment.reason}); run build-site to update it."
                 elif failure is None:
                     message = "It has not been run."
-                elif failure.status == "not-run":
-                    message = failure.message
                 else:
-                    message = f"The run {_STATUS_WORDS.get(failure.status, failure.status)}: {failure.message}"
+                    message = f"The run {failure.status.page_words}: {failure.message}"
             runs.append(SeedOutcome(seed, experiment, result, message))
         outcomes[name] = ExperimentOutcome.of_seeds(runs)
     return outcomes
-
-
-_STATUS_WORDS = {"failed": "failed", "timeout": "timed out", "cancelled": "was cancelled", "dataset": "found no data",
-                 "blocked": "could not start"}
 
 
 def _warn_future(posts: list[Post], reporter: ConsoleReporter) -> None:
@@ -254,9 +249,11 @@ def _warn_future(posts: list[Post], reporter: ConsoleReporter) -> None:
                              f"before then")
 
 
-def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig) -> dict[str, Any]:
+def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig,
+            unrun: list[PlannedExperiment]) -> dict[str, Any]:
     """The build report written to ``site/_build/report.json``."""
     by_key = {o.experiment.key: o for o in outcomes}
+    not_run = {e.key for e in unrun}
     rows = []
     for experiment in plan.experiments.values():
         outcome = by_key.get(experiment.key)
@@ -265,7 +262,8 @@ def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig) -> dict[
             "posts": sorted({u.post for u in experiment.uses}),
             "recipe": experiment.recipe.reference,
             "key": experiment.key,
-            "status": outcome.status if outcome else ("blocked" if experiment.blocked else "cached"),
+            "status": (outcome.status.value if outcome else "blocked" if experiment.blocked
+                       else "not run" if experiment.key in not_run else "cached"),
             "ran": outcome is not None,
             "wall_seconds": round(outcome.seconds, 3) if outcome else None,
             "log": outcome.log_path.relative_to(config.root).as_posix() if outcome else None,

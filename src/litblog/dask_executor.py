@@ -28,6 +28,7 @@ from .config import SiteConfig
 from .errors import UserError
 from .execute import Reporter, RunOutcome, is_stored, log_path_for, outcome_of, worker_spec
 from .launch import launch_worker, worker_environment
+from .protocol import RunStatus
 from .plan import PlannedExperiment
 from .store import ResultStore
 
@@ -96,7 +97,7 @@ def run_experiments_on_dask(
                 for other, other_experiment in futures.items():
                     if not other.done():
                         other.cancel()
-                        cancelled = RunOutcome(other_experiment, "cancelled", 0.0,
+                        cancelled = RunOutcome(other_experiment, RunStatus.CANCELLED, 0.0,
                                                log_path_for(config, other_experiment),
                                                "cancelled: an earlier experiment failed (use --keep-going)")
                         outcomes.append(cancelled)
@@ -212,7 +213,7 @@ def _collect(future: Any, experiment: PlannedExperiment, config: SiteConfig, sto
         answer = future.result()
     except Exception as exc:  # the task itself failed on the cluster (worker lost, ...)
         log_path.write_text(f"Dask task failed: {type(exc).__name__}: {exc}\n")
-        return RunOutcome(experiment, "failed", seconds, log_path, f"the Dask task failed: {type(exc).__name__}: {exc}")
+        return RunOutcome(experiment, RunStatus.FAILED, seconds, log_path, f"the Dask task failed: {type(exc).__name__}: {exc}")
     log_path.write_text(answer["log"], encoding="utf-8", errors="replace")
     failure: dict[str, Any] = {}
     said_stored = False

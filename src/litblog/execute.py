@@ -25,6 +25,7 @@ from .datasets import keras_cache_dir
 from .fsutil import atomic_write_text
 from .launch import WorkerProcess, launch_worker, worker_environment
 from .plan import PlannedExperiment
+from .protocol import RunStatus
 from .provenance import repository_state
 from .store import MANIFEST, ResultStore
 from .warm import SUPPORTED as WARM_SUPPORTED, WarmServer, idle_seconds
@@ -38,7 +39,7 @@ class RunOutcome:
     """How one experiment's run ended."""
 
     experiment: PlannedExperiment
-    status: str  # "stored", "failed", "dataset", "blocked", "timeout", "cancelled", "not-run"
+    status: RunStatus
     seconds: float
     log_path: Path
     message: str = ""
@@ -47,7 +48,7 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status == "stored"
+        return self.status is RunStatus.STORED
 
 
 class Reporter(Protocol):
@@ -210,7 +211,7 @@ def run_experiments(
                 if not outcome.ok and not keep_going:
                     stop_scheduling = True
         for experiment in pending:
-            outcome = RunOutcome(experiment, "cancelled", 0.0, log_path_for(config, experiment),
+            outcome = RunOutcome(experiment, RunStatus.CANCELLED, 0.0, log_path_for(config, experiment),
                                  "not started: an earlier experiment failed (use --keep-going to run it anyway)")
             outcomes.append(outcome)
             reporter.run_finished(outcome)
@@ -345,19 +346,19 @@ def outcome_of(experiment: PlannedExperiment, code: int | str, seconds: float, l
     the rest: a worker that exits 0 (or 3, or 4) without saying so did not store anything.
     """
     if code == "timeout":
-        return RunOutcome(experiment, "timeout", seconds, log_path,
+        return RunOutcome(experiment, RunStatus.TIMEOUT, seconds, log_path,
                           f"stopped after the timeout of {experiment.timeout:g} s")
     if stored:
-        return RunOutcome(experiment, "stored", seconds, log_path)
+        return RunOutcome(experiment, RunStatus.STORED, seconds, log_path)
     message = _clean(str(failure.get("message", "")))
     kind = failure.get("kind")
     if kind == "dataset":
-        return RunOutcome(experiment, "dataset", seconds, log_path, message or "dataset unavailable")
+        return RunOutcome(experiment, RunStatus.DATASET, seconds, log_path, message or "dataset unavailable")
     if kind == "blocked":
-        return RunOutcome(experiment, "blocked", seconds, log_path, message,
+        return RunOutcome(experiment, RunStatus.BLOCKED, seconds, log_path, message,
                           needs=tuple(str(n) for n in failure.get("needs", ())))
     if failure:
-        return RunOutcome(experiment, "failed", seconds, log_path, message or "the recipe failed",
+        return RunOutcome(experiment, RunStatus.FAILED, seconds, log_path, message or "the recipe failed",
                           _tail(str(failure.get("traceback", ""))))
     if isinstance(code, int) and code < 0:
         reason = f"killed by signal {-code}"
@@ -369,7 +370,7 @@ def outcome_of(experiment: PlannedExperiment, code: int | str, seconds: float, l
         reason = f"exited with status {code} without storing a result or saying why"
         if code == 137:
             reason += " (out of memory, or killed from outside)"
-    return RunOutcome(experiment, "failed", seconds, log_path, f"the worker {reason}", _log_tail(log_path))
+    return RunOutcome(experiment, RunStatus.FAILED, seconds, log_path, f"the worker {reason}", _log_tail(log_path))
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

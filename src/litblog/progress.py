@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .execute import RunOutcome
 from .plan import Plan, PlannedExperiment
+from .protocol import RunStatus
 from .text import duration
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
@@ -113,11 +114,11 @@ class ConsoleReporter:
         if outcome.ok:
             self._say(f"[{label}] stored in {duration(outcome.seconds)}")
             return
-        if outcome.status == "cancelled":
+        if outcome.status is RunStatus.CANCELLED:
             self._say(f"[{label}] {outcome.message}", QUIET)
             return
         where = outcome.experiment.uses[0].location
-        lines = [f"{where}: experiment '{label}' {_status_words(outcome.status)}: {outcome.message}"]
+        lines = [f"{where}: experiment '{label}' {outcome.status.console_words}: {outcome.message}"]
         if outcome.traceback_tail:
             lines += ["  " + line for line in outcome.traceback_tail.splitlines()]
         lines.append(f"  full log: {self._rel(outcome.log_path)}")
@@ -246,8 +247,3 @@ def make_reporter(stream: TextIO, verbosity: int, root: Path | None = None) -> C
         except ImportError:  # rich is not installed (an install for `build-site --check` only)
             pass
     return ConsoleReporter(stream, verbosity, root)
-
-
-def _status_words(status: str) -> str:
-    return {"failed": "failed", "timeout": "timed out", "dataset": "has no data",
-            "blocked": "is blocked"}.get(status, status)

@@ -262,9 +262,9 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
 
 def _say_done(reporter: ConsoleReporter, result: BuildResult, what: str, seconds: float,
               saved_at: float | None) -> None:
-    waiting = [o for o in result.outcomes if o.status == "not-run"]
+    waiting = result.unrun
     if waiting:
-        names = ", ".join(sorted({o.experiment.label for o in waiting}))
+        names = ", ".join(sorted({e.label for e in waiting}))
         reporter.info(f"{len(waiting)} experiment(s) need training ({names}): shown as notices; "
                       f"run build-site to train them, or restart with build-site serve --run")
     if result.written:
