@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from litblog import cli
+from litblog.build import cli
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "project"
@@ -39,7 +39,7 @@ def run_cli_process(root: Path, *args: str, env: dict[str, str] | None = None) -
 
 def worker_pids(root: Path) -> list[int]:
     """Live worker processes of builds of ``root``: fresh interpreters running a spec under
-    root/.litblog/specs, or children of the project's warm server (see litblog.warm)."""
+    root/.litblog/specs, or children of the project's warm server (see litblog.build.warm)."""
     marker = str(root / ".litblog" / "specs")
     warm_state = str(root / ".litblog" / "warm")
     processes = {}
@@ -52,9 +52,9 @@ def worker_pids(root: Path) -> list[int]:
                 continue
             processes[int(entry.name)] = (cmdline, int(parent), state)
     servers = {pid for pid, (cmdline, _, _) in processes.items()
-               if "litblog.warm_server" in cmdline and warm_state in cmdline}
+               if "litblog.runtime.warm_server" in cmdline and warm_state in cmdline}
     return [pid for pid, (cmdline, parent, state) in processes.items()
-            if state not in ("Z", "X") and (("litblog.worker" in cmdline and marker in cmdline) or parent in servers)]
+            if state not in ("Z", "X") and (("litblog.runtime.worker" in cmdline and marker in cmdline) or parent in servers)]
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -67,7 +67,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def short_lived_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Warm servers (see litblog.warm) of test projects wait 20 s for work, not ten minutes, and
+    """Warm servers (see litblog.build.warm) of test projects wait 20 s for work, not ten minutes, and
     those of this session still up when it ends are stopped: each holds TensorFlow in memory.
     Only this session's: another test session may be running on the machine."""
     os.environ.setdefault("LITBLOG_WARM_WORKERS", "20")
@@ -78,7 +78,7 @@ def short_lived_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterat
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if entry.name.isdigit() and b"litblog.warm_server" in cmdline and b"--state" in cmdline:
+        if entry.name.isdigit() and b"litblog.runtime.warm_server" in cmdline and b"--state" in cmdline:
             state = cmdline[cmdline.index(b"--state") + 1].decode(errors="replace")
             if state.startswith(base):
                 try:

@@ -3,7 +3,7 @@
 The page marks each table it promises to keep true with ``<!-- check: NAME -->`` on the line
 before it. These tests read those tables and compare them with what the code declares: the
 ``Option`` tuples of the directives and the config, ``RecipeContext``'s public methods and
-their signatures, the public functions of ``litblog.figures`` and theirs, the values a
+their signatures, the public functions of ``litblog.common.figures`` and theirs, the values a
 reference can name, the statistics, the claim operators, the prediction heads. Modules that
 would import TensorFlow or matplotlib (``context.py``, ``figures.py``) are read with ``ast``.
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litblog import config, directives, finetune, posts, spread, values
-from litblog.directives import chart, claim, experiment, seed_values
+from litblog.build import config, directives, posts, spread, values
+from litblog.runtime import finetune
+from litblog.build.directives import chart, claim, experiment, seed_values
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "authoring.md"
@@ -234,7 +235,7 @@ def test_claim_operators(tables):
 
 
 def test_fixed_value_names(tables):
-    lookup = function_ast(module_ast("values"), "lookup")
+    lookup = function_ast(module_ast("build/values"), "lookup")
     fixed = next(node.value for node in ast.walk(lookup) if isinstance(node, ast.Assign)
                  and any(isinstance(t, ast.Name) and t.id == "fixed" for t in node.targets))
     assert isinstance(fixed, ast.Dict)
@@ -245,7 +246,7 @@ def test_fixed_value_names(tables):
 
 
 def test_recorded_values_are_what_ctx_records(tables):
-    context = class_ast(module_ast("context"), "RecipeContext")
+    context = class_ast(module_ast("runtime/context"), "RecipeContext")
     code = set()
     for node in ast.walk(context):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
@@ -270,7 +271,7 @@ def test_seed_statistics_are_what_spread_and_render_accept(tables):
 
 
 def test_ctx_methods_and_signatures(tables):
-    context = class_ast(module_ast("context"), "RecipeContext")
+    context = class_ast(module_ast("runtime/context"), "RecipeContext")
     public = {node.name: node for node in context.body
               if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
     documented = {}
@@ -291,7 +292,7 @@ def test_ctx_methods_and_signatures(tables):
 
 
 def test_figure_helpers_and_signatures(tables):
-    module = module_ast("figures")
+    module = module_ast("common/figures")
     public = {node.name: node for node in module.body
               if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
     documented = {}
@@ -314,7 +315,7 @@ def test_config_keys(tables):
 
 
 def test_front_matter_keys(tables):
-    module = module_ast("posts")
+    module = module_ast("build/posts")
     read = set(posts._STRING_KEYS) | set(posts._TEXT_KEYS) | set(posts._LIST_KEYS)
     for node in ast.walk(module):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
@@ -332,7 +333,7 @@ def test_front_matter_keys(tables):
 
 
 def test_prediction_heads(tables):
-    assert names_of(tables["heads"]) == set(module_constant(module_ast("context"), "HEADS"))
+    assert names_of(tables["heads"]) == set(module_constant(module_ast("runtime/context"), "HEADS"))
 
 
 def test_fine_tuning_optimizers(tables):
@@ -340,7 +341,7 @@ def test_fine_tuning_optimizers(tables):
 
 
 def test_synthetic_options(tables):
-    generator = function_ast(module_ast("datasets"), "synthetic_folder")
+    generator = function_ast(module_ast("common/datasets"), "synthetic_folder")
     arguments = generator.args.args[1:]  # after cache_dir
     defaults = dict(zip((a.arg for a in arguments), generator.args.defaults[-len(arguments):]))
     rows = {first_code(row["option"]): row for row in tables["synthetic-options"]}
@@ -348,7 +349,7 @@ def test_synthetic_options(tables):
     for name, default in defaults.items():
         assert yaml.safe_load(first_code(rows[name]["default"])) == ast.literal_eval(default), name
     # ctx.image_data hands the generator only options it takes.
-    image_data = function_ast(class_ast(module_ast("context"), "RecipeContext"), "image_data")
+    image_data = function_ast(class_ast(module_ast("runtime/context"), "RecipeContext"), "image_data")
     handed = {key.value for node in ast.walk(image_data)
               if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
               and any(isinstance(t, ast.Name) and t.id == "options" for t in node.targets)
@@ -361,7 +362,7 @@ def test_synthetic_options(tables):
 
 
 def test_image_data_options_are_its_parameters_with_their_defaults(tables):
-    image_data = function_ast(class_ast(module_ast("context"), "RecipeContext"), "image_data")
+    image_data = function_ast(class_ast(module_ast("runtime/context"), "RecipeContext"), "image_data")
     code = {name: default for _, name, default in signature(image_data.args, drop_first=True)}
     rows = {first_code(row["option"]): row for row in tables["image-data-options"]}
     assert len(rows) == len(tables["image-data-options"]), "an option is listed twice"
@@ -369,10 +370,10 @@ def test_image_data_options_are_its_parameters_with_their_defaults(tables):
     for name, row in rows.items():
         assert ast.dump(ast.parse(first_code(row["default"]), mode="eval").body) == code[name], f"default of {name}"
     # The options that choose files are split_files' own, under the same names.
-    from litblog import datasets
+    from litblog.common import datasets
 
     assert set(datasets.SPLIT_OPTIONS) <= set(rows)
-    split_files = function_ast(module_ast("datasets"), "split_files")
+    split_files = function_ast(module_ast("common/datasets"), "split_files")
     assert set(datasets.SPLIT_OPTIONS) <= {name for _, name, _ in signature(split_files.args)}
 
 
@@ -407,19 +408,19 @@ def test_every_image_data_option_the_page_lists_is_exercised_by_a_test(tables):
 # temporary folder), and how. A new module here, or a new way out, fails until the page's
 # "outside" table (and this list) says where it reads or writes.
 OUTSIDE = {
-    "check": {"TemporaryDirectory"},  # litblog-check-*
-    "cli": {"expanduser"},  # --project ~/blog
-    "dask_executor": {"gettempdir", "mkdtemp", "keras_cache_dir"},  # litblog-dask-worker/, litblog-task-*
-    "decoded": {"mkstemp"},  # beside the entry it writes, in .litblog/cache/decoded
-    "datasets": {"expanduser", "mkdtemp", "KERAS_HOME", "LITBLOG_DATA_DIR", "keras_cache_dir"},  # data dirs, Keras cache, .extract-*
-    "execute": {"keras_cache_dir"},  # the Keras home named in worker specs
-    "fsutil": {"mkstemp"},  # beside the file it writes, inside the project
-    "plan": {"keras_cache_dir"},  # have a blocked run's files arrived?
-    "pretrained": {"KERAS_HOME", "keras_cache_dir"},  # the Keras cache's models/
-    "reads": {"keras_cache_dir"},  # files a run read in the Keras cache
-    "render": {"gettempdir"},  # litblog-cache/charts without a cache folder
-    "warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
-    "worker": {"expanduser", "KERAS_HOME", "LITBLOG_DATA_DIR"},  # scrubbing machine paths from what is stored
+    "build/check": {"TemporaryDirectory"},  # litblog-check-*
+    "build/cli": {"expanduser"},  # --project ~/blog
+    "build/dask_executor": {"gettempdir", "mkdtemp", "keras_cache_dir"},  # litblog-dask-worker/, litblog-task-*
+    "runtime/decoded": {"mkstemp"},  # beside the entry it writes, in .litblog/cache/decoded
+    "common/datasets": {"expanduser", "mkdtemp", "KERAS_HOME", "LITBLOG_DATA_DIR", "keras_cache_dir"},  # data dirs, Keras cache, .extract-*
+    "build/execute": {"keras_cache_dir"},  # the Keras home named in worker specs
+    "common/fsutil": {"mkstemp"},  # beside the file it writes, inside the project
+    "build/plan": {"keras_cache_dir"},  # have a blocked run's files arrived?
+    "runtime/pretrained": {"KERAS_HOME", "keras_cache_dir"},  # the Keras cache's models/
+    "common/reads": {"keras_cache_dir"},  # files a run read in the Keras cache
+    "build/render": {"gettempdir"},  # litblog-cache/charts without a cache folder
+    "build/warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
+    "runtime/worker": {"expanduser", "KERAS_HOME", "LITBLOG_DATA_DIR"},  # scrubbing machine paths from what is stored
 }
 _CALLS_OUT = {"expanduser", "gettempdir", "mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "home",
               "keras_cache_dir"}
@@ -441,7 +442,8 @@ def ways_out(module: ast.Module) -> set[str]:
 
 
 def test_ways_out_of_the_project_are_the_documented_ones(tables):
-    found = {file.stem: ways_out(ast.parse(file.read_text(encoding="utf-8"))) for file in sorted(SRC.glob("*.py"))}
+    found = {file.relative_to(SRC).with_suffix("").as_posix(): ways_out(ast.parse(file.read_text(encoding="utf-8")))
+             for file in sorted(SRC.rglob("*.py"))}
     assert {name: uses for name, uses in found.items() if uses} == OUTSIDE
     outside = " ".join(row["path"] for row in tables["outside-paths"])
     for place in ("$LITBLOG_DATA_DIR", "litblog.data_dir", "$KERAS_HOME/datasets", "$KERAS_HOME/models",

@@ -82,7 +82,7 @@ def test_results_are_complete_folders(built_project):
 
 def test_a_rebuild_with_nothing_changed_runs_nothing_and_never_imports_tensorflow(project):
     before = snapshot(project / "site")
-    probe = ("import sys; from litblog.cli import main; code = main(sys.argv[1:]); "
+    probe = ("import sys; from litblog.build.cli import main; code = main(sys.argv[1:]); "
              "print('TF-IMPORTED' if 'tensorflow' in sys.modules or 'keras' in sys.modules else 'NO-TF'); "
              "sys.exit(code)")
     import subprocess, sys

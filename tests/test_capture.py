@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from litblog import context as context_module
-from litblog.context import RecipeContext
+from litblog.runtime import context as context_module
+from litblog.runtime.context import RecipeContext
 
 
 def make_context(out: Path, cache: Path) -> RecipeContext:
@@ -205,7 +205,7 @@ def test_nested_base_is_one_row_with_its_layers_as_children(fine_tuned):
 
 
 def test_fine_tuning_summary_has_its_phase_and_totals_without_optimizer_state(fine_tuned):
-    from litblog.finetune import trainable_count
+    from litblog.runtime.finetune import trainable_count
 
     out, model, base = fine_tuned["out"], fine_tuned["model"], fine_tuned["base"]
     assert [e["table"] for e in fine_tuned["entries"]["summaries"]] == ["summary.json", "summary-2.json"]

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from conftest import REPO, run_cli, snapshot
-from litblog.render import Renderer
-from litblog import provenance_card
+from litblog.build.render import Renderer
+from litblog.build import provenance_card
 
 STRIPES = "posts/2026-01-05-stripes.md"
 STRIPES_SITE = "_posts/2026-01-05-stripes.md"
@@ -62,9 +62,9 @@ def test_plan_with_set_says_which_experiments_the_overrides_change(project, caps
 
 
 def test_the_draft_banner_is_escaped(built_project):
-    from litblog import drafts
-    from litblog.config import load_config
-    from litblog.render import RenderedPost
+    from litblog.build import drafts
+    from litblog.build.config import load_config
+    from litblog.build.render import RenderedPost
 
     config = load_config(built_project)
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"])
@@ -132,7 +132,7 @@ def test_check_refuses_options_of_a_build(project, capsys):
 PROBE = """
 import sys
 at_start = set(sys.modules)  # what the interpreter loads by itself (.pth files)
-from litblog.cli import main
+from litblog.build.cli import main
 code = main(sys.argv[1:])
 import json
 print(json.dumps(sorted(m for m in set(sys.modules) - at_start if '.' not in m)))
@@ -169,7 +169,7 @@ def version(name):
         raise md.PackageNotFoundError(name)
     return real_version(name)
 md.version = version
-from litblog.cli import main
+from litblog.build.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -241,7 +241,7 @@ def test_the_pages_workflow_checks_without_tensorflow_before_building_with_jekyl
                     for d in _pyproject()["project"]["dependencies"]}
     assert requirements <= dependencies
     # A non-editable install must ship the engine pins, or every key would differ on the runner.
-    assert "engine_pins.json" in _pyproject()["tool"]["setuptools"]["package-data"]["litblog"]
+    assert "engine_pins.json" in _pyproject()["tool"]["setuptools"]["package-data"]["litblog.build"]
 
 
 def _pyproject() -> dict:
@@ -301,7 +301,7 @@ def test_a_post_without_experiments_gets_no_card(project):
 
 
 def test_the_card_escapes_every_value_for_html_and_liquid(built_project):
-    from litblog.config import load_config
+    from litblog.build.config import load_config
 
     config = load_config(built_project)
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"])

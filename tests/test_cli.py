@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, snapshot
-from litblog import cli
+from litblog.build import cli
 
 STRIPES = "posts/2026-01-05-stripes.md"
 COUNTS = "posts/2026-01-06-counts.md"

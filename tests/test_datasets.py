@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from litblog import datasets
-from litblog.datasets import CATS_AND_DOGS, RemoteDataset, find_local_copy, fingerprint, split_files
+from litblog.common import datasets
+from litblog.common.datasets import CATS_AND_DOGS, RemoteDataset, find_local_copy, fingerprint, split_files
 
 SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / CATS_AND_DOGS.archive
 
@@ -395,7 +395,7 @@ def test_sizes_are_written_for_people():
 
 
 def make_context(root: Path, tmp_path: Path, seed: int = 0, events=None):
-    from litblog.context import RecipeContext
+    from litblog.runtime.context import RecipeContext
 
     return RecipeContext(params={}, seed=seed, output_dir=tmp_path / f"out-{seed}", project_root=root,
                          cache_dir=tmp_path / "cache", events=events)
@@ -477,7 +477,7 @@ def test_extracting_is_said_on_stderr_and_as_a_notice_event(tmp_path, monkeypatc
     import json
     import os
 
-    from litblog.context import EventSink
+    from litblog.runtime.context import EventSink
 
     dataset, store = tiny_remote(tmp_path, real=True)
     monkeypatch.setitem(datasets.REMOTE_DATASETS, "tiny", dataset)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from litblog import engine
+from litblog.build import engine
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "litblog"
     shutil.copytree(engine.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(engine, "PACKAGE", copy)
-    monkeypatch.setattr(engine, "PINS_FILE", copy / "engine_pins.json")
+    monkeypatch.setattr(engine, "PINS_FILE", copy / "build" / "engine_pins.json")
     engine.engine_inputs.cache_clear()
     yield copy
     engine.engine_inputs.cache_clear()
@@ -35,8 +35,8 @@ def test_every_run_time_area_is_pinned() -> None:
     engine.engine_inputs.cache_clear()
     assert engine.unpinned() == [], (
         "litblog's run-time code differs from engine_pins.json. If the change can move a result's numbers, "
-        "`python -m litblog.engine bump AREA --reason ...` (every result re-runs); if it cannot, "
-        "`python -m litblog.engine repin AREA --reason ...`.")
+        "`python -m litblog.build.engine bump AREA --reason ...` (every result re-runs); if it cannot, "
+        "`python -m litblog.build.engine repin AREA --reason ...`.")
     assert all("+" not in value for value in engine.engine_inputs().values())
 
 
@@ -44,18 +44,18 @@ def test_a_changed_split_rekeys_every_experiment_and_plan_names_it(project: Path
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(project, "--plan") == 0
     assert "0 of 3 experiments would run." in capsys.readouterr().err
-    edit(package_copy / "datasets.py", "i % 5 < 3", "i % 5 < 2")
+    edit(package_copy / "common" / "datasets.py", "i % 5 < 3", "i % 5 < 2")
     engine.engine_inputs.cache_clear()
     assert run_cli(project, "--plan") == 0
     err = capsys.readouterr().err
-    assert "litblog's data code (litblog/datasets.py, litblog/download.py, litblog/decoded.py) changed" in err
+    assert "litblog's data code (litblog/common/datasets.py, litblog/runtime/download.py, litblog/runtime/decoded.py) changed" in err
     assert "3 of 3 experiments would run." in err
 
 
 def test_build_time_code_and_templates_rekey_nothing(project: Path, package_copy: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     before = engine.engine_inputs()
-    edit(package_copy / "render.py", '"""', '"""Restyled. ')
+    edit(package_copy / "build" / "render.py", '"""', '"""Restyled. ')
     edit(project / "templates" / "blocks" / sorted(p.name for p in (project / "templates" / "blocks").iterdir())[0],
          "", "<!-- restyled -->\n")
     engine.engine_inputs.cache_clear()
@@ -66,11 +66,11 @@ def test_build_time_code_and_templates_rekey_nothing(project: Path, package_copy
 
 def test_a_repin_keeps_keys_and_a_bump_changes_them(package_copy: Path) -> None:
     pinned = engine.engine_inputs()["recipe context"]
-    context = package_copy / "context.py"
+    context = package_copy / "runtime" / "context.py"
     context.write_text(context.read_text() + "\n\n# a comment and blank lines are not code\n")
     engine.engine_inputs.cache_clear()
     assert engine.engine_inputs()["recipe context"] == pinned, "comments are not code"
-    edit(package_copy / "context.py", "import json", "import json\nimport math")
+    edit(package_copy / "runtime" / "context.py", "import json", "import json\nimport math")
     engine.engine_inputs.cache_clear()
     changed = engine.engine_inputs()["recipe context"]
     assert changed.startswith(pinned + "+") and engine.unpinned() == ["recipe context"]
@@ -79,5 +79,5 @@ def test_a_repin_keeps_keys_and_a_bump_changes_them(package_copy: Path) -> None:
     assert engine.main(["bump", "recipe context", "--reason", "a new pipeline"]) == 0
     version = int(pinned[1:]) + 1
     assert engine.engine_inputs()["recipe context"] == f"v{version}"
-    history = engine.json.loads((package_copy / "engine_pins.json").read_text())["history"]
+    history = engine.json.loads((package_copy / "build" / "engine_pins.json").read_text())["history"]
     assert [h["reason"] for h in history[-2:]] == ["an unused import", "a new pipeline"]

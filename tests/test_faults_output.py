@@ -21,11 +21,11 @@ import pytest
 
 from conftest import REPO, make_project, run_cli_process, snapshot
 from faults import LOCATED, expect_refusal, guarded_folders, no_partial_results
-from litblog.build import _parse, _read_posts
-from litblog.config import load_config
-from litblog.errors import UserError
-from litblog.plan import make_plan
-from litblog.store import ResultStore, manifest_digest, seal
+from litblog.build.build import _parse, _read_posts
+from litblog.build.config import load_config
+from litblog.common.errors import UserError
+from litblog.build.plan import make_plan
+from litblog.common.store import ResultStore, manifest_digest, seal
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ROOT_SKIP = "running as root: file permissions do not stop root's writes, so a read-only folder cannot be simulated"
@@ -268,7 +268,7 @@ def test_an_infinite_chart_value_is_a_warning_not_a_traceback(hostile):
 
 
 def test_charts_without_any_value_say_so_instead_of_empty_ticks():
-    from litblog.figures import comparison_bars
+    from litblog.common.figures import comparison_bars
 
     fig = comparison_bars(["a", "b"], [None, float("nan")], value_format=".1%")
     axis = fig.axes[0]
@@ -459,7 +459,7 @@ def test_a_file_too_large_to_write_is_a_user_error_leaving_the_site_as_it_was(pr
 
 
 def test_disk_full_is_explained_with_the_path_and_a_way_out(tmp_path):
-    from litblog.site import _Writer
+    from litblog.build.site import _Writer
 
     with pytest.raises(OSError) as full:
         with open("/dev/full", "wb") as device:  # a real ENOSPC from the kernel
@@ -567,14 +567,14 @@ def test_a_permalink_with_dotdot_never_writes_outside_the_preview(project):
 
 def test_write_time_confinement_holds_even_without_parse_time_checks(project):
     """write_site itself refuses a URL leading out of the preview, whatever validated it before."""
-    from litblog.render import Renderer
-    from litblog.site import write_site
+    from litblog.build.render import Renderer
+    from litblog.build.site import write_site
 
     config = load_config(project)
     parsed = [p for p in _parse(_read_posts(config)) if "counts" in p.post.path]
     store = ResultStore(config.path("results_dir"))
     plan = make_plan(parsed, config, store)
-    from litblog.render import ExperimentOutcome
+    from litblog.build.render import ExperimentOutcome
 
     outcomes = {name: ExperimentOutcome(plan.experiments[plan.key_of(parsed[0].post.path, name)],
                                         plan.experiments[plan.key_of(parsed[0].post.path, name)].result)
@@ -602,7 +602,8 @@ def test_a_file_where_the_results_staging_folder_should_be_is_cleaned(project):
 
 @pytest.mark.parametrize("keras_home", ["set", "unset", "read-only"])
 def test_pretrained_uses_the_same_keras_cache_as_the_build_and_names_it_portably(tmp_path, monkeypatch, keras_home):
-    from litblog import datasets, pretrained
+    from litblog.common import datasets
+    from litblog.runtime import pretrained
 
     if keras_home == "unset":
         monkeypatch.delenv("KERAS_HOME", raising=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from litblog import figures
+from litblog.common import figures
 
 
 def saved(fig, path: Path) -> Path:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, snapshot
-from litblog import cli
+from litblog.build import cli
 
 EXAMPLES = int(os.environ.get("LITBLOG_FUZZ_EXAMPLES", "40"))
 PROJECT_PARTS = ("_config.yml", "posts", "src", "results", "site", "templates", "static")

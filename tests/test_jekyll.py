@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_cli
-from litblog.targets import liquid_verbatim
+from litblog.build.targets import liquid_verbatim
 from site_check import (BASEURL, JEKYLL, LIQUID_POST, NO_JEKYLL, STRIPES_POST, CheckedSite, check_links,
                         checked_site, jekyll_build, missing_posts, page_for, published_posts, require_tool)
 

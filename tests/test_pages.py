@@ -17,18 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build import _parse, _read_posts
-from litblog.config import load_config
-from litblog.directives import parse_post
-from litblog.directives.experiment import capped_log
-from litblog.errors import UserErrors
-from litblog.log_table import epoch_seconds, epoch_table, evaluations, plural
-from litblog.plan import make_plan
-from litblog.posts import read_post
-from litblog.recipes import find_recipe, recipe_digest, recipe_listing
-from litblog.render import ExperimentOutcome, Renderer
-from litblog.store import ResultStore, seal
-from litblog.targets import strip_verbatim
+from litblog.build.build import _parse, _read_posts
+from litblog.build.config import load_config
+from litblog.build.directives import parse_post
+from litblog.build.directives.experiment import capped_log
+from litblog.common.errors import UserErrors
+from litblog.build.log_table import epoch_seconds, epoch_table, evaluations, plural
+from litblog.build.plan import make_plan
+from litblog.build.posts import read_post
+from litblog.build.recipes import find_recipe, recipe_digest, recipe_listing
+from litblog.build.render import ExperimentOutcome, Renderer
+from litblog.common.store import ResultStore, seal
+from litblog.build.targets import strip_verbatim
 
 GOLDEN = Path(__file__).parent / "golden" / "pages"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"
@@ -212,7 +212,7 @@ def test_a_summary_table_without_the_layout_falls_back_to_keras_text(pages, capl
     del manifest["digests"]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     seal(folder)  # a sealed file of the run, with the wrong layout
-    from litblog.store import Result
+    from litblog.common.store import Result
     outcomes = {**outcomes, "seq": ExperimentOutcome(outcomes["seq"].experiment,
                                                      Result(folder, json.loads((folder / "manifest.json").read_text())))}
     body = renderer.render(post, outcomes).bodies["preview"]
@@ -380,7 +380,7 @@ def test_rendered_code_lists_the_module_helper(fresh_project):
 # -- charts at page width -----------------------------------------------------------------------
 
 def test_long_bar_labels_wrap_and_do_not_overlap():
-    from litblog.figures import LABEL_SIZE, TICK_SIZE, comparison_bars, wrapped_labels
+    from litblog.common.figures import LABEL_SIZE, TICK_SIZE, comparison_bars, wrapped_labels
     labels = ["augmented with flips and rotations", "MobileNetV2 features, frozen base", "baseline"]
     fig = comparison_bars(labels, [0.71, 0.93, 0.5], ylabel="test accuracy")
     fig.canvas.draw()
@@ -396,14 +396,14 @@ def test_long_bar_labels_wrap_and_do_not_overlap():
 
 
 def test_a_chart_without_any_value_says_no_results_yet():
-    from litblog.figures import comparison_bars
+    from litblog.common.figures import comparison_bars
     fig = comparison_bars(["a", "b"], [None, None])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "no results yet" in texts and fig.axes[0].get_yticks().size == 0
 
 
 def test_band_curves_use_legible_fonts():
-    from litblog.figures import LEGEND_SIZE, TICK_SIZE, learning_curves, learning_curves_band
+    from litblog.common.figures import LEGEND_SIZE, TICK_SIZE, learning_curves, learning_curves_band
     history = _history(3, [("training", 1, 2), ("fine-tuning", 3, 3)])
     for fig in (learning_curves_band([history, history], [0, 1]), learning_curves(history)):
         for axis in fig.axes:

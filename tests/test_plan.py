@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build import _parse, _read_posts
-from litblog.config import load_config
-from litblog.errors import UserErrors
-from litblog.plan import make_plan, parse_overrides
-from litblog.store import ResultStore
+from litblog.build.build import _parse, _read_posts
+from litblog.build.config import load_config
+from litblog.common.errors import UserErrors
+from litblog.build.plan import make_plan, parse_overrides
+from litblog.common.store import ResultStore
 
 
 def keys(root: Path, **options) -> dict[str, str]:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from litblog.errors import UserError
-from litblog.posts import discover_posts, read_post
+from litblog.common.errors import UserError
+from litblog.build.posts import discover_posts, read_post
 
 
 def post(root: Path, name: str, text: str) -> Path:

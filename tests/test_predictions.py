@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from litblog.context import RecipeContext, decide_classes
+from litblog.runtime.context import RecipeContext, decide_classes
 
 
 def head_model(keras: Any, head: str) -> tuple[Any, Any, list[Any]]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli_process
-from litblog import pretrained
-from litblog.finetune import recompile, trainable_count, unfreeze_from
-from litblog.pretrained import PretrainedWeightsUnavailable
+from litblog.runtime import pretrained
+from litblog.runtime.finetune import recompile, trainable_count, unfreeze_from
+from litblog.runtime.pretrained import PretrainedWeightsUnavailable
 
 
 class Requested(Exception):

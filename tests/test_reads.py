@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli_process
-from litblog import reads
+from litblog.common import reads
 
 RECIPE = '''
 import keras

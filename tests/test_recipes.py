@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from conftest import REPO
-from litblog.context import RecipeContext
+from litblog.runtime.context import RecipeContext
 
 TINY = {"dataset": "synthetic", "image_size": 32, "per_class": 16, "epochs": 1}
 
 
 def save_stand_in_weights(application: Any, input_shape: tuple[int, int, int]) -> Path:
     """An untrained network's weights saved where Keras caches the ImageNet file, as Keras' HDF5 format."""
-    from litblog import pretrained
+    from litblog.runtime import pretrained
 
     target = pretrained.cache_dir() / pretrained.weights_file(application.__name__, input_shape=input_shape).name
     if not target.is_file():

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from litblog.build import _parse, _read_posts
-from litblog.config import load_config
-from litblog.directives import DIRECTIVES, Block, Directive, parse_post
-from litblog.errors import SourceLocation, UserError, UserErrors
-from litblog.plan import make_plan
-from litblog.render import ExperimentOutcome, Renderer, post_url
-from litblog.store import ResultStore, seal
-from litblog.values import format_value
+from litblog.build.build import _parse, _read_posts
+from litblog.build.config import load_config
+from litblog.build.directives import DIRECTIVES, Block, Directive, parse_post
+from litblog.common.errors import SourceLocation, UserError, UserErrors
+from litblog.build.plan import make_plan
+from litblog.build.render import ExperimentOutcome, Renderer, post_url
+from litblog.common.store import ResultStore, seal
+from litblog.build.values import format_value
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"

@@ -17,15 +17,15 @@ import pytest
 
 from conftest import run_cli
 from faults import expect_refusal
-from litblog import spread
-from litblog.build import _parse, _read_posts
-from litblog.config import load_config
-from litblog.directives import parse_post
-from litblog.errors import UserErrors
-from litblog.plan import make_plan
-from litblog.posts import read_post
-from litblog.render import ExperimentOutcome, Renderer, SeedOutcome
-from litblog.store import ResultStore
+from litblog.build import spread
+from litblog.build.build import _parse, _read_posts
+from litblog.build.config import load_config
+from litblog.build.directives import parse_post
+from litblog.common.errors import UserErrors
+from litblog.build.plan import make_plan
+from litblog.build.posts import read_post
+from litblog.build.render import ExperimentOutcome, Renderer, SeedOutcome
+from litblog.common.store import ResultStore
 from test_render import fake_result
 
 GOLDEN = Path(__file__).parent / "golden" / "seeds"
@@ -390,7 +390,7 @@ def test_comparison_bars_draw_means_error_bars_and_dots():
     from matplotlib.collections import PathCollection
     from matplotlib.container import ErrorbarContainer
 
-    from litblog.figures import comparison_bars
+    from litblog.common.figures import comparison_bars
 
     means = [spread.mean(list(BASE.values())), spread.mean(list(BETTER.values())), 0.6]
     errors = [spread.chart_error(list(BASE.values()), "std"), spread.chart_error(list(BETTER.values()), "ci95"), None]
@@ -417,7 +417,7 @@ def test_comparison_bars_draw_means_error_bars_and_dots():
 def test_learning_curve_band_draws_mean_and_min_max():
     from matplotlib.collections import PolyCollection
 
-    from litblog.figures import learning_curves_band
+    from litblog.common.figures import learning_curves_band
 
     phases = [{"name": "training", "first_epoch": 1, "last_epoch": 2},
               {"name": "fine-tuning", "first_epoch": 3, "last_epoch": 3}]

@@ -1,4 +1,4 @@
-"""Warm workers (litblog.warm, litblog.warm_server) and decode-once (litblog.decoded), issue 13.
+"""Warm workers (litblog.build.warm, litblog.runtime.warm_server) and decode-once (litblog.runtime.decoded), issue 13.
 
 A run forked from the warm server must be the run a fresh interpreter makes; a crash in one
 must end that run only; a changed dataset must never be read from the decoded cache.
@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, run_cli_process
-from litblog import decoded
-from litblog.warm import SUPPORTED
+from litblog.runtime import decoded
+from litblog.build.warm import SUPPORTED
 
 pytestmark = pytest.mark.skipif(not SUPPORTED, reason="warm workers need Linux")
 
@@ -46,7 +46,7 @@ def server_pids(root: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if entry.name.isdigit() and b"litblog.warm_server" in cmdline and state in cmdline:
+        if entry.name.isdigit() and b"litblog.runtime.warm_server" in cmdline and state in cmdline:
             found.append(int(entry.name))
     return found
 

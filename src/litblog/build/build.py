@@ -1,0 +1,274 @@
+"""The one module that sequences the stages: config → posts → directives → plan → execute → render → write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import drafts, provenance_card
+from .checkpoints import remove_stale
+from .config import SiteConfig, load_config
+from .directives import ParsedPost, parse_post
+from ..common.errors import LitblogError, UserError, UserErrors
+from .execute import (RunOutcome, checkpoint_root, default_jobs, run_experiments, scratch_dir,
+                      sigterm_as_interrupt)
+from ..common.fsutil import recover_dir
+from .lock import BuildLock
+from .plan import Plan, PlannedExperiment, make_plan
+from .posts import Post, discover_posts, read_post
+from .progress import ConsoleReporter
+from ..common.protocol import RunStatus
+from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
+from .site import CarriedPost, write_draft, write_site
+from ..common.store import ResultStore
+
+EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+
+
+@dataclass
+class BuildOptions:
+    """What one ``build-site`` invocation asks for."""
+
+    posts: list[str] = field(default_factory=list)  # post files to build; empty: all
+    force: bool = False
+    plan_only: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+    jobs: int | None = None
+    keep_going: bool | None = None
+    prune: bool = False
+    wait_for_lock: bool = True
+    run: bool = True  # False: experiments without a result are shown as notices, not run
+    executor: str = "local"  # or "dask"
+    scheduler: str | None = None  # the Dask scheduler's address
+    dask_resources: dict[str, float] = field(default_factory=dict)
+    live_reload: bool = False  # preview pages poll the server of `build-site serve`
+    retry_blocked: bool = False  # try runs recorded as blocked by missing files again
+
+
+@dataclass
+class BuildResult:
+    """What a build did, for the CLI's exit code and for tests."""
+
+    exit_code: int
+    plan: Plan | None = None
+    outcomes: list[RunOutcome] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # post paths rendered into the site
+    unrun: list[PlannedExperiment] = field(default_factory=list)  # needed a run, not run (--no-run)
+
+
+def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
+    """Build the site of the project at ``root``. User errors raise :class:`LitblogError`."""
+    config = load_config(root)
+    with BuildLock(scratch_dir(config) / "build.lock", wait=options.wait_for_lock, on_wait=reporter.info):
+        return _build_locked(config, options, reporter)
+
+
+def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
+    recover_dir(config.path("site_dir"))
+    store = ResultStore(config.path("results_dir"))
+    store.clean_staging()
+    all_posts = _read_posts(config)
+    selected = _select(config, all_posts, options.posts)
+    parsed = _parse(selected)
+    plan = make_plan(parsed, config, store, overrides=options.overrides, force=options.force,
+                     retry_blocked=options.retry_blocked)
+    if options.plan_only:
+        reporter.plan(plan, listing=True)
+        if options.overrides:
+            for line in drafts.describe(drafts.override_changes(parsed, config, store, plan), plan):
+                reporter.info(line)
+        return BuildResult(EXIT_OK, plan)
+    reporter.plan(plan)
+    _warn_future(selected, reporter)
+
+    keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
+    jobs = options.jobs or config.build.jobs or default_jobs()
+    if options.run and options.executor == "dask":
+        from .dask_executor import run_experiments_on_dask
+
+        with sigterm_as_interrupt():
+            outcomes = run_experiments_on_dask(plan.to_run(), config, store, reporter,
+                                               scheduler=options.scheduler or "", keep_going=keep_going,
+                                               resources=options.dask_resources)
+    elif options.run:
+        # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
+        with sigterm_as_interrupt():
+            outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
+    else:
+        outcomes = []
+        for experiment in plan.to_run():
+            reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' "
+                             f"needs a run ({experiment.reason}); shown as a notice")
+    unrun = [] if options.run else plan.to_run()
+    failed = [o for o in outcomes if not o.ok]
+    for outcome in outcomes:
+        if outcome.status is RunStatus.BLOCKED:
+            # Committed with the results: a fresh clone shows the notice instead of failing on it.
+            store.record_blocked(outcome.experiment.recipe.reference, outcome.experiment.key, outcome.message,
+                                 list(outcome.needs))
+    for experiment in plan.experiments.values():
+        if experiment.blocked:
+            reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' is blocked by missing "
+                             f"files and shown as a notice; build-site --plan -v says why, --retry-blocked tries again")
+    report = _report(plan, outcomes, config, unrun)
+    provenance_card.add_to_report(report, plan, store)
+    reporter.report(report["experiments"])
+    if not options.posts:
+        # After a full build, checkpoints are kept only for runs that may still resume.
+        remove_stale(checkpoint_root(config), {o.experiment.key for o in outcomes if not o.ok})
+    if any(o.status is RunStatus.DATASET for o in failed):
+        reporter.error("the site was not written: a dataset is missing (see above)")
+        return BuildResult(EXIT_USER, plan, outcomes, unrun=unrun)
+    if failed and not keep_going:
+        reporter.error(f"the site was not written: {len(failed)} experiment(s) did not finish "
+                       f"(--keep-going writes it with a notice in their place)")
+        return BuildResult(EXIT_FAILED, plan, outcomes, unrun=unrun)
+
+    failures = {o.experiment.key: o for o in failed}
+    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch_dir(config) / "cache")
+    rendered: list[RenderedPost] = []
+    errors: list[UserError] = []
+    for post in parsed:
+        try:
+            rendered.append(renderer.render(post, _outcomes(post, plan, store, failures, unrun)))
+        except UserErrors as exc:
+            errors += exc.errors
+    if errors:
+        raise UserErrors(errors)
+    for post_rendered in rendered:
+        for warning in post_rendered.warnings:
+            reporter.warning(warning)
+    selected_paths = {p.path for p in selected}
+    carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
+    if options.overrides:
+        # A draft: overridden params never reach the published Jekyll tree.
+        changes = drafts.override_changes(parsed, config, store, plan)
+        rendered = drafts.mark_drafts(renderer, rendered, changes)
+        write_draft(config, rendered, carried, report=report, live_reload=options.live_reload)
+        for line in drafts.describe(changes, plan):
+            reporter.info(line)
+        reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
+                      f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
+        return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
+    write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
+    if options.prune and not options.posts and not options.overrides:
+        keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
+        for folder in store.prune(keep):
+            reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
+    reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
+                  + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
+    return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
+
+
+def _read_posts(config: SiteConfig) -> list[Post]:
+    posts: list[Post] = []
+    errors: list[UserError] = []
+    for file in discover_posts(config.path("posts_dir")):
+        try:
+            posts.append(read_post(file, config.root))
+        except UserError as exc:
+            errors.append(exc)
+    if errors:
+        raise UserErrors(errors)
+    seen: dict[str, Post] = {}
+    for post in posts:
+        if post.output_name in seen:
+            errors.append(UserError(f"two posts would both be published as _posts/{post.output_name}",
+                                    post.location(1), hint=f"the other is {seen[post.output_name].path}"))
+        seen[post.output_name] = post
+    if errors:
+        raise UserErrors(errors)
+    return posts
+
+
+def _select(config: SiteConfig, posts: list[Post], names: list[str]) -> list[Post]:
+    if not names:
+        return posts
+    by_path = {p.path: p for p in posts}
+    chosen: list[Post] = []
+    for name in names:
+        path = Path(name)
+        candidate = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        try:
+            relative = candidate.relative_to(config.root.resolve()).as_posix()
+        except ValueError:
+            relative = name
+        if relative not in by_path:
+            raise UserError(f"'{name}' is not a post of this project",
+                            hint=f"posts are the .md files under {config.build.posts_dir}/")
+        chosen.append(by_path[relative])
+    return chosen
+
+
+def _parse(posts: list[Post]) -> list[ParsedPost]:
+    parsed: list[ParsedPost] = []
+    errors: list[UserError] = []
+    for post in posts:
+        try:
+            parsed.append(parse_post(post))
+        except UserErrors as exc:
+            errors += exc.errors
+    if errors:
+        raise UserErrors(errors)
+    return parsed
+
+
+def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore, failures: dict[str, RunOutcome],
+              unrun: list[PlannedExperiment]) -> dict[str, ExperimentOutcome]:
+    """Each experiment of ``parsed`` with its runs' results (one run per seed), or why they have none."""
+    outcomes: dict[str, ExperimentOutcome] = {}
+    not_run = {e.key for e in unrun}
+    for name in parsed.experiments:
+        runs = []
+        for seed, key in plan.runs_of(parsed.post.path, name):
+            experiment = plan.experiments[key]
+            result = experiment.result or store.load(experiment.recipe.reference, experiment.key)
+            failure = failures.get(experiment.key)
+            message = None
+            if result is None:
+                if experiment.blocked:
+                    message = f"It could not run: {experiment.blocked}"
+                elif experiment.key in not_run:
+                    message = f"Its inputs changed ({experiment.reason}); run build-site to update it."
+                elif failure is None:
+                    message = "It has not been run."
+                else:
+                    message = f"The run {failure.status.page_words}: {failure.message}"
+            runs.append(SeedOutcome(seed, experiment, result, message))
+        outcomes[name] = ExperimentOutcome.of_seeds(runs)
+    return outcomes
+
+
+def _warn_future(posts: list[Post], reporter: ConsoleReporter) -> None:
+    today = dt.date.today()
+    for post in posts:
+        if post.date > today:
+            reporter.warning(f"{post.path}: dated {post.date}, in the future: Jekyll will not publish it "
+                             f"before then")
+
+
+def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig,
+            unrun: list[PlannedExperiment]) -> dict[str, Any]:
+    """The build report written to ``site/_build/report.json``."""
+    by_key = {o.experiment.key: o for o in outcomes}
+    not_run = {e.key for e in unrun}
+    rows = []
+    for experiment in plan.experiments.values():
+        outcome = by_key.get(experiment.key)
+        rows.append({
+            "experiment": experiment.label,
+            "posts": sorted({u.post for u in experiment.uses}),
+            "recipe": experiment.recipe.reference,
+            "key": experiment.key,
+            "status": (outcome.status.value if outcome else "blocked" if experiment.blocked
+                       else "not run" if experiment.key in not_run else "cached"),
+            "ran": outcome is not None,
+            "wall_seconds": round(outcome.seconds, 3) if outcome else None,
+            "log": outcome.log_path.relative_to(config.root).as_posix() if outcome else None,
+        })
+    return {"experiments": rows}
+
+
+__all__ = ["BuildOptions", "BuildResult", "build", "EXIT_OK", "EXIT_FAILED", "EXIT_USER", "LitblogError"]

@@ -1,0 +1,159 @@
+"""One post rendered for one target: what a block renderer reads and what it adds to.
+
+A :class:`Page` holds the post, its experiments' outcomes and the target, and collects what
+rendering finds: assets to copy, errors and warnings (located), and which experiments already
+have their notice on the page. It also does what several blocks do alike: templates, notices
+and placeholders, inline references in prose and captions, and cached drawings.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+import jinja2
+import markdown
+from markupsafe import Markup
+
+from ..common.errors import UserError
+from .posts import Post
+from .targets import Target
+from .text import html_text, markdown_text
+
+if TYPE_CHECKING:
+    from .directives.base import Reference
+    from .outcomes import ExperimentOutcome
+
+RoleRenderer = Callable[[Any, "Page", bool], str]  # (reference, page, links) -> Markdown
+
+
+@dataclass
+class Page:
+    """One rendering of one post for one target."""
+
+    target: Target
+    env: jinja2.Environment  # the target's block templates
+    page_root: str  # relative path from the post's page to the site root (preview links)
+    post: Post
+    outcomes: dict[str, ExperimentOutcome]  # every experiment of the post, by name
+    assets: dict[str, Path]  # site path -> file to copy; shared by the post's pages
+    roles: Mapping[type, RoleRenderer]  # the renderer of each kind of inline reference
+    inline_markdown: markdown.Markdown  # captions' Markdown (see caption_markdown)
+    charts_dir: Path  # drawings are cached here by content
+    errors: list[UserError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # located, reported with the post (RenderedPost.warnings)
+    logged: list[str] = field(default_factory=list)  # located, for the log (a chart value that cannot be drawn)
+    noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
+
+    def template(self, template_name: str, /, **values: Any) -> str:
+        return self.env.get_template(template_name).render(**values)
+
+    def asset(self, site_path: str, file: Path) -> Markup:
+        """Copy ``file`` to ``site_path`` (``assets/<slug>/...``) with the post; its ``src`` on this page."""
+        self.assets[site_path] = file
+        return self.target.asset_src(site_path, self.page_root)
+
+    # -- notices ----------------------------------------------------------------------------
+
+    def notice(self, name: str) -> str:
+        """The notice of an experiment with a run without a result, the first time the page shows it; else ""."""
+        if name in self.noticed:
+            return ""
+        self.noticed.add(name)
+        outcome = self.outcomes[name]
+        return self.template("notice.html.j2", name=name, anchor=notice_anchor(name),
+                             message=html_text(outcome.failure or "It has not been run."))
+
+    def notices(self, names: Iterable[str]) -> str:
+        """Notices for those of ``names`` that miss a result and have no notice yet, as blocks to put first."""
+        notices = [self.notice(name) for name in dict.fromkeys(names) if self.outcomes[name].incomplete]
+        return "".join(notice.rstrip() + "\n\n" for notice in notices if notice)
+
+    # -- the author's text ------------------------------------------------------------------
+
+    def substitute(self, text: str, references: tuple[Reference, ...]) -> str:
+        """Prose with its references replaced by what their roles render; the author's own text as
+        the target carries it (for Jekyll, code spans Liquid would read are protected)."""
+        return self._substituted(text, references, links=True, author=self.target.author_text)
+
+    def caption(self, caption: str, references: tuple[Reference, ...]) -> Markup:
+        """An author's caption: inline Markdown; raw HTML shown as text, Liquid not run; values as text."""
+        if not caption:
+            return Markup("")
+        # No raw blocks in a caption: its braces become references below, so Liquid finds no tag.
+        text = self._substituted(caption, references, links=False, author=lambda piece: piece)
+        self.inline_markdown.reset()
+        html = self.inline_markdown.convert(text).strip()
+        html = re.sub(r"^<p>(.*)</p>$", r"\1", html, flags=re.S)
+        return Markup(html.replace("{", "&#123;").replace("}", "&#125;"))
+
+    def _substituted(self, text: str, references: tuple[Reference, ...], *, links: bool,
+                     author: Callable[[str], str]) -> str:
+        """``text`` with each reference rendered in its place. A value without a result is a
+        placeholder linking to the notice (``links``), or plain text."""
+        pieces: list[str] = []
+        position = 0
+        # The author's text between references goes through ``author``; a value is protected on its own.
+        for ref in sorted(references, key=lambda r: r.start):
+            value = self.roles[type(ref)](ref, self, links)
+            pieces += [author(text[position:ref.start]), value]
+            position = ref.end
+        pieces.append(author(text[position:]))
+        return "".join(pieces)
+
+    # -- drawings ---------------------------------------------------------------------------
+
+    def drawn(self, drawing: dict[str, Any], draw: Callable[[dict[str, Any], Path], None]) -> Path:
+        """The PNG of ``drawing`` in the chart cache, drawn only when its content (or figures.py) is new."""
+        drawing = {**drawing, "code": _figures_digest()}
+        digest = hashlib.sha256(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:16]
+        png = self.charts_dir / f"{digest}.png"
+        if not png.is_file():
+            draw(drawing, png)
+        return png
+
+
+@functools.lru_cache(maxsize=1)
+def _figures_digest() -> str:
+    from .recipes import source_digest
+
+    return source_digest(Path(__file__).resolve().parents[1] / "common" / "figures.py")
+
+
+def caption_markdown() -> markdown.Markdown:
+    """Python-Markdown for captions: inline Markdown only, raw HTML escaped, no attribute lists."""
+    md = markdown.Markdown(extensions=[])
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md
+
+
+# -- placeholders of values and figures without a result -----------------------------------
+
+
+def notice_anchor(name: str) -> str:
+    """The ``id`` of an experiment's notice on its page."""
+    return "litblog-notice-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def missing_inline(name: str, text: str = "no result") -> str:
+    """A short marked placeholder, linking to the experiment's notice, where its value would be."""
+    return f'<a class="litblog-missing" href="#{notice_anchor(name)}">{html_text(text)}</a>'
+
+
+def missing_block(name: str) -> str:
+    """The placeholder of a figure (or more) of an experiment whose notice is shown earlier on the page."""
+    return f'<p class="litblog-missing">{missing_inline(name, f"No result for {name}: see above.")}</p>\n'
+
+
+def lacking(name: str, missing: tuple[int, ...], runs: int, links: bool) -> str:
+    """`` (1 of 3 seeds missing)`` after a value over seeds that lacks some, linking to the notice; else ""."""
+    if not missing:
+        return ""
+    words = f"{len(missing)} of {runs} seeds missing"
+    return f" ({missing_inline(name, words)})" if links else f" ({markdown_text(words)})"

@@ -1,0 +1,169 @@
+"""The provenance card: a folded "How this post was built" at the end of every post with experiments.
+
+Per experiment, its recipe (file and function) and a list of runs (one today; one per seed
+when an experiment has several), each with params, seed, key, software versions, hardware,
+when it ran and for how long, the repository commit it ran at and the digests of the files
+it read, all from the result's manifest. The same data, unescaped, goes into
+``site/_build/report.json``. Build-time code: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from .text import html_text
+from .values import format_value
+
+if TYPE_CHECKING:
+    from .directives import ParsedPost
+    from .outcomes import ExperimentOutcome
+    from .plan import Plan, PlannedExperiment
+    from ..common.store import Result, ResultStore
+
+TEMPLATE = "provenance.html.j2"
+NOT_RECORDED = "not recorded"
+DIGEST_SHOWN = 12  # hex digits of a SHA-256 shown on the page (the report has all 64)
+
+
+def run_data(experiment: PlannedExperiment, result: Result | None, note: str | None = None) -> dict[str, Any]:
+    """One run as plain data: what its key covers and what its manifest recorded (None where not)."""
+    manifest = result.manifest if result is not None else {}
+    runtime = manifest.get("runtime") or {}
+    hardware = manifest.get("hardware") or {}
+    timings = manifest.get("timings") or {}
+    reads = manifest.get("reads") or {}
+    repository = manifest.get("repository")
+    return {
+        "key": experiment.key,
+        "seed": experiment.seed,
+        "params": dict(experiment.params),
+        "stored": result is not None,
+        "note": None if result is not None else (note or "It has not been run."),
+        "created": manifest.get("created"),
+        "train_seconds": timings.get("train_seconds"),
+        "wall_seconds": timings.get("wall_seconds"),
+        "versions": {"python": runtime.get("python"), "tensorflow": runtime.get("tensorflow"),
+                     "keras": runtime.get("keras"), "litblog": manifest.get("litblog")} if result else {},
+        "hardware": {"cpu": hardware.get("cpu"), "cores": hardware.get("cpu_count"),
+                     "gpus": [_gpu_name(g) for g in hardware.get("gpus") or []],
+                     "system": " ".join(x for x in (hardware.get("system"), hardware.get("machine")) if x) or None}
+        if hardware else None,
+        # None: the result predates recording it (older manifests have no "repository")
+        "repository": dict(repository) if isinstance(repository, dict) else None,
+        "reads": [{"name": name, "sha256": entry.get("sha256"), "bytes": entry.get("bytes")}
+                  for name, entry in sorted(reads.items()) if isinstance(entry, dict)],
+    }
+
+
+def experiment_data(experiment: PlannedExperiment, runs: list[dict[str, Any]], name: str | None = None) -> dict[str, Any]:
+    """An experiment as plain data: its recipe and the list of its runs."""
+    file, function = _recipe_file(experiment)
+    return {"experiment": name or experiment.label, "recipe": experiment.recipe.reference, "file": file,
+            "function": function, "runs": runs}
+
+
+def card_data(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> list[dict[str, Any]]:
+    """The card of one post: its experiments in the order the post defines them; [] when it has none."""
+    card = []
+    for name in parsed.experiments:
+        outcome = outcomes.get(name)
+        if outcome is None:
+            continue
+        seeds = outcome.seeds or ()
+        runs = ([run_data(run.experiment, run.result, run.failure) for run in seeds] if len(seeds) > 1
+                else [run_data(outcome.experiment, outcome.result, outcome.failure)])
+        card.append(experiment_data(outcome.experiment, runs, name))
+    return card
+
+
+def add_to_report(report: dict[str, Any], plan: Plan, store: ResultStore) -> None:
+    """Put each experiment's provenance (the card's data) into its row of the build report."""
+    for row in report.get("experiments", []):
+        experiment = plan.experiments.get(row.get("key"))
+        if experiment is None:
+            continue
+        result = experiment.result or store.load(experiment.recipe.reference, experiment.key)
+        row["provenance"] = experiment_data(experiment, [run_data(experiment, result, experiment.blocked)])
+
+
+def template_values(card: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``provenance.html.j2`` shows: every value text made safe for HTML and Liquid."""
+    experiments = []
+    for entry in card:
+        runs = []
+        for run in entry["runs"]:
+            shown: dict[str, Any] = {
+                "params": html_text(format_value(run["params"])) if run["params"] else None,
+                "seed": html_text(run["seed"]),
+                "key": html_text(run["key"]),
+                "note": html_text(run["note"]) if run["note"] else None,
+            }
+            if run["stored"]:
+                shown.update({
+                    "software": html_text(_software(run["versions"])),
+                    "hardware": html_text(_hardware(run["hardware"])),
+                    "ran": html_text(_ran(run)),
+                    "commit": html_text(_commit(run["repository"])),
+                    "reads": [{"digest": html_text((r["sha256"] or "?")[:DIGEST_SHOWN]), "name": html_text(r["name"])}
+                              for r in run["reads"]],
+                })
+            runs.append(shown)
+        experiments.append({"name": html_text(entry["experiment"]), "function": html_text(entry["function"]),
+                            "file": html_text(entry["file"]), "runs": runs})
+    return {"experiments": experiments}
+
+
+def _recipe_file(experiment: PlannedExperiment) -> tuple[str, str]:
+    """The recipe's project-relative file and function, from its key inputs (never an absolute path)."""
+    function = experiment.recipe.function
+    for source in experiment.inputs.sources:
+        path, _, name = source.partition("::")
+        if name == function:
+            return path, function
+    return experiment.recipe.file.name, function
+
+
+def _gpu_name(name: Any) -> str:
+    # TensorFlow names devices "/physical_device:GPU:0"; the prefix reads like a path and says nothing.
+    return str(name).removeprefix("/physical_device:")
+
+
+def _software(versions: dict[str, Any]) -> str:
+    labels = {"python": "Python", "tensorflow": "TensorFlow", "keras": "Keras", "litblog": "litblog"}
+    return ", ".join(f"{label} {versions.get(name) or NOT_RECORDED}" for name, label in labels.items())
+
+
+def _hardware(hardware: dict[str, Any] | None) -> str:
+    if not hardware:
+        return NOT_RECORDED
+    cores = hardware.get("cores")
+    cpu = hardware.get("cpu") or "unknown CPU"
+    details = ", ".join(x for x in (f"{cores} cores" if cores else "", hardware.get("system") or "") if x)
+    gpus = hardware.get("gpus") or []
+    return f"{cpu}" + (f" ({details})" if details else "") + ("; GPUs: " + ", ".join(gpus) if gpus else "; no GPU")
+
+
+def _ran(run: dict[str, Any]) -> str:
+    when = run.get("created")
+    try:
+        moment = dt.datetime.fromisoformat(when) if when else None
+    except (TypeError, ValueError):
+        moment = None
+    if moment is not None and moment.utcoffset() == dt.timedelta(0):
+        when = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+    seconds = ", ".join(f"{label} {value:.1f} s" for label, value in
+                        (("training", run.get("train_seconds")), ("wall", run.get("wall_seconds")))
+                        if isinstance(value, (int, float)))
+    return "; ".join(x for x in (str(when) if when else f"date {NOT_RECORDED}", seconds) if x)
+
+
+def _commit(repository: dict[str, Any] | None) -> str:
+    if not repository or not repository.get("commit"):
+        return NOT_RECORDED
+    dirty = repository.get("dirty")
+    state = {True: "with uncommitted changes", False: "clean tree"}.get(dirty, "tree state not recorded")
+    return f"{str(repository['commit'])[:DIGEST_SHOWN]} ({state})"
+
+
+__all__ = ["TEMPLATE", "card_data", "run_data", "experiment_data", "add_to_report", "template_values"]

@@ -1,0 +1,153 @@
+"""Stage 6, render: replace each directive with Markdown/HTML made from templates and stored results.
+
+A post is rendered once per target (``targets.py``: the Jekyll tree, the HTML preview) from
+the same blocks. Each block has one renderer: a directive's lives in its module under
+``directives/`` (the registry gives it by block type), text and code blocks' are here. A
+renderer writes onto a :class:`~litblog.build.page.Page` (the post for one target), which collects
+assets, errors and warnings. Nothing here imports TensorFlow.
+
+Captions written in a directive are the author's, read as inline Markdown (emphasis, code,
+links); raw HTML in them is shown as text and Liquid in them is not run. Everything else
+litblog inserts is text (``text.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Hashable, Iterable, TypeVar
+
+from . import provenance_card
+from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from ..common.errors import UserError, UserErrors
+from .outcomes import ExperimentOutcome, SeedOutcome
+from .page import Page, caption_markdown
+from .posts import Post
+from .targets import TARGETS
+
+__all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "folder_depth", "post_url"]
+
+log = logging.getLogger(__name__)
+
+BlockRenderer = Callable[[Any, Page], str]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A post ready to write: front matter, a body per target, and the files it links."""
+
+    post: Post
+    front_matter: dict[str, Any]
+    bodies: dict[str, str]  # target -> Markdown
+    assets: dict[str, Path]  # site-relative path ("assets/<slug>/x.png") -> source file
+    url: str  # the post's URL path under the site root, per the permalink setting
+    warnings: tuple[str, ...] = ()  # located, for the console (a claim whose interval includes zero)
+
+
+def post_url(post: Post, permalink: str) -> str:
+    """The URL path Jekyll gives ``post`` under ``permalink`` (styles and placeholders)."""
+    pattern = post.front_matter.get("permalink") or permalink
+    styles = {
+        "date": "/:categories/:year/:month/:day/:title:output_ext",
+        "pretty": "/:categories/:year/:month/:day/:title/",
+        "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+        "none": "/:categories/:title:output_ext",
+    }
+    pattern = styles.get(pattern, pattern)
+    categories = post.front_matter.get("categories") or post.front_matter.get("category") or []
+    if isinstance(categories, str):
+        categories = categories.split()
+    date = post.date
+    values = {
+        ":categories": "/".join(str(c).lower() for c in categories),
+        ":year": f"{date:%Y}", ":short_year": f"{date:%y}",
+        ":month": f"{date:%m}", ":i_month": str(date.month),
+        ":day": f"{date:%d}", ":i_day": str(date.day),
+        ":y_day": f"{date.timetuple().tm_yday:03d}",
+        ":title": post.slug, ":slug": post.slug,
+        ":output_ext": ".html",
+    }
+    url = re.sub(r":[a-z_]+", lambda m: values.get(m.group(0), m.group(0)), pattern)
+    url = re.sub(r"/+", "/", "/" + url)
+    return url
+
+
+def folder_depth(url: str) -> int:
+    """How many folders deep the page for ``url`` lies: ``/a/b/`` (a/b/index.html) is 2."""
+    return url.count("/") - 1
+
+
+def render_text(block: TextBlock, page: Page) -> str:
+    """Prose: its references rendered in place, after the notices of experiments they name without a result."""
+    notices = page.notices([name for ref in block.references for name in ref.experiments])
+    return notices + page.substitute(block.text, block.references)
+
+
+def render_code(block: CodeBlock, page: Page) -> str:
+    """An author's code block, as written."""
+    return page.target.code_block(block.text)
+
+
+class Renderer:
+    """Renders parsed posts with the block templates of one project."""
+
+    def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None) -> None:
+        self.permalink = permalink
+        # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
+        self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
+        self._environments = {target.name: target.environment(templates_dir) for target in TARGETS}
+        self._inline_markdown = caption_markdown()
+        self._blocks: dict[type, BlockRenderer] = {TextBlock: render_text, CodeBlock: render_code}
+        self._blocks.update({directive.block: directive.render for directive in DIRECTIVES.values()})
+        self._roles = {role.reference: role.render for role in ROLES.values()}
+
+    def render(self, parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> RenderedPost:
+        """Render ``parsed``; ``outcomes`` holds each of its experiments by name.
+
+        Problems (a metric or figure the result does not have, a format that does not fit
+        the value) are raised together as :class:`UserErrors`.
+        """
+        post = parsed.post
+        url = post_url(post, self.permalink)
+        assets: dict[str, Path] = {}
+        bodies: dict[str, str] = {}
+        pages: list[Page] = []
+        card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
+        for target in TARGETS:
+            page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
+                        assets, self._roles, self._inline_markdown, self.charts_dir)
+            parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            if card:
+                parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
+            bodies[target.name] = "\n".join(parts).rstrip() + "\n"
+            pages.append(page)
+        # What any target met is reported, once: most problems are met by every target alike.
+        for message in _once(message for page in pages for message in page.logged):
+            log.warning("%s", message)
+        errors = _once((error for page in pages for error in page.errors), key=UserError.render)
+        if errors:
+            raise UserErrors(errors)
+        front_matter = dict(post.front_matter)
+        front_matter.setdefault("layout", "post")
+        if not isinstance(front_matter.get("date"), dt.datetime):
+            front_matter["date"] = post.date
+        front_matter["title"] = post.title
+        warnings = _once(warning for page in pages for warning in page.warnings)
+        return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
+
+    def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
+        """One block template rendered for ``target``, for blocks added outside a post's blocks (banners)."""
+        return self._environments[target].get_template(template_name).render(**values)
+
+
+def _once(items: Iterable[T], key: Callable[[T], Hashable] = lambda item: item) -> list[T]:
+    """``items`` without repeats (by ``key``), in the order they first came."""
+    first: dict[Hashable, T] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())

@@ -1,0 +1,333 @@
+"""Stage 7, write: the Jekyll source tree and the HTML preview, replaced as a whole.
+
+Everything is written into a staging folder beside ``site/`` and swapped in only when the
+whole build succeeded, so a failed or interrupted build leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from .config import SiteConfig
+from ..common.errors import SourceLocation, UserError
+from ..common.fsutil import discard, is_inside, make_unique_dir, recover_dir, replace_dir
+from .posts import Post
+from .preview import PreviewBuilder, PreviewEntry, page_file
+from .render import RenderedPost, post_url
+
+PREVIEW_DIR = "_site"
+BUILD_DIR = "_build"  # the build report: local, never published
+JEKYLL_PLUGINS = ("jekyll-feed", "jekyll-seo-tag")
+_CONFIG_HEADER = "# Written by build-site from the project's _config.yml: edit that file, not this one.\n"
+
+
+@dataclass(frozen=True)
+class CarriedPost:
+    """A post not rebuilt this time: its previous output is kept as it was."""
+
+    post: Post
+
+
+def jekyll_config(config: SiteConfig) -> dict[str, Any]:
+    """``site/_config.yml``: the project's Jekyll settings plus what GitHub Pages forces anyway."""
+    data = dict(config.jekyll)
+    data.setdefault("markdown", "kramdown")
+    data.setdefault("highlighter", "rouge")
+    kramdown = {"input": "GFM", "math_engine": "mathjax", "syntax_highlighter": "rouge"}
+    kramdown.update(data.get("kramdown") or {})
+    data["kramdown"] = kramdown
+    plugins = list(dict.fromkeys([*(data.get("plugins") or []), *JEKYLL_PLUGINS]))
+    data["plugins"] = plugins
+    # `jekyll build --safe` (what Pages runs) only loads whitelisted plugins.
+    data["whitelist"] = list(dict.fromkeys([*(data.get("whitelist") or []), *plugins]))
+    exclude = list(dict.fromkeys([*(data.get("exclude") or []), "_build"]))
+    data["exclude"] = exclude
+    return data
+
+
+def post_file_text(rendered: RenderedPost) -> str:
+    """The ``_posts/`` file: front matter, then the Jekyll body."""
+    front = yaml.safe_dump(rendered.front_matter, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return f"---\n{front}---\n\n{rendered.bodies['jekyll']}"
+
+
+def write_site(
+    config: SiteConfig,
+    rendered: list[RenderedPost],
+    carried: Sequence[CarriedPost] = (),
+    *,
+    report: dict[str, Any] | None = None,
+    live_reload: bool = False,
+) -> Path:
+    """Write the whole site into staging and swap it in place of ``site_dir``; returns ``site_dir``.
+
+    A file that cannot be written (disk full, no permission) is a :class:`UserError` naming it,
+    and ``site/`` is left as it was. Nothing is written outside the staging folder, and nothing
+    from outside the project is copied in (symlinks in ``static/`` are checked).
+    """
+    site_dir = config.path("site_dir")
+    writer, staging = _new_staging(config)
+    try:
+        _fill(writer, config, rendered, carried, report=report, live_reload=live_reload)
+        try:
+            replace_dir(staging, site_dir)
+        except OSError as exc:
+            raise writer.error(exc, site_dir) from None
+    except BaseException:
+        discard(staging)
+        raise
+    return site_dir
+
+
+def write_draft(
+    config: SiteConfig,
+    rendered: list[RenderedPost],
+    carried: Sequence[CarriedPost] = (),
+    *,
+    report: dict[str, Any] | None = None,
+    live_reload: bool = False,
+) -> Path:
+    """A build with ``--set``: replace only the preview (``site/_site``) and the report (``site/_build``).
+
+    The Jekyll tree is what GitHub Pages publishes; numbers from overridden params must never
+    reach it, so it is staged like :func:`write_site` does and then left out. Returns ``site_dir``.
+    """
+    site_dir = config.path("site_dir")
+    writer, staging = _new_staging(config)
+    try:
+        _fill(writer, config, rendered, carried, report=report, live_reload=live_reload)
+        try:
+            site_dir.mkdir(parents=True, exist_ok=True)
+            for name in (PREVIEW_DIR, BUILD_DIR):
+                recover_dir(site_dir / name)
+                if (staging / name).is_dir():
+                    replace_dir(staging / name, site_dir / name)
+        except OSError as exc:
+            raise writer.error(exc, site_dir) from None
+    finally:
+        discard(staging)
+    return site_dir
+
+
+def stage_site(config: SiteConfig, rendered: list[RenderedPost], staging: Path, *, preview: bool = True) -> None:
+    """Write the site a build would write into the empty folder ``staging`` (for ``build-site --check``).
+
+    The same code as :func:`write_site` (so the comparison cannot drift from it); ``preview=False``
+    leaves out the HTML preview, which is never published.
+    """
+    writer = _Writer(config.root, config.path("site_dir"))
+    writer.staging = staging
+    _fill(writer, config, rendered, (), report=None, live_reload=False, preview=preview)
+
+
+def _new_staging(config: SiteConfig) -> tuple["_Writer", Path]:
+    """A writer and its empty staging folder beside ``site_dir`` (leftovers of killed builds removed)."""
+    site_dir = config.path("site_dir")
+    writer = _Writer(config.root, site_dir)
+    try:
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(site_dir)  # of builds killed mid-write; we hold the build lock
+        staging = make_unique_dir(site_dir.parent, f".{site_dir.name}.staging-")
+    except OSError as exc:
+        raise writer.error(exc, site_dir) from None
+    writer.staging = staging
+    return writer, staging
+
+
+def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], carried: Sequence[CarriedPost], *,
+          report: dict[str, Any] | None, live_reload: bool, preview: bool = True) -> None:
+    """Write the Jekyll tree, the preview (``preview``) and the report into ``writer.staging``."""
+    staging = writer.staging
+    assert staging is not None
+    site_dir = config.path("site_dir")
+    templates = config.path("templates_dir")
+    writer.copy_tree(templates / "jekyll", staging)
+    static = config.path("static_dir")
+    if static.is_dir():
+        writer.copy_tree(static, staging)
+    writer.write(staging / "_config.yml",
+                 _CONFIG_HEADER + yaml.safe_dump(jekyll_config(config), sort_keys=False, allow_unicode=True))
+    posts_dir = staging / "_posts"
+    writer.mkdir(posts_dir)
+    previewer = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
+                                           "description": config.jekyll.get("description") or ""},
+                               live_reload=live_reload) if preview else None
+    preview_root = staging / PREVIEW_DIR
+    entries: list[PreviewEntry] = []
+    for item in rendered:
+        where = _permalink_location(item.post)
+        writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
+        for site_path, source in item.assets.items():
+            for root in (staging, preview_root) if preview else (staging,):
+                writer.copy(source, writer.inside(root, site_path, where))
+        if previewer is not None:
+            page = writer.inside(preview_root, page_file(item.url), where,
+                                 f"its permalink '{item.url}' leads outside the site")
+            writer.write(page, previewer.post_page(item))
+        entries.append(_entry(item.post, item.url))
+    for item in carried:
+        if _carry_over(site_dir, staging, item.post, config, writer):
+            entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
+    if previewer is not None:
+        writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
+        writer.write(preview_root / "index.html", previewer.index_page(entries))
+    if report is not None:
+        writer.write(staging / BUILD_DIR / "report.json", json.dumps(report, indent=1) + "\n")
+
+
+def _clean_leftovers(site_dir: Path) -> None:
+    """Remove staging folders and set-aside sites that a killed or failed build left beside ``site_dir``."""
+    for pattern in (f".{site_dir.name}.staging-*", f".{site_dir.name}.old.trash-*"):
+        for leftover in site_dir.parent.glob(pattern):
+            discard(leftover)
+
+
+def _permalink_location(post: Post) -> SourceLocation:
+    document = post.front_matter_doc
+    if document is not None and "permalink" in post.front_matter:
+        return document.location("permalink")
+    return post.location(1)
+
+
+_WAYS_OUT = {
+    errno.ENOSPC: "the disk is full: free some space, then run build-site again",
+    errno.EDQUOT: "your disk quota is used up: free some space, then run build-site again",
+    errno.EFBIG: "the file is larger than this process may write (ulimit -f)",
+    errno.EACCES: "you may not write there: check the folder's permissions and owner",
+    errno.EPERM: "you may not write there: check the folder's permissions and owner",
+    errno.EROFS: "the file system is mounted read-only",
+    errno.ENOTDIR: "a file is in the way where a folder should be: remove it",
+    errno.EISDIR: "a folder is in the way where a file should be: remove it",
+    errno.EEXIST: "something is in the way: remove it",
+}
+
+
+class _Writer:
+    """Every write of one site build: confined to the staging folder, errors made user errors."""
+
+    def __init__(self, root: Path, site_dir: Path) -> None:
+        self.root = root
+        self.site_dir = site_dir
+        self.staging: Path | None = None
+        self._copied: set[Path] = set()  # folders being copied, against symlink loops
+
+    def shown(self, path: Path) -> str:
+        """``path`` as the user knows it: staging shown as ``site/``, relative to the project."""
+        path = Path(path)
+        if self.staging is not None:
+            try:
+                path = self.site_dir / path.relative_to(self.staging)
+            except ValueError:
+                pass
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def error(self, exc: OSError, path: Path | None, *, reading: bool = False) -> UserError:
+        name = self.shown(Path(exc.filename)) if exc.filename else (self.shown(path) if path else "site/")
+        way_out = _WAYS_OUT.get(exc.errno or 0, "fix that, then run build-site again")
+        verb = "read" if reading else "write"
+        return UserError(f"cannot {verb} {name}: {exc.strerror or exc}", suggestion=way_out,
+                         hint=f"{self.shown(self.site_dir)}/ was left as it was")
+
+    def inside(self, base: Path, relative: str, where: SourceLocation, why: str | None = None) -> Path:
+        """``base/relative``, refused (a located error) unless it stays inside ``base``."""
+        target = Path(os.path.normpath(base / relative))
+        if base != target and base not in target.parents:
+            raise UserError(why or f"'{relative}' would be written outside the site", where,
+                            hint="a permalink is a path under the site, without '..'")
+        return target
+
+    def _confined(self, path: Path) -> None:
+        # The last guard: whatever computed ``path``, it must land in staging once symlinks resolve.
+        assert self.staging is not None
+        if path.is_symlink() or not is_inside(path.parent, self.staging):
+            raise UserError(f"refusing to write {self.shown(path)}: it resolves outside {self.shown(self.site_dir)}/")
+
+    def mkdir(self, folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self.error(exc, folder) from None
+
+    def write(self, path: Path, text: str) -> None:
+        self.mkdir(path.parent)
+        self._confined(path)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise self.error(exc, path) from None
+
+    def copy(self, source: Path, target: Path) -> None:
+        self.mkdir(target.parent)
+        self._confined(target)
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise self.error(exc, source, reading=True) from None
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            raise self.error(exc, target) from None
+
+    def checked_source(self, path: Path) -> Path:
+        """``path``, refused if it is a symbolic link leading outside the project."""
+        if path.is_symlink() and not is_inside(path, self.root):
+            raise UserError(f"{self.shown(path)} is a symbolic link to {os.readlink(path)}, outside the "
+                            f"project: litblog publishes only the project's own files",
+                            hint="copy the file into the project instead of linking to it")
+        return path
+
+    def copy_tree(self, source: Path, target: Path) -> None:
+        """Copy the files under ``source``; a symlink is followed only if it stays inside the project."""
+        if not source.is_dir():
+            return
+        real = source.resolve()
+        if real in self._copied:
+            return  # a symlink loop
+        self._copied.add(real)
+        try:
+            for path in sorted(source.iterdir()):
+                if path.name in ("__pycache__", ".DS_Store"):
+                    continue
+                self.checked_source(path)
+                destination = target / path.name
+                if path.is_dir():
+                    self.mkdir(destination)
+                    self.copy_tree(path, destination)
+                elif path.is_file():
+                    self.copy(path, destination)
+        except OSError as exc:
+            raise self.error(exc, source, reading=True) from None
+        finally:
+            self._copied.discard(real)
+
+
+def _entry(post: Post, url: str) -> PreviewEntry:
+    return PreviewEntry(post.title, post.date, page_file(url), post.front_matter.get("description"))
+
+
+def _carry_over(old_site: Path, staging: Path, post: Post, config: SiteConfig, writer: _Writer) -> bool:
+    """Copy a post's previous output (post file, assets, preview page) into the new site."""
+    source = old_site / "_posts" / post.output_name
+    if not source.is_file():
+        return False
+    where = _permalink_location(post)
+    writer.copy(writer.checked_source(source), staging / "_posts" / post.output_name)
+    page = page_file(post_url(post, config.jekyll["permalink"]))
+    for relative in (f"assets/{post.slug}", f"{PREVIEW_DIR}/assets/{post.slug}", f"{PREVIEW_DIR}/{page}"):
+        old = writer.inside(old_site, relative, where, "its permalink leads outside the site")
+        target = writer.inside(staging, relative, where, "its permalink leads outside the site")
+        if old.is_dir():
+            writer.copy_tree(old, target)
+        elif old.is_file():
+            writer.copy(writer.checked_source(old), target)
+    return True

@@ -1,0 +1,124 @@
+"""What a ``{result}`` reference or a table column can name in a stored result.
+
+- ``params`` (all of them) and ``params.<name>``; ``seed``;
+- ``epochs``, ``train_seconds``, ``wall_seconds``;
+- anything the recipe recorded: ``test.accuracy`` (from ``ctx.evaluate``), ``model.total_params``
+  (from ``ctx.fit``), or a custom ``ctx.record("baseline.accuracy", 0.5)``;
+- history statistics ``<metric>.<stat>``, stat one of best, last, first, min, max, best_epoch
+  (best is the maximum, or the minimum for losses and errors), for the whole history or one
+  phase: ``fine_tuning.val_accuracy.last``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..common.store import Result, ResultError
+
+HISTORY_STATS = ("best", "last", "first", "min", "max", "best_epoch")
+
+
+def lookup(result: Result, path: str) -> Any:
+    """The value ``path`` names in ``result``; :class:`ResultError` lists the names there are."""
+    manifest = result.manifest
+    if path == "params":
+        return dict(result.params)
+    if path.startswith("params."):
+        name = path[len("params."):]
+        if name in result.params:
+            return result.params[name]
+        raise ResultError(f"no param '{name}'", [f"params.{p}" for p in result.params])
+    fixed = {
+        "seed": manifest["key_inputs"]["seed"],
+        "epochs": len(result.history.get("epochs", [])),
+        "train_seconds": manifest.get("timings", {}).get("train_seconds"),
+        "wall_seconds": manifest.get("timings", {}).get("wall_seconds"),
+    }
+    if path in fixed:
+        return fixed[path]
+    recorded = _flatten(result.metrics)
+    if path in recorded:
+        return recorded[path]
+    value = _history_stat(result.history, path)
+    if value is not None:
+        return value
+    raise ResultError(f"no value '{path}'", available_names(result))
+
+
+def available_names(result: Result) -> list[str]:
+    """Every name :func:`lookup` accepts for ``result`` (phase-level statistics left out)."""
+    names = ["params", *(f"params.{p}" for p in result.params), "seed", "epochs",
+             "train_seconds", "wall_seconds", *_flatten(result.metrics)]
+    for metric in result.history.get("metrics", {}):
+        names += [f"{metric}.{stat}" for stat in HISTORY_STATS]
+    return names
+
+
+def recorded(result: Result) -> dict[str, Any]:
+    """Everything the recipe recorded, flattened to dotted names."""
+    return _flatten(result.metrics)
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _history_stat(history: dict[str, Any], path: str) -> Any:
+    parts = path.split(".")
+    if len(parts) == 3:
+        phase, metric, stat = parts
+        phases = {p["name"].replace("-", "_").replace(" ", "_"): p for p in history.get("phases", [])}
+        if phase not in phases:
+            return None
+        first, last = phases[phase]["first_epoch"], phases[phase]["last_epoch"]
+    elif len(parts) == 2:
+        metric, stat = parts
+        first, last = 1, None
+    else:
+        return None
+    series = history.get("metrics", {}).get(metric)
+    if series is None or stat not in HISTORY_STATS:
+        return None
+    epochs = history.get("epochs", list(range(1, len(series) + 1)))
+    pairs = [(e, v) for e, v in zip(epochs, series) if e >= first and (last is None or e <= last)]
+    if not pairs:
+        return None
+    lower_is_better = "loss" in metric or "error" in metric
+    if stat == "first":
+        return pairs[0][1]
+    if stat == "last":
+        return pairs[-1][1]
+    if stat == "min":
+        return min(v for _, v in pairs)
+    if stat == "max":
+        return max(v for _, v in pairs)
+    best = (min if lower_is_better else max)(pairs, key=lambda p: p[1])
+    return best[0] if stat == "best_epoch" else best[1]
+
+
+def format_value(value: Any, spec: str = "") -> str:
+    """A value as text: with ``spec`` if given, else numbers to four significant digits."""
+    if spec:
+        return format(value, spec)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:,.0f}" if abs(value) >= 10000 else f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)

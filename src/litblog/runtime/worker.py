@@ -1,0 +1,365 @@
+"""One experiment in its own process: ``python -m litblog.runtime.worker SPEC.json``.
+
+The parent (:mod:`litblog.build.execute`) writes the spec, sends this process's stdout and stderr
+to the run's full log, and reads progress events from the pipe named by
+``LITBLOG_EVENT_FD``. The worker imports TensorFlow, seeds it, calls the recipe, writes the
+result into a staging folder and renames it into the store: a crash at any point leaves no
+partial result. Exit status: 0 stored, 1 the recipe failed, 3 a dataset is unavailable, 4 blocked:
+pretrained weights are missing (see :mod:`litblog.runtime.pretrained`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
+                       PARENT_PID_ENV)
+
+
+# The stored log.txt is committed and embedded in posts: above these sizes it keeps head and tail.
+LOG_KEEP_LINES = 2000  # at each end
+LOG_KEEP_CHARS = 128 * 1024  # at each end
+# How long a worker waits for a leftover worker of the same key (say of a killed build) to stop.
+KEY_LOCK_WAIT = 30.0
+
+
+class Terminated(BaseException):
+    """Raised in the worker's main thread on SIGTERM, so its staging folder is removed on the way out."""
+
+
+class KeyBusy(Exception):
+    """Another worker process is still running the same experiment (same key)."""
+
+
+def make_path_scrubber(replacements: dict[str, str]) -> Callable[[str], str]:
+    """Replace machine-specific folders in text with neutral names (longest first)."""
+    pairs = sorted(((os.path.normpath(k), v) for k, v in replacements.items() if k), key=lambda p: -len(p[0]))
+
+    def scrub(text: str) -> str:
+        for path, name in pairs:
+            text = text.replace(path, name)
+        return text
+
+    return scrub
+
+
+def hardware() -> dict[str, Any]:
+    """What the run ran on: CPU model and count, GPUs, platform."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus: list[str] = []
+    try:
+        import tensorflow as tf
+
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    except Exception:  # pragma: no cover - a broken GPU setup must not fail the run
+        pass
+    return {"system": platform.system(), "machine": platform.machine(), "cpu": cpu,
+            "cpu_count": os.cpu_count(), "gpus": gpus}
+
+
+def cap_log(text: str, full_log: str | None) -> str:
+    """``text`` as stored in ``log.txt``: whole when small, else its head and tail around a marker line.
+
+    ``full_log`` is the project-relative path of the run's whole output, named in the marker.
+    """
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= 2 * LOG_KEEP_LINES and len(text) <= 2 * LOG_KEEP_CHARS:
+        return text
+    head = "".join(lines[:LOG_KEEP_LINES])[:LOG_KEEP_CHARS]
+    tail = "".join(lines[-LOG_KEEP_LINES:])[-LOG_KEEP_CHARS:]
+    if len(lines) <= 2 * LOG_KEEP_LINES:  # few but long lines: the head and tail must not overlap
+        head, tail = text[:LOG_KEEP_CHARS], text[-LOG_KEEP_CHARS:]
+    omitted = len(text) - len(head) - len(tail)
+    size = len(text.encode("utf-8"))
+    where = f"; the full log is in {full_log}" if full_log else ""
+    marker = (f"[litblog: this log was {len(lines):,} lines ({size / 1e6:.1f} MB); {omitted:,} characters "
+              f"in the middle are left out{where}]\n")
+    return head + ("" if head.endswith("\n") else "\n") + marker + tail
+
+
+def _protect_standard_streams() -> None:
+    """Give Python's stdout and stderr their own descriptors of the log, writing invalid text replaced.
+
+    A recipe that closes fd 1 or 2 then cannot break ``print`` or the failure report, and a
+    surrogate-escaped file name (``os.fsdecode``) cannot fail the run on its way to the log.
+    """
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        try:
+            copy = os.dup(fd)
+        except OSError:
+            continue
+        setattr(sys, name, open(copy, "w", encoding="utf-8", errors="backslashreplace", buffering=1,
+                                closefd=True))
+
+
+def _watch_parent(forked: bool = False) -> None:
+    """End this worker when the build that started it dies (say by kill -9), instead of training on.
+
+    A fresh worker is the build's child: Linux signals it at once through ``PR_SET_PDEATHSIG``,
+    and (elsewhere, and as a fallback) a thread notices the parent pid change within a second.
+    A warm worker (``forked``) is the warm server's child; the server stops it when the build's
+    connection closes, and the same thread notices the build's pid is gone.
+    """
+    expected = os.environ.get(PARENT_PID_ENV)
+    parent = int(expected) if expected and expected.isdigit() else os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def gone() -> bool:
+        if not forked:
+            return os.getppid() != parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    if gone():  # died before the prctl above took effect
+        os._exit(EXIT_TERMINATED)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if gone():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10.0)  # the main thread is stuck in native code: stop without cleanup
+                os._exit(EXIT_TERMINATED)
+
+    threading.Thread(target=watch, name="litblog-parent-watch", daemon=True).start()
+
+
+def _raise_on_sigterm() -> None:
+    worker_pid = os.getpid()
+
+    def handler(signum: int, frame: Any) -> None:
+        if os.getpid() != worker_pid:  # a process the recipe forked: just go
+            os._exit(EXIT_TERMINATED)
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def key_lock(checkpoint_dir: Path | None, wait: float = KEY_LOCK_WAIT,
+             on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive lock for this run's key while it runs (``checkpoints/<key>.lock``).
+
+    A worker left over from a killed build may still write the same checkpoints; this one
+    waits up to ``wait`` seconds for it to stop, then gives up with :class:`KeyBusy`.
+    """
+    if checkpoint_dir is None:
+        yield
+        return
+    import fcntl
+
+    path = checkpoint_dir.with_name(checkpoint_dir.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                if time.monotonic() > deadline:
+                    raise KeyBusy(f"another worker (pid {holder}) is still running this experiment, "
+                                  f"perhaps left by a build that was killed; stop it and build again") from None
+                if not announced:
+                    text = f"waiting for another worker (pid {holder}) of this experiment to stop"
+                    print(f"litblog: {text}", file=sys.stderr)
+                    if on_wait is not None:
+                        on_wait(text)
+                    announced = True
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def run(spec: dict[str, Any]) -> int:
+    """Run the experiment ``spec`` describes; returns the exit status."""
+    from ..common import reads
+    from .context import EventSink, RecipeContext
+    from ..common.datasets import DatasetUnavailable
+    from .pretrained import PretrainedWeightsUnavailable
+    from ..common.store import LOG, MANIFEST, ResultStore
+
+    started = time.perf_counter()
+    fd = os.environ.get("LITBLOG_EVENT_FD")
+    events = EventSink(int(fd) if fd else None)
+    project_root = Path(spec["project_root"])
+    store = ResultStore(Path(spec["results_dir"]))
+    checkpoint_dir = Path(spec["checkpoint_dir"]) if spec.get("checkpoint_dir") else None
+    staging: Path | None = None
+    held = contextlib.ExitStack()
+    scrub = make_path_scrubber({
+        str(project_root): ".",
+        # Named the way the user set it, so messages point at the folder litblog really used.
+        str(Path(spec["keras_home"])): "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras",
+        os.environ.get("LITBLOG_DATA_DIR", ""): "$LITBLOG_DATA_DIR",
+        os.path.expanduser("~"): "~",
+    })
+    try:
+        held.enter_context(key_lock(checkpoint_dir, on_wait=lambda text: events.emit("waiting", message=text)))
+        staging = store.new_staging(spec["key"])
+        sys.path.insert(0, spec["import_root"])
+        import keras  # noqa: F401  (imports TensorFlow: only in workers)
+        import tensorflow as tf
+
+        if spec.get("threads"):
+            tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
+            tf.config.threading.set_inter_op_parallelism_threads(spec["threads"])
+        keras.utils.set_random_seed(spec["seed"])
+        if spec.get("deterministic", True):
+            tf.config.experimental.enable_op_determinism()
+
+        ctx = RecipeContext(params=spec["params"], seed=spec["seed"], output_dir=staging,
+                            project_root=project_root, data_dir=spec.get("data_dir"),
+                            cache_dir=Path(spec["cache_dir"]), events=events, path_scrubber=scrub,
+                            checkpoint_dir=checkpoint_dir)
+        module = importlib.import_module(spec["module"])
+        recipe = getattr(module, spec["function"])
+        events.emit("started", pid=os.getpid())
+        with ctx.capturing():
+            recipe(ctx, **spec["params"])
+        entries = ctx.save()
+        log_file = staging / LOG
+        if log_file.is_file():
+            log_file.write_text(cap_log(log_file.read_text(encoding="utf-8"), spec.get("log_name")),
+                                encoding="utf-8")
+        manifest = {
+            "format": spec["key_inputs"]["format"],
+            "key": spec["key"],
+            "recipe": spec["key_inputs"]["recipe"],
+            "key_inputs": spec["key_inputs"],
+            "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "timings": {"wall_seconds": round(time.perf_counter() - started, 3),
+                        "train_seconds": entries.pop("train_seconds")},
+            "hardware": hardware(),
+            "runtime": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                        "keras": keras.__version__, "numpy": _version("numpy")},
+            "litblog": _version("litblog"),
+            "repository": spec.get("repository", {"commit": None, "dirty": None}),
+            "reads": reads.recorded(),
+            **entries,
+        }
+        # The manifest is written last: a folder with a manifest is a complete result.
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        store.commit(staging, spec["key_inputs"]["recipe"], spec["key"], replace=spec.get("replace", False))
+        if checkpoint_dir is not None:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        events.emit("stored")
+        return EXIT_OK
+    except PretrainedWeightsUnavailable as exc:
+        events.emit("failed", kind="blocked", message=scrub(str(exc)), needs=list(exc.needs))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_BLOCKED
+    except DatasetUnavailable as exc:
+        events.emit("failed", kind="dataset", message=scrub(str(exc)))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_DATASET
+    except Terminated:
+        print("litblog: stopped (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyBusy as exc:
+        events.emit("failed", kind="busy", message=str(exc))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except BaseException as exc:
+        text = scrub(_recipe_traceback(exc))
+        events.emit("failed", kind="recipe", message=scrub(_describe(exc)), traceback=text)
+        try:
+            traceback.print_exc()
+        except (OSError, ValueError):
+            pass
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        return EXIT_FAILED
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        held.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """One line on why the recipe stopped."""
+    if isinstance(exc, SystemExit):
+        # sys.exit() in a recipe ends it before anything is stored, whatever the status.
+        return f"the recipe called sys.exit({exc.code!r}) before it finished"
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt raised in the recipe"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _recipe_traceback(exc: BaseException) -> str:
+    """The traceback from the recipe's frame on: litblog's own frames above it are noise to its author."""
+    summary = traceback.TracebackException.from_exception(exc)
+    package = str(Path(__file__).resolve().parents[1])  # litblog's frames, whichever package
+    frames = list(summary.stack)
+    while len(frames) > 1 and frames[0].filename.startswith(package):
+        frames.pop(0)
+    summary.stack = traceback.StackSummary.from_list(frames)
+    return "".join(summary.format())
+
+
+def _version(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None, *, forked: bool = False) -> int:
+    """``python -m litblog.runtime.worker SPEC``: guard against orphaning and SIGTERM first, then run.
+
+    ``forked``: this process is a warm server's child (:mod:`litblog.runtime.warm_server`), not the build's.
+    """
+    _watch_parent(forked)
+    _raise_on_sigterm()
+    _protect_standard_streams()
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+        return run(spec)
+    except Terminated:
+        return EXIT_TERMINATED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
