@@ -1,30 +1,45 @@
-"""The two wings: build-time code never imports run-time code, TensorFlow or Keras.
+"""The two wings and what they share, enforced: litblog's layout is its architecture.
 
-Run-time modules run inside a worker process (they may import TensorFlow); build-time modules
-run in ``build-site`` itself, whose rebuilds must stay fast and work where TensorFlow is not
-installed. Shared modules are used by both and import neither TensorFlow nor run-time code.
-The walk covers every import statement, including those inside functions, so a lazy import
-on a rarely taken path is caught too.
+- ``litblog/build/`` is ``build-site`` itself, whose rebuilds must stay fast and work where
+  TensorFlow is not installed: it never imports ``litblog.runtime``, TensorFlow or Keras.
+- ``litblog/runtime/`` runs inside a worker process (it may import TensorFlow): it never
+  imports ``litblog.build``.
+- ``litblog/common/`` is used by both: it imports neither wing, and no TensorFlow or Keras.
+- At the top of the package only the public paths remain (``python -m litblog``,
+  ``litblog.figures``, ``litblog.pretrained``, ``python -m litblog.worker``): aliases, no code.
+
+The walk covers every module of every subpackage and every import statement, including those
+inside functions, so a lazy import on a rarely taken path is caught too; relative imports are
+resolved from the file's own package (``from ...runtime import x`` in ``build/directives/``).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "litblog"
-RUN_TIME = {"runtime/" + name for name in ("worker", "context", "resume", "finetune", "pretrained", "download",
-                                           "decoded", "warm_server")}
-FORBIDDEN_PACKAGES = {"tensorflow", "keras", "tf_keras"}
+FRAMEWORKS = {"tensorflow", "keras", "tf_keras"}
+# Package -> (litblog packages it must not import, third-party packages it must not import).
+RULES: dict[str, tuple[set[str], set[str]]] = {
+    "common": ({"litblog.build", "litblog.runtime"}, FRAMEWORKS),
+    "build": ({"litblog.runtime"}, FRAMEWORKS),
+    "runtime": ({"litblog.build"}, set()),
+}
+# The top of the package: the public paths recipes and commands use (paths relative to PACKAGE).
+PUBLIC = {"__init__.py", "__main__.py", "figures/__init__.py", "pretrained/__init__.py", "worker/__init__.py",
+          "worker/__main__.py"}
 
 
 def imported_modules(file: Path, root: Path = PACKAGE) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in ``file``; litblog's own as ``litblog.x``.
 
     Relative imports are resolved from the package ``file`` is in under ``root`` (``from ..errors``
-    in ``directives/x.py`` is ``litblog.errors``); a file outside ``root`` counts as top-level.
+    in ``build/x.py`` is ``litblog.errors``); a file outside ``root`` counts as top-level.
     """
     package = ["litblog", *file.parent.relative_to(root).parts] if file.is_relative_to(root) else ["litblog"]
     found = []
@@ -43,28 +58,124 @@ def imported_modules(file: Path, root: Path = PACKAGE) -> list[tuple[int, str]]:
     return found
 
 
-def build_time_modules() -> list[Path]:
-    """Every module of the package, subpackages included, but the run-time ones."""
-    return sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).with_suffix("").as_posix() not in RUN_TIME)
+def modules(root: Path = PACKAGE) -> list[Path]:
+    """Every module under ``root``, subpackages included."""
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def test_the_wings_are_what_this_test_thinks_they_are() -> None:
-    modules = {p.relative_to(PACKAGE).with_suffix("").as_posix() for p in PACKAGE.rglob("*.py")}
-    assert RUN_TIME <= modules, RUN_TIME - modules
-    assert {"build/build", "build/plan", "build/render", "build/site", "build/cli", "build/execute"} <= modules
+def wing_of(file: Path, root: Path = PACKAGE) -> str | None:
+    """``common``, ``build`` or ``runtime``: the package of ``root`` that ``file`` is in, if any."""
+    top = file.relative_to(root).parts[0]
+    return top if top in RULES else None
 
 
-@pytest.mark.parametrize("file", build_time_modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_build_time_code_imports_no_run_time_code_and_no_tensorflow(file: Path) -> None:
-    problems = []
-    name = file.relative_to(PACKAGE).as_posix()
-    for line, module in imported_modules(file):
-        top = module.split(".")[0]
-        if top in FORBIDDEN_PACKAGES:
-            problems.append(f"{name}:{line} imports {module}")
-        if module.startswith("litblog.runtime.") or module == "litblog.runtime":
-            problems.append(f"{name}:{line} imports run-time module {module}")
-    assert not problems, "\n".join(problems)
+def problems(file: Path, root: Path = PACKAGE) -> list[str]:
+    """Each import of ``file`` that its package's rule forbids, as ``path:line imports module``."""
+    wing = wing_of(file, root)
+    if wing is None:
+        return []
+    packages, third_party = RULES[wing]
+    name = file.relative_to(root).as_posix()
+    found = []
+    for line, module in imported_modules(file, root):
+        if module.split(".")[0] in third_party:
+            found.append(f"{name}:{line} imports {module} ({wing}/ never imports {', '.join(sorted(third_party))})")
+        for forbidden in packages:
+            if module == forbidden or module.startswith(forbidden + "."):
+                found.append(f"{name}:{line} imports {module} ({wing}/ never imports {forbidden})")
+    return found
+
+
+def test_every_module_is_in_a_wing_or_a_public_path() -> None:
+    outside = {p.relative_to(PACKAGE).as_posix() for p in modules() if wing_of(p) is None}
+    assert outside == PUBLIC, f"modules belong in common/, build/ or runtime/: {sorted(outside - PUBLIC)}"
+    wings = {wing: {p.relative_to(PACKAGE / wing).with_suffix("").as_posix() for p in modules(PACKAGE / wing)}
+             for wing in RULES}
+    assert {"build", "plan", "render", "site", "cli", "execute", "directives/scan"} <= wings["build"]
+    assert {"worker", "context", "resume", "finetune", "pretrained", "download", "decoded", "warm_server"} <= wings["runtime"]
+    assert {"errors", "protocol", "store", "datasets", "figures"} <= wings["common"]
+
+
+@pytest.mark.parametrize("file", [p for p in modules() if wing_of(p)], ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_each_package_imports_only_what_its_wing_may(file: Path) -> None:
+    assert not problems(file), "\n".join(problems(file))
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_the_public_paths_are_aliases_without_code(name: str) -> None:
+    tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
+    body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
+    for node in body:
+        assert isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign, ast.Expr)), f"{name}: {ast.dump(node)[:80]}"
+        if isinstance(node, (ast.Assign, ast.Expr)):  # sys.modules[__name__] = module, sys.exit(main())
+            assert ast.unparse(node) in ("sys.modules[__name__] = figures", "sys.modules[__name__] = pretrained",
+                                         "__version__ = '0.1.0'", "sys.exit(main())"), f"{name}: {ast.unparse(node)}"
+
+
+def test_the_public_paths_are_the_moved_modules() -> None:
+    import litblog.common.figures
+    import litblog.figures
+    import litblog.pretrained
+    import litblog.runtime.pretrained
+    from litblog.figures import save_figure
+    from litblog.pretrained import PretrainedWeightsUnavailable
+
+    assert litblog.figures is litblog.common.figures and save_figure is litblog.common.figures.save_figure
+    assert litblog.pretrained is litblog.runtime.pretrained
+    assert PretrainedWeightsUnavailable is litblog.runtime.pretrained.PretrainedWeightsUnavailable
+    # python -m litblog.worker SPEC is the worker's main: both read the spec and fail alike without one.
+    runs = [subprocess.run([sys.executable, "-m", module, "/nonexistent/spec.json"], capture_output=True, text=True,
+                           timeout=120) for module in ("litblog.worker", "litblog.runtime.worker")]
+    assert runs[0].returncode == runs[1].returncode != 0
+    assert all("FileNotFoundError" in run.stderr and "/nonexistent/spec.json" in run.stderr for run in runs)
+
+
+def test_importing_every_build_module_loads_no_run_time_code_and_no_tensorflow() -> None:
+    """The static rule, checked once in a fresh interpreter: all of litblog/build/ imported."""
+    probe = ("import importlib, pkgutil, sys, litblog.build as b\n"
+             "for m in pkgutil.walk_packages(b.__path__, 'litblog.build.'):\n"
+             "    importlib.import_module(m.name)\n"
+             "print(sorted(n for n in sys.modules if n.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')\n"
+             "             or n.startswith('litblog.runtime')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# -- each rule can fail ------------------------------------------------------------------------
+
+
+def plant(root: Path, name: str, text: str) -> Path:
+    file = root / name
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text)
+    return file
+
+
+@pytest.mark.parametrize("name, text, forbidden", [
+    ("build/sample.py", "def f():\n    from ..runtime.context import RecipeContext\n", "litblog.runtime.context"),
+    ("build/sample.py", "def f():\n    import keras\n", "keras"),
+    ("build/sample.py", "import tf_keras.layers\n", "tf_keras.layers"),
+    ("build/directives/sample.py", "from ...runtime import worker\n", "litblog.runtime"),
+    ("build/directives/sample.py", "import litblog.runtime.decoded\n", "litblog.runtime.decoded"),
+    ("common/sample.py", "from ..build.keys import FORMAT_VERSION\n", "litblog.build.keys"),
+    ("common/sample.py", "from ..runtime.resume import FitRecord\n", "litblog.runtime.resume"),
+    ("common/sample.py", "def f():\n    import tensorflow as tf\n", "tensorflow"),
+    ("runtime/sample.py", "from ..build.plan import make_plan\n", "litblog.build.plan"),
+    ("runtime/sample.py", "def f():\n    from litblog.build import cli\n", "litblog.build"),
+])
+def test_a_planted_bad_import_is_caught(tmp_path: Path, name: str, text: str, forbidden: str) -> None:
+    sample = plant(tmp_path, name, text)
+    assert sample in modules(tmp_path)
+    found = problems(sample, root=tmp_path)
+    assert any(f"imports {forbidden} " in problem for problem in found), found
+
+
+def test_what_a_wing_may_import_is_not_caught(tmp_path: Path) -> None:
+    allowed = [plant(tmp_path, "runtime/a.py", "import tensorflow\nfrom ..common import datasets\nfrom . import resume\n"),
+               plant(tmp_path, "build/directives/b.py", "from ...common.figures import save_figure\nfrom ..plan import x\n"),
+               plant(tmp_path, "common/c.py", "import matplotlib\nfrom .errors import UserError\n")]
+    assert [problems(file, root=tmp_path) for file in allowed] == [[], [], []]
 
 
 def test_the_walk_catches_a_lazy_import(tmp_path: Path) -> None:
@@ -74,10 +185,9 @@ def test_the_walk_catches_a_lazy_import(tmp_path: Path) -> None:
 
 
 def test_the_walk_resolves_relative_imports_in_a_subpackage(tmp_path: Path) -> None:
-    sample = tmp_path / "directives" / "sample.py"
-    sample.parent.mkdir()
-    sample.write_text("from ..worker import run\nfrom . import base\nfrom .base import Block\n")
+    sample = plant(tmp_path, "build/directives/sample.py",
+                   "from ...runtime.worker import run\nfrom . import base\nfrom .base import Block\nfrom .. import plan\n")
     assert imported_modules(sample, root=tmp_path) == [
-        (1, "litblog.worker"), (2, "litblog.directives"), (2, "litblog.directives.base"),
-        (3, "litblog.directives.base")]
-    assert any(p.parent.name == "directives" for p in build_time_modules())
+        (1, "litblog.runtime.worker"), (2, "litblog.build.directives"), (2, "litblog.build.directives.base"),
+        (3, "litblog.build.directives.base"), (4, "litblog.build"), (4, "litblog.build.plan")]
+    assert any(p.parent.name == "directives" for p in modules() if wing_of(p) == "build")

@@ -16,10 +16,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..common.store import FORMAT_VERSION  # the store's format: a key input, and checked when a result is loaded
 from .engine import describe_area
 
-# Bump when the layout or meaning of a stored result changes: every result is then re-run.
-FORMAT_VERSION = 1
 KEY_LENGTH = 24  # hex digits: 96 bits
 
 

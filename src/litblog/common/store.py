@@ -27,10 +27,13 @@ from typing import Any, Iterator
 
 from .errors import UserError
 from .fsutil import atomic_write_text, make_unique_dir, remove_path
-from ..build.keys import FORMAT_VERSION
 from .reads import sha256
 
 log = logging.getLogger(__name__)
+
+# Bump when the layout or meaning of a stored result changes: every result is then re-run
+# (it is part of every key, see litblog.build.keys).
+FORMAT_VERSION = 1
 
 MANIFEST = "manifest.json"
 BLOCKED = "blocked.json"  # in a folder without a manifest: the run could not happen, and why
