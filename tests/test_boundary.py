@@ -91,7 +91,7 @@ def test_every_module_is_in_a_wing_or_a_public_path() -> None:
     assert outside == PUBLIC, f"modules belong in common/, build/ or runtime/: {sorted(outside - PUBLIC)}"
     wings = {wing: {p.relative_to(PACKAGE / wing).with_suffix("").as_posix() for p in modules(PACKAGE / wing)}
              for wing in RULES}
-    assert {"build", "plan", "render", "site", "cli", "execute", "directives/scan"} <= wings["build"]
+    assert {"pipeline", "plan", "render", "site", "cli", "execute", "directives/scan"} <= wings["build"]
     assert {"worker", "context", "resume", "finetune", "pretrained", "download", "decoded", "warm_server"} <= wings["runtime"]
     assert {"errors", "protocol", "store", "datasets", "figures"} <= wings["common"]
 

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import REPO, make_project, run_cli_process, snapshot
 from faults import LOCATED, expect_refusal, guarded_folders, no_partial_results
-from litblog.build.build import _parse, _read_posts
+from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.config import load_config
 from litblog.common.errors import UserError
 from litblog.build.plan import make_plan

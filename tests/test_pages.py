@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build.build import _parse, _read_posts
+from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.config import load_config
 from litblog.build.directives import parse_post
 from litblog.build.directives.experiment import capped_log
@@ -25,7 +25,7 @@ from litblog.common.errors import UserErrors
 from litblog.build.log_table import epoch_seconds, epoch_table, evaluations, plural
 from litblog.build.plan import make_plan
 from litblog.build.posts import read_post
-from litblog.build.recipes import find_recipe, recipe_digest, recipe_listing
+from litblog.build.recipe_source import find_recipe, recipe_digest, recipe_listing
 from litblog.build.render import ExperimentOutcome, Renderer
 from litblog.common.store import ResultStore, seal
 from litblog.build.targets import strip_verbatim

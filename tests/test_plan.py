@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build.build import _parse, _read_posts
+from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.config import load_config
 from litblog.common.errors import UserErrors
 from litblog.build.plan import make_plan, parse_overrides

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from litblog.build.build import _parse, _read_posts
+from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.config import load_config
 from litblog.build.directives import DIRECTIVES, Block, Directive, parse_post
 from litblog.common.errors import SourceLocation, UserError, UserErrors

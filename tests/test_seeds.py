@@ -18,7 +18,7 @@ import pytest
 from conftest import run_cli
 from faults import expect_refusal
 from litblog.build import spread
-from litblog.build.build import _parse, _read_posts
+from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.config import load_config
 from litblog.build.directives import parse_post
 from litblog.common.errors import UserErrors

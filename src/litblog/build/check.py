@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build import EXIT_FAILED, EXIT_OK, _outcomes, _parse, _read_posts
+from .pipeline import EXIT_FAILED, EXIT_OK, _outcomes, _parse, _read_posts
 from .config import SiteConfig, load_config
 from .execute import scratch_dir
 from .keys import framework_versions, pinned_versions

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 from .. import __version__
-from .build import EXIT_FAILED, BuildOptions, build
+from .pipeline import EXIT_FAILED, BuildOptions, build
 from .config import CONFIG_NAME, find_project_root
 from ..common.errors import LitblogError, UserError, UserErrors, did_you_mean
 from .plan import parse_overrides

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.fsutil import atomic_write_text
-from .recipes import source_digest
+from .recipe_source import source_digest
 
 PACKAGE = Path(__file__).resolve().parents[1]  # litblog: AREAS name files relative to it
 PINS_FILE = Path(__file__).resolve().with_name("engine_pins.json")

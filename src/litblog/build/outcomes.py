@@ -1,6 +1,6 @@
 """What rendering knows of each experiment: its runs (one per seed), their results or why there are none.
 
-``build.py`` makes them from the plan and the executed runs; block renderers read them
+``pipeline.py`` makes them from the plan and the executed runs; block renderers read them
 through :class:`~litblog.build.page.Page`.
 """
 

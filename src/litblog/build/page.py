@@ -120,7 +120,7 @@ class Page:
 
 @functools.lru_cache(maxsize=1)
 def _figures_digest() -> str:
-    from .recipes import source_digest
+    from .recipe_source import source_digest
 
     return source_digest(Path(__file__).resolve().parents[1] / "common" / "figures.py")
 

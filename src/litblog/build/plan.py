@@ -17,7 +17,7 @@ from .directives import ExperimentDirective, ParsedPost
 from ..common.errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
 from .engine import engine_inputs
 from .keys import KeyInputs, describe_changes, framework_versions
-from .recipes import (Recipe, RecipeNotFound, check_param_type, find_recipe, project_dependencies, recipe_digest,
+from .recipe_source import (Recipe, RecipeNotFound, check_param_type, find_recipe, project_dependencies, recipe_digest,
                       source_digest)
 from ..common.store import Result, ResultStore
 from .yaml_source import load_scalar

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from .build import BuildOptions, BuildResult, build
+from .pipeline import BuildOptions, BuildResult, build
 from .config import CONFIG_NAME, SiteConfig, load_config
 from ..common.errors import LitblogError, UserError, UserErrors
 from .posts import POST_SUFFIXES

@@ -24,7 +24,7 @@ from ...common.errors import SourceLocation, UserError
 from ..log_table import epoch_table, metric_heading, metric_value, plural
 from ..outcomes import ExperimentOutcome
 from ..page import Page, missing_block
-from ..recipes import recipe_listing
+from ..recipe_source import recipe_listing
 from ..schema import PLAIN_VALUES, Option, parse_seeds, plain_value_problem
 from ...common.store import LOG, Result
 from ..summary_table import result_summaries
