@@ -410,20 +410,21 @@ def test_every_image_data_option_the_page_lists_is_exercised_by_a_test(tables):
 OUTSIDE = {
     "build/check": {"TemporaryDirectory"},  # litblog-check-*
     "build/cli": {"expanduser"},  # --project ~/blog
-    "build/dask_executor": {"gettempdir", "mkdtemp", "keras_cache_dir"},  # litblog-dask-worker/, litblog-task-*
+    "build/dask_executor": {"gettempdir", "mkdtemp", "keras_home"},  # litblog-dask-worker/, litblog-task-*
     "runtime/decoded": {"mkstemp"},  # beside the entry it writes, in .litblog/cache/decoded
-    "common/datasets": {"expanduser", "mkdtemp", "KERAS_HOME", "LITBLOG_DATA_DIR", "keras_cache_dir"},  # data dirs, Keras cache, .extract-*
-    "build/execute": {"keras_cache_dir"},  # the Keras home named in worker specs
+    "common/datasets": {"expanduser", "mkdtemp", "LITBLOG_DATA_DIR", "keras_home", "keras_cache_dir"},  # data dirs, Keras cache, .extract-*
+    "build/execute": {"keras_home"},  # the Keras home named in worker specs
     "common/fsutil": {"mkstemp"},  # beside the file it writes, inside the project
-    "build/plan": {"keras_cache_dir"},  # have a blocked run's files arrived?
-    "runtime/pretrained": {"KERAS_HOME", "keras_cache_dir"},  # the Keras cache's models/
-    "common/reads": {"keras_cache_dir"},  # files a run read in the Keras cache
+    "common/paths": {"expanduser", "KERAS_HOME", "keras_home"},  # the one rule for the Keras home
+    "build/plan": {"keras_home"},  # have a blocked run's files arrived?
+    "runtime/pretrained": {"keras_models_dir"},  # the Keras cache's models/
+    "common/reads": {"keras_home"},  # files a run read in the Keras cache
     "build/render": {"gettempdir"},  # litblog-cache/charts without a cache folder
     "build/warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
-    "runtime/worker": {"expanduser", "KERAS_HOME", "LITBLOG_DATA_DIR"},  # scrubbing machine paths from what is stored
+    "runtime/worker": {"expanduser", "LITBLOG_DATA_DIR"},  # scrubbing machine paths from what is stored
 }
 _CALLS_OUT = {"expanduser", "gettempdir", "mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "home",
-              "keras_cache_dir"}
+              "keras_home", "keras_cache_dir", "keras_models_dir"}
 _ENVIRONMENT_OUT = {"KERAS_HOME", "LITBLOG_DATA_DIR", "HOME", "TMPDIR", "TEMP", "TMP"}
 
 

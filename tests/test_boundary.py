@@ -93,7 +93,7 @@ def test_every_module_is_in_a_wing_or_a_public_path() -> None:
              for wing in RULES}
     assert {"pipeline", "plan", "render", "site", "cli", "execute", "directives/scan"} <= wings["build"]
     assert {"worker", "context", "resume", "finetune", "pretrained", "download", "decoded", "warm_server"} <= wings["runtime"]
-    assert {"errors", "protocol", "store", "datasets", "figures"} <= wings["common"]
+    assert {"errors", "paths", "protocol", "store", "datasets", "figures"} <= wings["common"]
 
 
 @pytest.mark.parametrize("file", [p for p in modules() if wing_of(p)], ids=lambda p: p.relative_to(PACKAGE).as_posix())
@@ -128,6 +128,16 @@ def test_the_public_paths_are_the_moved_modules() -> None:
                            timeout=120) for module in ("litblog.worker", "litblog.runtime.worker")]
     assert runs[0].returncode == runs[1].returncode != 0
     assert all("FileNotFoundError" in run.stderr and "/nonexistent/spec.json" in run.stderr for run in runs)
+
+
+def test_the_scratch_folder_and_the_keras_home_are_spelled_in_common_paths_only() -> None:
+    """``.litblog`` and the Keras home rule have one place: both wings name them through it."""
+    owned = {".litblog", "KERAS_HOME", ".keras"}
+    found = [f"{file.relative_to(PACKAGE).as_posix()}:{node.lineno} {node.value!r}"
+             for file in modules() if file != PACKAGE / "common" / "paths.py"
+             for node in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in owned]
+    assert not found, "use litblog.common.paths: " + ", ".join(found)
 
 
 def test_importing_every_build_module_loads_no_run_time_code_and_no_tensorflow() -> None:

@@ -602,7 +602,7 @@ def test_a_file_where_the_results_staging_folder_should_be_is_cleaned(project):
 
 @pytest.mark.parametrize("keras_home", ["set", "unset", "read-only"])
 def test_pretrained_uses_the_same_keras_cache_as_the_build_and_names_it_portably(tmp_path, monkeypatch, keras_home):
-    from litblog.common import datasets
+    from litblog.common import paths
     from litblog.runtime import pretrained
 
     if keras_home == "unset":
@@ -613,7 +613,7 @@ def test_pretrained_uses_the_same_keras_cache_as_the_build_and_names_it_portably
         (tmp_path / "keras").mkdir()
         if keras_home == "read-only":
             (tmp_path / "keras").chmod(0o555)  # once sent pretrained.py to a temp folder the build never read
-    assert pretrained.cache_dir() == datasets.keras_cache_dir().parent / "models"
+    assert pretrained.cache_dir() == paths.keras_home() / "models" == paths.keras_cache_dir().parent / "models"
     weights = pretrained.weights_file("ResNet50")
     message = pretrained._missing("ResNet50", weights, "LITBLOG_OFFLINE is set")
     assert str(tmp_path) not in message

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .pipeline import EXIT_FAILED, EXIT_OK, _outcomes, _parse, _read_posts
+from ..common import paths
 from .config import SiteConfig, load_config
-from .execute import scratch_dir
 from .keys import framework_versions, pinned_versions
 from .lock import BuildLock
 from .plan import Plan, make_plan
@@ -78,7 +78,7 @@ def check_site(root: Path, reporter: ConsoleReporter, *, wait: bool = True) -> i
     A mistake in a post raises :class:`~litblog.common.errors.UserErrors` (exit 2), as a build does.
     """
     config = load_config(root)
-    with BuildLock(scratch_dir(config) / "build.lock", wait=wait, on_wait=reporter.info):
+    with BuildLock(paths.lock_path(config.root), wait=wait, on_wait=reporter.info):
         report = run_check(config)
     for note in report.notes:
         reporter.info(f"note: {note}")
@@ -135,7 +135,7 @@ def _seed_charts(config: SiteConfig, charts: Path) -> None:
     """
     charts.mkdir(parents=True)
     committed = sorted(config.path("site_dir").glob("assets/*/chart-*.png"))
-    cached = sorted((scratch_dir(config) / "cache" / "charts").glob("*.png"))
+    cached = sorted((paths.cache_dir(config.root) / "charts").glob("*.png"))
     for png in committed:
         shutil.copyfile(png, charts / (png.name.removeprefix("chart-")))
     for png in cached:

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..common.errors import SourceLocation, UserError, UserErrors
+from ..common.paths import SCRATCH
 from .schema import Option, parse_seeds, validate_options
 from .yaml_source import YamlDocument, parse_yaml, read_source
 
@@ -18,7 +19,7 @@ FOLDER_SETTINGS = ("posts_dir", "recipes_dir", "results_dir", "site_dir", "templ
 # nor lie inside another folder.
 WRITTEN_FOLDERS = ("site_dir", "results_dir")
 # Not the repository's or litblog's own working areas.
-RESERVED_FOLDERS = (".git", ".litblog")
+RESERVED_FOLDERS = (".git", SCRATCH)
 
 BUILD_SCHEMA: tuple[Option, ...] = (
     Option("posts_dir", "str", "posts", help="folder of post sources, relative to the project"),

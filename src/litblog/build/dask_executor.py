@@ -126,7 +126,7 @@ def _payload(experiment: PlannedExperiment, config: SiteConfig, store: ResultSto
 
 def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
     """Runs on a Dask worker: one experiment in a fresh subprocess, in a temporary project folder."""
-    from ..common.datasets import keras_cache_dir
+    from ..common.paths import keras_home
 
     spec = dict(payload["spec"])
     work = Path(tempfile.mkdtemp(prefix="litblog-task-"))
@@ -144,7 +144,7 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
             "cache_dir": str(WORKER_CACHE / "cache"),
             # Kept between attempts on this worker, so a retried task resumes.
             "checkpoint_dir": str(WORKER_CACHE / "checkpoints" / spec["key"]),
-            "keras_home": str(keras_cache_dir().parent),
+            "keras_home": str(keras_home()),
             "data_dir": None,
             "threads": 0,
         })

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from .config import SiteConfig
-from ..common.datasets import keras_cache_dir
+from ..common import paths
 from ..common.fsutil import atomic_write_text
 from .launch import WorkerProcess, launch_worker, worker_environment
 from .plan import PlannedExperiment
@@ -128,19 +128,9 @@ def default_jobs(cores: int | None = None, memory: int | None = None, gpus: int 
     return min(by_cores, by_memory)
 
 
-def scratch_dir(config: SiteConfig) -> Path:
-    """The project's uncommitted work area: logs, specs, caches, the lock."""
-    return config.root / ".litblog"
-
-
-def checkpoint_root(config: SiteConfig) -> Path:
-    """Where runs keep their per-epoch checkpoints until they are stored (see :mod:`litblog.runtime.resume`)."""
-    return scratch_dir(config) / "checkpoints"
-
-
 def log_path_for(config: SiteConfig, experiment: PlannedExperiment) -> Path:
     """The run's whole output (stdout and stderr of its worker)."""
-    return scratch_dir(config) / "logs" / f"{experiment.file_label}-{experiment.key}.log"
+    return paths.log_path(config.root, experiment.file_label, experiment.key)
 
 
 @contextlib.contextmanager
@@ -230,17 +220,15 @@ def warm_server(config: SiteConfig) -> WarmServer | None:
     idle = idle_seconds(config.build.warm_workers)
     if idle <= 0 or not WARM_SUPPORTED:
         return None
-    scratch = scratch_dir(config)
-    return WarmServer(config.root, worker_environment(), idle, scratch / "logs" / "warm-server.log",
-                      scratch / "warm")
+    return WarmServer(config.root, worker_environment(), idle, paths.warm_log_path(config.root),
+                      paths.warm_dir(config.root))
 
 
 def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int,
            reporter: Reporter, gpu: str | None = None, warm: WarmServer | None = None) -> _Running:
-    scratch = scratch_dir(config)
     log_path = log_path_for(config, experiment)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    spec_path = scratch / "specs" / f"{experiment.key}.json"
+    spec_path = paths.spec_path(config.root, experiment.key)
     atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1))
     read_fd, write_fd = os.pipe()
     log_path.write_bytes(b"")
@@ -274,10 +262,10 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
         "project_root": str(config.root.resolve()),
         "import_root": str(config.import_root.resolve()),
         "results_dir": str(store.root.resolve()),
-        "cache_dir": str((scratch_dir(config) / "cache").resolve()),
-        "checkpoint_dir": str((checkpoint_root(config) / experiment.key).resolve()),
+        "cache_dir": str(paths.cache_dir(config.root).resolve()),
+        "checkpoint_dir": str((paths.checkpoint_root(config.root) / experiment.key).resolve()),
         "data_dir": config.build.data_dir,
-        "keras_home": str(keras_cache_dir().parent),
+        "keras_home": str(paths.keras_home()),
         # Named in the stored log when it is cut short; relative, so no machine path is committed.
         "log_name": log_path_for(config, experiment).relative_to(config.root).as_posix(),
     }

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..common import paths
 from . import drafts, provenance_card
 from .checkpoints import remove_stale
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from ..common.errors import LitblogError, UserError, UserErrors
-from .execute import (RunOutcome, checkpoint_root, default_jobs, run_experiments, scratch_dir,
-                      sigterm_as_interrupt)
+from .execute import RunOutcome, default_jobs, run_experiments, sigterm_as_interrupt
 from ..common.fsutil import recover_dir
 from .lock import BuildLock
 from .plan import Plan, PlannedExperiment, make_plan
@@ -61,7 +61,7 @@ class BuildResult:
 def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
     """Build the site of the project at ``root``. User errors raise :class:`LitblogError`."""
     config = load_config(root)
-    with BuildLock(scratch_dir(config) / "build.lock", wait=options.wait_for_lock, on_wait=reporter.info):
+    with BuildLock(paths.lock_path(config.root), wait=options.wait_for_lock, on_wait=reporter.info):
         return _build_locked(config, options, reporter)
 
 
@@ -117,7 +117,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     reporter.report(report["experiments"])
     if not options.posts:
         # After a full build, checkpoints are kept only for runs that may still resume.
-        remove_stale(checkpoint_root(config), {o.experiment.key for o in outcomes if not o.ok})
+        remove_stale(paths.checkpoint_root(config.root), {o.experiment.key for o in outcomes if not o.ok})
     if any(o.status is RunStatus.DATASET for o in failed):
         reporter.error("the site was not written: a dataset is missing (see above)")
         return BuildResult(EXIT_USER, plan, outcomes, unrun=unrun)
@@ -127,7 +127,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         return BuildResult(EXIT_FAILED, plan, outcomes, unrun=unrun)
 
     failures = {o.experiment.key: o for o in failed}
-    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch_dir(config) / "cache")
+    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root))
     rendered: list[RenderedPost] = []
     errors: list[UserError] = []
     for post in parsed:

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..common import datasets, reads
+from ..common import datasets, paths, reads
 from .config import SiteConfig
 from .directives import ExperimentDirective, ParsedPost
 from ..common.errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
@@ -157,7 +157,7 @@ def make_plan(
     versions = versions or framework_versions()
     used_overrides: set[str] = set()
     digests: dict[Path, str] = {}
-    digest_cache = reads.DigestCache(config.root / ".litblog" / "cache" / "read-digests.json")
+    digest_cache = reads.DigestCache(paths.cache_dir(config.root) / "read-digests.json")
     for parsed in posts:
         for directive in parsed.experiments.values():
             seeds = directive_seeds(directive, config)
@@ -257,7 +257,7 @@ def _resolve(
         if datasets.is_dataset_param(name) and isinstance(value, str):
             try:
                 dataset_fingerprints[value] = datasets.fingerprint(
-                    value, config.root, config.root / ".litblog" / "cache", data_dir=config.build.data_dir)
+                    value, config.root, paths.cache_dir(config.root), data_dir=config.build.data_dir)
             except datasets.DatasetUnavailable as exc:
                 problems.append(UserError(str(exc), directive.param_location(name),
                                           suggestion=did_you_mean(value, datasets.BUILTIN_NAMES)))
@@ -297,7 +297,7 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
     else:
         record = store.load_blocked(recipe.reference, key)
         arrived = record is not None and record.get("needs") and all(
-            (datasets.keras_cache_dir().parent / need).is_file() for need in record["needs"])
+            (paths.keras_home() / need).is_file() for need in record["needs"])
         rejected = store.problems.get(store.folder(recipe.reference, key))
         if rejected is not None:
             reason = "its stored result was rejected (see the warning above)"

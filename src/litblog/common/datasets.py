@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Sequence
 
 from .fsutil import atomic_write_text
+from .paths import SCRATCH, keras_cache_dir, keras_home, shown_keras_home
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 DATASET_PARAM = "dataset"
@@ -133,7 +134,7 @@ def local_folder(spec: str, project_root: Path, data_dir: str | None = None) -> 
         if not folder.is_relative_to(root):
             raise DatasetUnavailable(f"dataset '{spec}' is a symbolic link to a folder outside the project; "
                                      f"{_WAY_OUT}")
-        if folder == root or folder.relative_to(root).parts[0] in (".git", ".litblog"):
+        if folder == root or folder.relative_to(root).parts[0] in (".git", SCRATCH):
             raise DatasetUnavailable(f"dataset '{spec}' is not a data folder; {_WAY_OUT}")
         return folder
     if len(written.parts) == 1:
@@ -202,12 +203,6 @@ def search_dirs(data_dir: str | None, project_root: Path) -> list[Path]:
         dirs.append((project_root / data_dir).expanduser())
     dirs.append(keras_cache_dir())
     return dirs
-
-
-def keras_cache_dir() -> Path:
-    """``$KERAS_HOME/datasets`` or ``~/.keras/datasets``, as ``keras.utils.get_file`` uses it."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "datasets"
 
 
 Announce = Callable[[str], None]  # told once, in words, when litblog writes into Keras' cache
@@ -310,8 +305,8 @@ def shown_cache_path(path: Path) -> str:
     ``KERAS_HOME`` is set, else ``~/.keras/datasets/…``, not this machine's absolute path. A
     path outside the Keras home (Keras' ``/tmp/.keras`` fallback for a home it cannot write)
     is shown where it is, with the user's home folder as ``~``."""
-    home = keras_cache_dir().parent
-    prefix = "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras"
+    home = keras_home()
+    prefix = shown_keras_home()
     # As given first; resolved as well, for a Keras home reached through a symbolic link.
     for base, candidate in ((home, path), (Path(os.path.realpath(home)), Path(os.path.realpath(path)))):
         if candidate.is_relative_to(base):

@@ -17,15 +17,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .datasets import keras_cache_dir
 from .fsutil import atomic_write_text
+from .paths import keras_home
 
 KERAS_HOME = "$KERAS_HOME"
 _recorded: dict[str, dict[str, Any]] = {}
-
-
-def keras_home() -> Path:
-    return keras_cache_dir().parent
 
 
 def portable_name(path: Path, project_root: Path) -> str:

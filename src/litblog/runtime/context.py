@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from ..common import datasets, reads
 from .download import keras_download
 from ..common.fsutil import atomic_write_text
+from ..common.paths import cache_dir as project_cache_dir
 from .resume import FitRecord, RunCheckpoint, SavedFit, epoch_callbacks, restore_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -244,7 +245,7 @@ class RecipeContext:
         self.output_dir = output_dir
         self.project_root = project_root
         self._data_dir = data_dir
-        self._cache_dir = cache_dir or project_root / ".litblog" / "cache"
+        self._cache_dir = cache_dir or project_cache_dir(project_root)
         self._events = events or EventSink(None)
         self._scrub = path_scrubber or (lambda text: text)
         self._log = io.StringIO()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..common import reads
-from ..common.datasets import keras_cache_dir  # build-time module, no TensorFlow
+from ..common.paths import keras_models_dir, shown_keras_home
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -76,16 +76,16 @@ def weights_file(architecture: str, *, input_shape: tuple[int, ...] | None = Non
 def cache_dir() -> Path:
     """Keras' cache of model weights: ``$KERAS_HOME/models``, or ``~/.keras/models``.
 
-    The same rule as :func:`litblog.common.datasets.keras_cache_dir` (its ``models/`` sibling), which
-    the build uses to see whether a blocked run's files have arrived: one rule, no temp-folder
-    fallback that the build would never look in.
+    The Keras home of :mod:`litblog.common.paths`, which the build also uses to see whether a
+    blocked run's files have arrived: one rule, no temp-folder fallback that the build would
+    never look in.
     """
-    return keras_cache_dir().parent / "models"
+    return keras_models_dir()
 
 
 def shown_cache_dir() -> str:
     """The cache folder as a notice names it, without this machine's absolute path."""
-    return "$KERAS_HOME/models" if os.environ.get("KERAS_HOME") else "~/.keras/models"
+    return f"{shown_keras_home()}/models"
 
 
 def find_cached(file_name: str) -> Path | None:

@@ -25,6 +25,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..common.paths import shown_keras_home
 from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
                        PARENT_PID_ENV)
 
@@ -228,7 +229,7 @@ def run(spec: dict[str, Any]) -> int:
     scrub = make_path_scrubber({
         str(project_root): ".",
         # Named the way the user set it, so messages point at the folder litblog really used.
-        str(Path(spec["keras_home"])): "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras",
+        str(Path(spec["keras_home"])): shown_keras_home(),
         os.environ.get("LITBLOG_DATA_DIR", ""): "$LITBLOG_DATA_DIR",
         os.path.expanduser("~"): "~",
     })
