@@ -119,7 +119,7 @@ def run_check(config: SiteConfig) -> CheckReport:
         charts = scratch / "cache" / "charts"
         _seed_charts(config, charts)
         renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache")
-        rendered = [renderer.render(post, _outcomes(post, plan, store, {})) for post in parsed]
+        rendered = [renderer.render(post, _outcomes(post, plan, store, {}, [])) for post in parsed]
         staging = scratch / "site"
         staging.mkdir()
         stage_site(config, rendered, staging, preview=False)
