@@ -13,6 +13,8 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# Bytecode for litblog itself (an editable install has none), also where PYTHONDONTWRITEBYTECODE is set.
+	$(BIN)/python -m compileall -q src/litblog
 	touch $@
 
 site: $(BIN)/.installed

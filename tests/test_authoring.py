@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litblog.build import config, directives, posts, spread, values
+from litblog.build import config, directives, figure_kinds, posts, spread, values
 from litblog.runtime import finetune
 from litblog.build.directives import chart, claim, experiment, seed_values
 
@@ -36,7 +36,7 @@ MARKERS = {
     "options FIGURE_OPTIONS", "options TABLE_OPTIONS", "options CHART_OPTIONS", "chart-errors", "roles",
     "claim-operators", "fixed-values", "recorded-values", "history-stats", "seed-statistics",
     "options BUILD_SCHEMA", "options JEKYLL_SCHEMA", "ctx-methods", "optimizers", "heads", "figure-helpers",
-    "synthetic-options", "outside-paths", "image-data-options",
+    "synthetic-options", "outside-paths", "image-data-options", "figure-kinds",
 }
 
 OPTION_TUPLES = {
@@ -213,6 +213,13 @@ def test_option_tables_match_the_declared_options(tables, tuple_name):
             assert set(_CODE.findall(row["allowed values"])) == set(option.choices), f"{where}: allowed values"
         if option.minimum is not None:
             assert f"at least {option.minimum:g}" in row["allowed values"], f"{where}: minimum"
+
+
+def test_figure_kinds_are_the_registry(tables):
+    assert names_of(tables["figure-kinds"]) == set(figure_kinds.KINDS)
+    for row in tables["figure-kinds"]:  # a qualified kind documents <name>.<kind> beside it
+        kind = figure_kinds.KINDS[first_code(row["figure"])]
+        assert (f"`<name>.{kind.name}`" in row["figure"]) == kind.qualified, kind.name
 
 
 def test_directives_and_roles(tables):

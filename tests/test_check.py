@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -16,6 +17,8 @@ import yaml
 from conftest import REPO, run_cli, snapshot
 from litblog.build.render import Renderer
 from litblog.build import provenance_card
+from litblog.build.directives import figure as figure_directive
+from litblog.build.page import drawing_digest
 
 STRIPES = "posts/2026-01-05-stripes.md"
 STRIPES_SITE = "_posts/2026-01-05-stripes.md"
@@ -88,6 +91,27 @@ def test_check_passes_right_after_a_build_and_writes_nothing(project, capsys):
     assert "check: 3 experiment(s) have current results and site/ is what a build writes now" in err
     assert snapshot(project / "site") == site  # the preview and report too
     assert snapshot(project / "results") == results
+
+
+def test_check_reuses_the_committed_drawings_and_draws_nothing(project, monkeypatch, capsys):
+    """Curves drawn at build time carry their digest, as a chart's name does: a fresh clone (no local
+    drawing cache) checks them without drawing, so another matplotlib's pixels do not matter."""
+    shutil.rmtree(project / ".litblog" / "cache" / "charts")
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the check drew a figure")
+
+    monkeypatch.setattr(figure_directive, "_save_drawing", refuse)
+    assert run_cli(project, "--check") == 0, capsys.readouterr().err
+    # A committed drawing whose digest is not what the build would draw now is redrawn, and differs.
+    monkeypatch.undo()
+    assert not (project / ".litblog" / "cache" / "charts").exists()  # the check drew into a scratch folder
+    curves = project / "site" / "assets" / "stripes" / "plain-curves.png"
+    data = curves.read_bytes()
+    curves.write_bytes(data.replace(drawing_digest(curves).encode(), b"0" * 16))
+    assert run_cli(project, "--check") == 1
+    assert "site/assets/stripes/plain-curves.png differs from what posts/2026-01-05-stripes.md builds now" in \
+        capsys.readouterr().err
 
 
 def test_check_fails_after_a_prose_edit_naming_the_post(project, capsys):

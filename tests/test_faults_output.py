@@ -318,7 +318,8 @@ def _symlink_outside(folder: Path) -> None:
 
 
 TAMPERING = {
-    "missing figure": (lambda f: next(f.glob("figures/*.png")).unlink(), "figures/"),
+    # A file the manifest names (the tiny recipe saves no figure: the build draws its curves).
+    "missing summary": (lambda f: (f / "summary.txt").unlink(), "summary.txt is missing"),
     "missing metrics": (lambda f: (f / "metrics.json").unlink(), "metrics.json is missing"),
     "corrupt metrics": (lambda f: (f / "metrics.json").write_text("{not json"), "metrics.json"),
     "corrupt history": (lambda f: (f / "history.json").write_text('{"epochs": [1,'), "history.json"),

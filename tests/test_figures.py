@@ -1,14 +1,26 @@
-"""Figure functions: each draws what it says from plain data, and writes a non-empty PNG. No TensorFlow."""
+"""Figure functions: each draws what it says from plain data, and writes a non-empty PNG. No TensorFlow.
+
+Then the figures the build draws from stored data (``figure_kinds.py``), and restyling them on
+the tiny project built for real: nothing re-runs, the curves in site/ change.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import io
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import litblog.common
+from conftest import run_cli, snapshot
+from litblog.build import figure_kinds, page
 from litblog.common import figures
+from litblog.common.store import Result, seal
 
 
 def saved(fig, path: Path) -> Path:
@@ -133,3 +145,178 @@ def test_load_images_reads_and_resizes_files_without_tensorflow(tmp_path):
 def test_displayable_maps_common_pixel_ranges_to_uint8(image, expected):
     shown = figures.displayable(image)
     assert shown.dtype == np.uint8 and shown.reshape(-1).tolist() == expected
+
+
+# -- figures the build draws from stored data (figure_kinds.py) --------------------------------
+
+
+def stored(folder: Path, *, history: dict | None = None, metrics: dict | None = None,
+           figures_entry: dict | None = None, predictions: dict | None = None) -> Result:
+    """A result folder holding what a worker stores, read back as a :class:`Result`."""
+    folder.mkdir(parents=True)
+    (folder / "history.json").write_text(json.dumps(history or {"epochs": [], "metrics": {}, "phases": []}))
+    (folder / "metrics.json").write_text(json.dumps(metrics or {}, sort_keys=True))
+    manifest: dict = {"figures": figures_entry or {}}
+    if predictions is not None:
+        (folder / "predictions").mkdir()
+        (folder / "predictions" / "test.json").write_text(json.dumps(predictions))
+        manifest["predictions"] = {"test": {"file": "predictions/test.json"}}
+    return Result(folder, manifest)
+
+
+HISTORY = {"epochs": [1, 2], "phases": [{"name": "training", "first_epoch": 1, "last_epoch": 2}],
+           "metrics": {"accuracy": [0.5, 0.6], "val_accuracy": [0.5, 0.55], "loss": [0.7, 0.6],
+                       "val_loss": [0.7, 0.65]}}
+COUNTS = {"cats": {"cats": 40, "dogs": 10}, "dogs": {"cats": 5, "dogs": 45}}
+
+
+def test_the_registry_has_curves_and_confusion_and_reads_qualified_names():
+    assert {"curves", "confusion"} <= set(figure_kinds.KINDS)
+    assert figure_kinds.kind_of("curves") == (figure_kinds.KINDS["curves"], None)
+    assert figure_kinds.kind_of("validation.confusion") == (figure_kinds.KINDS["confusion"], "validation")
+    assert figure_kinds.kind_of("validation.curves") == (None, None)  # curves take no qualifier
+    assert figure_kinds.kind_of("../../x.confusion") == (None, None)  # a qualifier is never a path
+    assert figure_kinds.kind_of("samples") == (None, None)
+
+
+def test_the_curves_workers_used_to_store_are_not_the_recipes_own(tmp_path):
+    worker_drawn = stored(tmp_path / "a", history=HISTORY, figures_entry={"curves": dict(figure_kinds.RUN_TIME_CURVES)})
+    assert figure_kinds.recipe_figures(worker_drawn) == {}
+    own = {"curves": {"file": "figures/curves.png", "caption": "My curves."},
+           "confusion": {"file": "figures/confusion.png", "caption": ""}}
+    recipe_drawn = stored(tmp_path / "b", history=HISTORY, figures_entry=own)
+    assert set(figure_kinds.recipe_figures(recipe_drawn)) == {"curves", "confusion"}
+
+
+def test_curves_are_drawn_from_the_history_one_run_or_a_band(tmp_path):
+    curves = figure_kinds.KINDS["curves"]
+    one = stored(tmp_path / "one", history=HISTORY)
+    drawing = curves.drawing([(0, one)], None, False)
+    assert drawing.data == {"history": HISTORY}
+    assert drawing.caption == "Accuracy and loss per epoch, training and validation."
+    assert drawing.draw(drawing.data).axes[0].get_title() == "accuracy"
+    other = stored(tmp_path / "other", history=HISTORY)
+    band = curves.drawing([(0, one), (3, other)], None, True)
+    assert band.data == {"histories": [HISTORY, HISTORY], "seeds": [0, 3]}
+    assert band.caption == "Mean per epoch over seeds 0, 3; the band spans the lowest to the highest run."
+    untrained = stored(tmp_path / "untrained")
+    assert curves.drawing([(0, untrained)], None, False) == "it did not train (no epochs)"
+
+
+def test_confusion_is_drawn_from_recorded_counts_in_the_datasets_class_order(tmp_path):
+    confusion = figure_kinds.KINDS["confusion"]
+    # metrics.json is written with sorted keys; the stored predictions give the dataset's order and names.
+    counts = {"Zebra_crossing": {"Zebra_crossing": 3, "apple": 1}, "apple": {"Zebra_crossing": 2, "apple": 4}}
+    result = stored(tmp_path / "r", metrics={"test": {"confusion": counts, "accuracy": 0.7}},
+                    predictions={"class_names": ["apple", "Zebra crossing"]})
+    drawing = confusion.drawing([(0, result)], None, False)
+    assert drawing.data == {"classes": ["apple", "Zebra crossing"], "counts": [[4, 2], [1, 3]]}
+    assert drawing.caption == "Test images by true and predicted class: count and share of the true class."
+    fig = drawing.draw(drawing.data)
+    assert {"4\n66.7%", "2\n33.3%", "1\n25.0%", "3\n75.0%"} <= set(texts(fig))
+    assert "7 of 10 correct" in texts(fig)
+
+
+def test_confusion_sums_seeds_and_names_the_counts_it_lacks(tmp_path):
+    confusion = figure_kinds.KINDS["confusion"]
+    a = stored(tmp_path / "a", metrics={"test": {"confusion": COUNTS}})
+    b = stored(tmp_path / "b", metrics={"test": {"confusion": COUNTS}})
+    pooled = confusion.drawing([(0, a), (1, b)], None, True)
+    assert pooled.data["counts"] == [[80, 20], [10, 90]]
+    assert "summed over seeds 0, 1" in pooled.caption
+    none = stored(tmp_path / "none", metrics={"test": {"accuracy": 0.5}})
+    assert confusion.drawing([(0, none)], None, False) == \
+        "it recorded no confusion counts (ctx.predict records them)"
+    two = stored(tmp_path / "two", metrics={"val": {"confusion": COUNTS}, "train": {"confusion": COUNTS}})
+    assert "name one, like" in confusion.drawing([(0, two)], None, False)
+    assert confusion.drawing([(0, two)], "val", False).data["counts"] == [[40, 10], [5, 45]]
+    assert "no confusion counts named 'test'" in confusion.drawing([(0, two)], "test", False)
+
+
+def test_a_drawing_carries_its_digest_and_only_a_stamped_png_gives_one(tmp_path):
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8), "white").save(plain)
+    assert page.drawing_digest(plain) is None
+    stamped = tmp_path / "stamped.png"
+    stamped.write_bytes(page._stamp(plain.read_bytes(), "0123456789abcdef"))
+    assert page.drawing_digest(stamped) == "0123456789abcdef"
+    assert np.array_equal(np.asarray(Image.open(stamped)), np.asarray(Image.open(plain)))  # pixels unchanged
+    hostile = tmp_path / "hostile.png"
+    hostile.write_bytes(page._stamp(plain.read_bytes(), "0123456789abcdef").replace(b"0123456789abcdef",
+                                                                                     b"../../etc/passw"))
+    assert page.drawing_digest(hostile) is None  # not a digest: never used as a file name
+    (tmp_path / "text.png").write_text("not a png")
+    assert page.drawing_digest(tmp_path / "text.png") is None
+
+
+# -- restyling: the tiny project, built for real ------------------------------------------------
+
+STRIPES_ASSETS = ("site/assets/stripes/plain-curves.png", "site/assets/stripes/flipped-curves.png")
+
+
+def restyled_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edited copy of figures.py (another validation colour) imported as ``litblog.common.figures``."""
+    source = Path(figures.__file__).read_text(encoding="utf-8")
+    edited = source.replace('VALIDATION_COLOUR = "#ff7f0e"', 'VALIDATION_COLOUR = "#2ca02c"')
+    assert edited != source
+    copy = tmp_path / "restyled" / "figures.py"
+    copy.parent.mkdir()
+    copy.write_text(edited, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("litblog.common.figures", copy)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "litblog.common.figures", module)
+    monkeypatch.setattr(litblog.common, "figures", module)
+
+
+def test_restyling_curves_reruns_nothing_and_changes_the_curves_in_site(project, tmp_path, monkeypatch, capsys):
+    assert not list((project / "results").rglob("curves.png"))  # workers no longer draw them
+    results = snapshot(project / "results")
+    before = {name: (project / name).read_bytes() for name in STRIPES_ASSETS}
+    restyled_figures(tmp_path, monkeypatch)
+    capsys.readouterr()
+    # The committed site is now out of date, and --check says which files.
+    assert run_cli(project, "--check") == 1
+    err = capsys.readouterr().err
+    for name in STRIPES_ASSETS:
+        assert f"{name} differs from what posts/2026-01-05-stripes.md builds now" in err
+    assert "is stale" not in err
+    assert run_cli(project) == 0
+    err = capsys.readouterr().err
+    assert "3 experiments, 3 cached, 0 to run" in err
+    report = json.loads((project / "site" / "_build" / "report.json").read_text())
+    assert [row["ran"] for row in report["experiments"]] == [False, False, False]
+    assert snapshot(project / "results") == results
+    for name, old in before.items():
+        new = (project / name).read_bytes()
+        assert new != old
+        # The validation line is drawn in the new colour (44, 160, 44), which the old curves lack.
+        for data, expected in ((new, True), (old, False)):
+            pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).reshape(-1, 3).astype(int)
+            assert (np.abs(pixels - [44, 160, 44]).sum(axis=1) < 30).any() == expected
+    assert run_cli(project, "--check") == 0
+
+
+def test_the_curves_of_results_stored_by_older_workers_are_drawn_from_history_without_a_rerun(project, capsys):
+    """A committed result holding the worker-drawn figures/curves.png keeps its key; the page draws the curves."""
+    [plain] = [m.parent for m in (project / "results").rglob("manifest.json")
+               if json.loads(m.read_text())["key_inputs"]["params"].get("augment") is False]
+    (plain / "figures").mkdir()
+    Image.new("RGB", (20, 10), "red").save(plain / "figures" / "curves.png")
+    manifest = json.loads((plain / "manifest.json").read_text())
+    manifest["figures"] = {"curves": dict(figure_kinds.RUN_TIME_CURVES)}
+    manifest.pop("digests")
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    seal(plain)
+    site = snapshot(project / "site")
+    capsys.readouterr()
+    assert run_cli(project, "--plan") == 0
+    assert "0 of 3 experiments would run." in capsys.readouterr().err
+    assert run_cli(project) == 0
+    assert "0 to run" in capsys.readouterr().err
+    published = (project / "site/assets/stripes/plain-curves.png").read_bytes()
+    assert published != (plain / "figures" / "curves.png").read_bytes()
+    assert page.drawing_digest(project / "site/assets/stripes/plain-curves.png")
+    after = snapshot(project / "site")
+    assert {k: v for k, v in after.items() if not k.startswith("_build/")} == \
+        {k: v for k, v in site.items() if not k.startswith("_build/")}  # the same pages and drawings as before

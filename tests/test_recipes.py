@@ -106,7 +106,7 @@ def test_explore_records_counts_baseline_and_draws_samples_and_augmentations(tmp
 def test_small_models_train_and_score_on_test(tmp_path, keras_seeded, model):
     out = tmp_path / model
     entries = run_recipe(f"cats_vs_dogs.{model}", out, **TINY)
-    check_figures(out, entries, {"curves", "confusion", "misclassified"})
+    check_figures(out, entries, {"confusion", "misclassified"})
     check_test_score(out)
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"] == [1] and {"accuracy", "val_accuracy", "loss", "val_loss"} <= set(history["metrics"])
@@ -123,7 +123,7 @@ def test_small_models_train_and_score_on_test(tmp_path, keras_seeded, model):
 def test_model4_extracts_features_from_a_frozen_mobilenet_then_fine_tunes(tmp_path, stand_in_weights):
     out = tmp_path / "model4"
     entries = run_recipe("cats_vs_dogs.model4", out, **TINY, fine_tune_epochs=1, fine_tune_from=100)
-    check_figures(out, entries, {"curves", "confusion", "misclassified"})
+    check_figures(out, entries, {"confusion", "misclassified"})
     check_test_score(out)
     assert [p["name"] for p in entries["phases"]] == ["feature extraction", "fine-tuning"]
     values = metrics(out)
@@ -135,7 +135,7 @@ def test_model4_extracts_features_from_a_frozen_mobilenet_then_fine_tunes(tmp_pa
 def test_resnet50_feature_extraction_then_fine_tuning_with_a_one_logit_head(tmp_path, stand_in_weights):
     out = tmp_path / "resnet50"
     entries = run_recipe("transfer.resnet50", out, **TINY, fine_tune_epochs=1, fine_tune_from=143)
-    check_figures(out, entries, {"curves", "confusion", "misclassified"})
+    check_figures(out, entries, {"confusion", "misclassified"})
     check_test_score(out, binary=True)
     history = json.loads((out / "history.json").read_text())
     # One joined history: epoch 2 continues epoch 1 (initial_epoch), as two named phases.
@@ -153,7 +153,7 @@ def test_resnet50_feature_extraction_then_fine_tuning_with_a_one_logit_head(tmp_
 def test_tutorial_cnn_with_augmentation_and_dropout(tmp_path, keras_seeded):
     out = tmp_path / "tutorial"
     entries = run_recipe("tutorial.three_block_cnn", out, **TINY, augment=True, dropout=0.2)
-    check_figures(out, entries, {"augmentation", "curves", "confusion", "misclassified"})
+    check_figures(out, entries, {"augmentation", "confusion", "misclassified"})
     check_test_score(out)
     summary = (out / "summary.txt").read_text()
     assert "augmentation (Sequential)" in summary and "dropout" in summary
@@ -162,7 +162,7 @@ def test_tutorial_cnn_with_augmentation_and_dropout(tmp_path, keras_seeded):
 def test_demo_recipe_still_runs(tmp_path, keras_seeded):
     out = tmp_path / "demo"
     entries = run_recipe("cats_vs_dogs.small_cnn", out, **TINY, augment=True)
-    check_figures(out, entries, {"curves"})
+    check_figures(out, entries, set())  # curves are drawn by the build
     assert "accuracy" in metrics(out)["test"]
 
 

@@ -13,6 +13,8 @@ from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.config import load_config
 from litblog.build.directives import DIRECTIVES, Block, Directive, parse_post
 from litblog.common.errors import SourceLocation, UserError, UserErrors
+from litblog.build.figure_kinds import RUN_TIME_CURVES
+from litblog.build.page import drawing_digest
 from litblog.build.plan import make_plan
 from litblog.build.render import ExperimentOutcome, Renderer, post_url
 from litblog.common.store import ResultStore, seal
@@ -44,7 +46,9 @@ def fake_result(store: ResultStore, experiment, val_accuracy: list[float], test_
         "format": 1, "key": experiment.key, "recipe": experiment.recipe.reference,
         "key_inputs": experiment.inputs.to_json(), "timings": {"wall_seconds": 65.2, "train_seconds": 61.7},
         "summaries": [{"model": "tiny", "file": "summary.txt"}],
-        "figures": {"curves": {"file": "figures/curves.png", "caption": "Accuracy and loss per epoch."}}}))
+        # The learning curves a worker drew and stored until drawing moved to the build: ignored,
+        # the page's curves are drawn from history.json.
+        "figures": {"curves": dict(RUN_TIME_CURVES)}}))
     seal(folder)  # as ResultStore.commit does: a result without digests is not used
 
 
@@ -200,3 +204,60 @@ def test_errors_of_every_target_are_reported_once(probe, rendered_golden):
         f"posts/2024-02-03-golden.md:{line}: met by every target",
         f"posts/2024-02-03-golden.md:{line}: met by the preview only\n  hint: a check of that target",
     ]
+
+
+# -- figures drawn at build time (figure_kinds.py) ----------------------------------------------
+
+CONFUSION = "\n```{figure} other.confusion\ncaption: Counts of *other*.\n```\n"
+COUNTS = {"horizontal": {"horizontal": 3, "vertical": 1}, "vertical": {"horizontal": 0, "vertical": 4}}
+
+
+def test_a_confusion_matrix_is_drawn_from_the_recorded_counts(rendered_golden, tmp_path):
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    outcomes["other"].result.metrics["test"]["confusion"] = COUNTS  # as ctx.predict records them
+    rendered = renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + CONFUSION)), outcomes)
+    png = rendered.assets["assets/golden/other-confusion.png"]
+    assert png.parent == tmp_path / "charts" and drawing_digest(png) == png.stem
+    assert "<figcaption>Counts of <em>other</em>.</figcaption>" in rendered.bodies["preview"]
+    # The curves of both runs are drawn from their histories (their stored curves.png is the worker's).
+    assert rendered.assets["assets/golden/base-curves.png"].parent == tmp_path / "charts"
+    # The counts named explicitly: the same drawing, under the figure's own name.
+    named = CONFUSION.replace("other.confusion", "other.test.confusion")
+    rendered = renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + named)), outcomes)
+    assert rendered.assets["assets/golden/other-test.confusion.png"] == png
+
+
+def test_a_figure_the_recipe_saved_wins_over_the_kind_of_that_name(rendered_golden, tmp_path):
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    result = outcomes["other"].result
+    result.metrics["test"]["confusion"] = COUNTS
+    Image.new("RGB", (20, 10), "blue").save(result.folder / "figures" / "confusion.png")
+    result.manifest["figures"]["confusion"] = {"file": "figures/confusion.png", "caption": "The recipe's own."}
+    rendered = renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + CONFUSION)), outcomes)
+    assert rendered.assets["assets/golden/other-confusion.png"] == result.folder / "figures" / "confusion.png"
+
+
+def test_a_figure_no_run_can_have_is_a_located_error_saying_why(rendered_golden, tmp_path):
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    body = parsed.post.body + CONFUSION + "\n```{figure} base.curvs\n```\n"
+    with pytest.raises(UserErrors) as info:
+        renderer.render(parse_post(replace(parsed.post, body=body)), outcomes)
+    assert [e.render().split(": ", 1)[1] for e in info.value.errors] == [
+        "experiment 'other' has no figure 'confusion': it recorded no confusion counts (ctx.predict records them)",
+        "experiment 'base' has no figure 'curvs' (did you mean 'curves'?)"]
+
+
+def test_show_curves_of_a_run_that_did_not_train_shows_nothing_and_the_figure_says_why(rendered_golden, tmp_path):
+    renderer, parsed, outcomes = rendered_golden
+    renderer.charts_dir = tmp_path / "charts"
+    outcomes["base"].result.history["epochs"] = []
+    experiment = "```{experiment} base\nrecipe: tiny.stripes\nparams: {epochs: 3}\nshow: [curves]\n```\n"
+    rendered = renderer.render(parse_post(replace(parsed.post, body=experiment)), outcomes)
+    assert rendered.assets == {} and "<figure" not in rendered.bodies["preview"]
+    with pytest.raises(UserErrors) as info:
+        renderer.render(parse_post(replace(parsed.post, body=experiment + "\n```{figure} base.curves\n```\n")),
+                        outcomes)
+    assert "experiment 'base' has no figure 'curves': it did not train (no epochs)" in str(info.value)

@@ -28,6 +28,7 @@ from ..common import paths
 from .config import SiteConfig, load_config
 from .keys import framework_versions, pinned_versions
 from .lock import BuildLock
+from .page import drawing_digest
 from .plan import Plan, make_plan
 from .posts import Post
 from .progress import ConsoleReporter
@@ -119,7 +120,7 @@ def run_check(config: SiteConfig) -> CheckReport:
         charts = scratch / "cache" / "charts"
         _seed_charts(config, charts)
         renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache")
-        rendered = [renderer.render(post, _outcomes(post, plan, store, {})) for post in parsed]
+        rendered = [renderer.render(post, _outcomes(post, plan, store, {}, [])) for post in parsed]
         staging = scratch / "site"
         staging.mkdir()
         stage_site(config, rendered, staging, preview=False)
@@ -128,16 +129,21 @@ def run_check(config: SiteConfig) -> CheckReport:
 
 
 def _seed_charts(config: SiteConfig, charts: Path) -> None:
-    """Charts a build would reuse, so the check draws none: the committed ones, then the local cache.
+    """Drawings a build would reuse, so the check draws none: the committed ones, then the local cache.
 
     A chart's file name is the digest of everything it shows (values, options, figures.py), so the
-    committed file of that name is the chart; the local cache wins, as a build here would use it.
+    committed file of that name is the chart. A figure drawn at build time under a name that does
+    not say what it shows (``model1-curves.png``) carries that digest inside (``page.drawing_digest``).
+    The local cache wins, as a build here would use it.
     """
     charts.mkdir(parents=True)
-    committed = sorted(config.path("site_dir").glob("assets/*/chart-*.png"))
+    site = config.path("site_dir")
+    committed = [(png, png.name.removeprefix("chart-")) for png in sorted(site.glob("assets/*/chart-*.png"))]
+    committed += [(png, f"{digest}.png") for png in sorted(site.glob("assets/*/*.png"))
+                  if not png.name.startswith("chart-") and (digest := drawing_digest(png))]
     cached = sorted((paths.cache_dir(config.root) / "charts").glob("*.png"))
-    for png in committed:
-        shutil.copyfile(png, charts / (png.name.removeprefix("chart-")))
+    for png, name in committed:
+        shutil.copyfile(png, charts / name)
     for png in cached:
         shutil.copyfile(png, charts / png.name)
 

@@ -26,9 +26,13 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..common.fsutil import atomic_write_text
 from .recipe_source import source_digest
+
+if TYPE_CHECKING:
+    from ..common.reads import DigestCache
 
 PACKAGE = Path(__file__).resolve().parents[1]  # litblog: AREAS name files relative to it
 PINS_FILE = Path(__file__).resolve().with_name("engine_pins.json")
@@ -49,11 +53,13 @@ class Pin:
     digest: str
 
 
-def area_digest(area: str) -> str:
-    """Token digest of the area's files, in order."""
+def area_digest(area: str, cache: "DigestCache | None" = None) -> str:
+    """Token digest of the area's files, in order (each file's remembered in ``cache`` while it is unchanged)."""
     digest = hashlib.sha256()
     for name in AREAS[area]:
-        digest.update(name.encode() + b"\0" + source_digest(PACKAGE / name).encode() + b"\0")
+        file = PACKAGE / name
+        tokens = cache.digest(file, source_digest, kind="tokens") if cache else source_digest(file)
+        digest.update(name.encode() + b"\0" + tokens.encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -64,12 +70,15 @@ def read_pins(path: Path | None = None) -> dict[str, Pin]:
 
 
 @functools.lru_cache(maxsize=1)
-def engine_inputs() -> dict[str, str]:
-    """What the key records of litblog's run-time code: one entry per area."""
+def engine_inputs(cache: "DigestCache | None" = None) -> dict[str, str]:
+    """What the key records of litblog's run-time code: one entry per area.
+
+    ``cache`` (the build's) spares tokenizing the areas' files on every build.
+    """
     pins = read_pins()
     inputs: dict[str, str] = {}
     for area in AREAS:
-        digest = area_digest(area)
+        digest = area_digest(area, cache)
         pin = pins.get(area)
         version = pin.version if pin else 0
         inputs[area] = f"v{version}" if pin and pin.digest == digest else f"v{version}+{digest[:12]}"

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from .config import SiteConfig
 from ..common import paths
@@ -28,7 +28,9 @@ from .plan import PlannedExperiment
 from ..common.protocol import RunStatus
 from .provenance import repository_state
 from ..common.store import MANIFEST, ResultStore
-from .warm import SUPPORTED as WARM_SUPPORTED, WarmServer, idle_seconds
+
+if TYPE_CHECKING:
+    from .warm import WarmServer
 
 TRACEBACK_LINES = 12
 TAIL_LINE_CHARS = 400  # one line of a tail shown in the console; a recipe may print megabytes on one line
@@ -215,8 +217,11 @@ def run_experiments(
     return outcomes
 
 
-def warm_server(config: SiteConfig) -> WarmServer | None:
+def warm_server(config: SiteConfig) -> "WarmServer | None":
     """The project's warm server (see :mod:`litblog.build.warm`), or None where runs start cold."""
+    # Sockets and the server's client only when something runs: a no-op build stays light.
+    from .warm import SUPPORTED as WARM_SUPPORTED, WarmServer, idle_seconds
+
     idle = idle_seconds(config.build.warm_workers)
     if idle <= 0 or not WARM_SUPPORTED:
         return None
@@ -225,7 +230,7 @@ def warm_server(config: SiteConfig) -> WarmServer | None:
 
 
 def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore, threads: int,
-           reporter: Reporter, gpu: str | None = None, warm: WarmServer | None = None) -> _Running:
+           reporter: Reporter, gpu: str | None = None, warm: "WarmServer | None" = None) -> _Running:
     log_path = log_path_for(config, experiment)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path = paths.spec_path(config.root, experiment.key)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
+import os
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
@@ -21,6 +25,7 @@ import markdown
 from markupsafe import Markup
 
 from ..common.errors import UserError
+from ..common.fsutil import atomic_write_bytes
 from .posts import Post
 from .targets import Target
 from .text import html_text, markdown_text
@@ -108,21 +113,76 @@ class Page:
 
     # -- drawings ---------------------------------------------------------------------------
 
-    def drawn(self, drawing: dict[str, Any], draw: Callable[[dict[str, Any], Path], None]) -> Path:
-        """The PNG of ``drawing`` in the chart cache, drawn only when its content (or figures.py) is new."""
+    def drawn(self, drawing: dict[str, Any], draw: Callable[[dict[str, Any], Path], None], *,
+              stamped: bool = False) -> Path:
+        """The PNG of ``drawing`` in the chart cache, drawn only when its content (or figures.py) is new.
+
+        ``stamped``: the PNG carries the drawing's digest (:func:`drawing_digest`), for a drawing
+        published under a name that does not say what it shows (``model1-curves.png``), so that
+        ``build-site --check`` can reuse the committed file as a chart's is reused by its name.
+        """
         drawing = {**drawing, "code": _figures_digest()}
         digest = hashlib.sha256(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:16]
         png = self.charts_dir / f"{digest}.png"
-        if not png.is_file():
+        if png.is_file():
+            return png
+        if not stamped:
             draw(drawing, png)
+            return png
+        plain = png.with_name(f".{digest}.unstamped.png")
+        draw(drawing, plain)
+        atomic_write_bytes(png, _stamp(plain.read_bytes(), digest))
+        plain.unlink()
         return png
 
 
-@functools.lru_cache(maxsize=1)
+# A tEXt chunk right after the PNG header: "litblog-drawing\0<digest>".
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_HEADER_END = len(_PNG_SIGNATURE) + 4 + 4 + 13 + 4  # IHDR: length, type, 13 bytes, CRC
+_DRAWING_KEY = b"litblog-drawing"
+_DIGEST = re.compile(rb"[0-9a-f]{16}")
+
+
+def _stamp(png: bytes, digest: str) -> bytes:
+    """``png`` with the drawing's digest in a text chunk after its header (pixels unchanged)."""
+    if png[:len(_PNG_SIGNATURE)] != _PNG_SIGNATURE or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    data = _DRAWING_KEY + b"\0" + digest.encode("ascii")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    return png[:_HEADER_END] + chunk + png[_HEADER_END:]
+
+
+def drawing_digest(png: Path) -> str | None:
+    """The digest a stamped drawing (:meth:`Page.drawn`) carries, or None; reads only the file's start."""
+    try:
+        with png.open("rb") as file:
+            head = file.read(_HEADER_END + 8 + len(_DRAWING_KEY) + 1 + 16 + 4)
+    except OSError:
+        return None
+    chunk = head[_HEADER_END:_HEADER_END + 8]  # the first chunk after IHDR: where _stamp puts it
+    if head[:len(_PNG_SIGNATURE)] != _PNG_SIGNATURE or len(chunk) < 8:
+        return None
+    length, kind = struct.unpack(">I4s", chunk)
+    if kind != b"tEXt":
+        return None
+    key, _, value = head[_HEADER_END + 8:_HEADER_END + 8 + length].partition(b"\0")
+    return value.decode("ascii") if key == _DRAWING_KEY and _DIGEST.fullmatch(value) else None
+
+
 def _figures_digest() -> str:
+    """The token digest of the file ``litblog.common.figures`` (which ``litblog.figures`` is) is
+    imported from, found without importing it (no matplotlib on a rebuild); a module put in its
+    place keys drawings by its own source."""
+    origin = importlib.util.find_spec("litblog.common.figures").origin  # type: ignore[union-attr]
+    stat = os.stat(origin)  # type: ignore[arg-type]
+    return _source_digest(Path(origin), stat.st_mtime_ns, stat.st_size)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=4)
+def _source_digest(file: Path, mtime_ns: int, size: int) -> str:
     from .recipe_source import source_digest
 
-    return source_digest(Path(__file__).resolve().parents[1] / "common" / "figures.py")
+    return source_digest(file)
 
 
 def caption_markdown() -> markdown.Markdown:

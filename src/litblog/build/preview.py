@@ -60,9 +60,11 @@ class PreviewEntry:
 class PreviewBuilder:
     """Turns rendered posts into standalone HTML pages with relative links."""
 
-    def __init__(self, templates_dir: Path, site: dict[str, Any], *, live_reload: bool = False) -> None:
+    def __init__(self, templates_dir: Path, site: dict[str, Any], *, live_reload: bool = False,
+                 bytecode_cache: jinja2.BytecodeCache | None = None) -> None:
         self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir / "preview"),
-                                       autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                                       autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                                       bytecode_cache=bytecode_cache)
         self._site = site
         self._live_reload = live_reload
         self._markdown = markdown.Markdown(extensions=[

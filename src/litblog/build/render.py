@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, TypeVar
 
+import jinja2
+
 from . import provenance_card
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
 from ..common.errors import UserError, UserErrors
@@ -93,6 +95,19 @@ def render_code(block: CodeBlock, page: Page) -> str:
     return page.target.code_block(block.text)
 
 
+def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept in ``cache_dir/templates`` (Jinja2 checks each against its source),
+    so a rebuild does not compile them again."""
+    if cache_dir is None:
+        return None
+    folder = cache_dir / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 class Renderer:
     """Renders parsed posts with the block templates of one project."""
 
@@ -100,7 +115,8 @@ class Renderer:
         self.permalink = permalink
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
-        self._environments = {target.name: target.environment(templates_dir) for target in TARGETS}
+        self._environments = {target.name: target.environment(templates_dir, template_cache(cache_dir))
+                              for target in TARGETS}
         self._inline_markdown = caption_markdown()
         self._blocks: dict[type, BlockRenderer] = {TextBlock: render_text, CodeBlock: render_code}
         self._blocks.update({directive.block: directive.render for directive in DIRECTIVES.values()})

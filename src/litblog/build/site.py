@@ -15,12 +15,13 @@ from typing import Any, Sequence
 
 import yaml
 
+from ..common import paths
 from .config import SiteConfig
 from ..common.errors import SourceLocation, UserError
 from ..common.fsutil import discard, is_inside, make_unique_dir, recover_dir, replace_dir
 from .posts import Post
 from .preview import PreviewBuilder, PreviewEntry, page_file
-from .render import RenderedPost, post_url
+from .render import RenderedPost, post_url, template_cache
 
 PREVIEW_DIR = "_site"
 BUILD_DIR = "_build"  # the build report: local, never published
@@ -158,7 +159,8 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], c
     writer.mkdir(posts_dir)
     previewer = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
                                            "description": config.jekyll.get("description") or ""},
-                               live_reload=live_reload) if preview else None
+                               live_reload=live_reload,
+                               bytecode_cache=template_cache(paths.cache_dir(config.root))) if preview else None
     preview_root = staging / PREVIEW_DIR
     entries: list[PreviewEntry] = []
     for item in rendered:

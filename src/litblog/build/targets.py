@@ -56,10 +56,11 @@ class Target:
 
         return CODE_SPAN.sub(wrap, text)
 
-    def environment(self, templates_dir: Path) -> jinja2.Environment:
+    def environment(self, templates_dir: Path, bytecode_cache: jinja2.BytecodeCache | None = None
+                    ) -> jinja2.Environment:
         """Jinja2 over the block templates (``templates/blocks/``), with this target's filters."""
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates_dir / "blocks"),
+            loader=jinja2.FileSystemLoader(templates_dir / "blocks"), bytecode_cache=bytecode_cache,
             autoescape=lambda name: name is not None and ".html" in name,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
             undefined=jinja2.StrictUndefined,

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .fsutil import atomic_write_text
 from .paths import keras_home
@@ -80,14 +80,17 @@ class DigestCache:
             self.entries = {}
         self.changed = False
 
-    def digest(self, path: Path) -> str:
+    def digest(self, path: Path, compute: Callable[[Path], str] = sha256, kind: str = "") -> str:
+        """``compute(path)`` (SHA-256 by default), recomputed only when the file's size or mtime
+        changed; ``kind`` tells apart digests of the same file made by different functions."""
         stat = path.stat()
         stamp = [stat.st_size, stat.st_mtime_ns]
-        entry = self.entries.get(str(path))
+        name = f"{kind}:{path}" if kind else str(path)
+        entry = self.entries.get(name)
         if entry and entry[0] == stamp:
             return entry[1]
-        value = sha256(path)
-        self.entries[str(path)] = [stamp, value]
+        value = compute(path)
+        self.entries[name] = [stamp, value]
         self.changed = True
         return value
 

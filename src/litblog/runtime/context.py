@@ -676,8 +676,9 @@ class RecipeContext:
     def save(self) -> dict[str, Any]:
         """Write history, metrics, log and summaries into the output folder.
 
-        An experiment that trained gets its learning curves as the figure ``curves`` (unless
-        the recipe saved its own). Returns the manifest entries describing the files.
+        Returns the manifest entries describing the files. Learning curves are not drawn here:
+        the build draws them from ``history.json`` (``figure_kinds.py``), so restyling them
+        re-runs nothing; a ``curves`` figure the recipe saved itself is kept and wins.
         """
         capture = self._capture
         out = self.output_dir
@@ -687,11 +688,6 @@ class RecipeContext:
             "metrics": capture.metrics,
             "phases": [vars(p) for p in capture.phases],
         }
-        if capture.epochs and "curves" not in capture.figures:
-            from ..common.figures import learning_curves
-
-            self.figure("curves", learning_curves(history),
-                        caption="Accuracy and loss per epoch, training and validation.")
         atomic_write_text(out / "history.json", json.dumps(history, indent=1, allow_nan=True) + "\n")
         atomic_write_text(out / "metrics.json", json.dumps(capture.recorded, indent=1, sort_keys=True) + "\n")
         atomic_write_text(out / "log.txt", self._scrub(self.log_text))

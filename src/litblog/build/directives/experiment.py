@@ -9,8 +9,9 @@ seeds: 3
 
 It is the only directive that defines an experiment: the plan runs it (one run per seed),
 and other blocks name it. ``show`` picks what is rendered here: the recipe's code and the
-call, the model summaries, the training log (per seed), the learning curves (over seeds: the
-mean with a band, drawn by ``figure.py``) and the recorded values.
+call, the model summaries, the training log (per seed), the learning curves (drawn at build
+time from the history, over seeds the mean with a band: ``figure.py``, ``figure_kinds.py``)
+and the recorded values.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..text import cell, duration, html_text, markdown_text, size
 from ..values import format_value, recorded
 from ..yaml_source import YamlDocument
 from .base import IDENTIFIER, Block, Directive, DirectiveSource
-from .figure import curves_band, figure_html
+from .figure import place_figure
 from .seed_values import value_text
 
 SHOW_CHOICES = ("code", "summary", "log", "curves", "metrics")
@@ -124,11 +125,9 @@ def render(directive: ExperimentDirective, page: Page) -> str:
         elif item == "log":
             for seed, run in outcome.results:
                 parts.append(_log(directive.name, run, seed if outcome.several else None, page))
-        elif item == "curves" and outcome.several:
-            parts.append(curves_band(directive.name, None, None, None, page))
-        elif item == "curves" and "curves" in result.figures():
-            caption = html_text(result.figure_caption("curves"))
-            parts.append(figure_html(directive.name, "curves", result, caption, None, None, directive.location, page))
+        elif item == "curves":  # as {figure} name.curves, captioned; nothing for a run that did not train
+            parts.append(place_figure(page, directive.name, "curves", directive.location, captioned=True,
+                                      required=False))
         elif item == "metrics":
             parts.append(_metrics(directive.name, outcome, directive.location, page))
     return "\n".join(part.rstrip() + "\n" for part in parts if part)

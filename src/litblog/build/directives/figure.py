@@ -5,25 +5,30 @@ caption: Training and validation accuracy of the first model.
 width: 80%
 ```
 
-A figure is copied next to the post (``assets/<slug>/<experiment>-<figure>.png``). For an
-experiment of several seeds, ``curves`` is the mean per epoch with a band from the lowest to
-the highest run (drawn here from the runs' histories, cached by content), another figure is
-the first seed's, ``per_seed: true`` shows every run's own, and ``model1.curves.seed1`` one
-run's. The experiment directive's ``show: [curves]`` uses :func:`figure_html` and
-:func:`curves_band` too.
+A figure is copied next to the post (``assets/<slug>/<experiment>-<figure>.png``). It is the
+figure the recipe saved under that name, else one the build draws from what the run stored
+(``figure_kinds.py``: ``curves`` from the history, ``confusion`` from the recorded counts),
+cached by content. For an experiment of several seeds such a kind draws one figure over the
+runs (``curves``: the mean per epoch with a band from the lowest to the highest run), another
+figure is the first seed's, ``per_seed: true`` shows every run's own, and
+``model1.curves.seed1`` one run's. The experiment directive's ``show: [curves]`` uses
+:func:`place_figure` too.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError, did_you_mean, one_of
+from ..figure_kinds import KINDS, Drawing, FigureKind, kind_of, recipe_figures
+from ..figure_kinds import code_digest as kinds_code_digest
 from ..page import Page, missing_block
 from ..schema import Option
 from ..spread import seed_of_statistic
@@ -85,59 +90,119 @@ def render(block: FigureDirective, page: Page) -> str:
         return page.notice(block.experiment) or missing_block(block.experiment)
     notices = page.notices([block.experiment])
     caption = page.caption(block.caption, block.caption_references)
-    if outcome.several and seed is None and not block.per_seed and figure == "curves":
-        return notices + curves_band(block.experiment, caption, block.alt, block.width, page)
-    if outcome.several and seed is None and not block.per_seed:
-        runs = runs[:1]  # the first seed's figure, and the caption says which
-        seed = runs[0].seed
-        words = html_text(f"(Seed {seed} of {len(outcome.runs)}.)")
-        caption = Markup(f"{caption} {words}") if caption else words
-    parts = []
-    for run in runs:
-        if run.result is None:
-            parts.append(missing_block(block.experiment))
-            continue
-        tagged = run.seed if outcome.several and (seed is not None or block.per_seed) else None
-        own = caption
-        if tagged is not None and (block.per_seed or not caption):
-            words = html_text(f"(Seed {run.seed}.)" if caption else
-                              f"{run.result.figure_caption(figure)} (Seed {run.seed}.)".strip())
-            own = Markup(f"{caption} {words}") if caption else words
-        parts.append(figure_html(block.experiment, figure, run.result, own, block.alt, block.width,
-                                 block.location, page, seed=tagged))
-    return notices + "\n".join(part.rstrip() + "\n" for part in parts if part)
+    return notices + place_figure(page, block.experiment, figure, block.location, caption=caption, alt=block.alt,
+                                  width=block.width, seed=seed, per_seed=block.per_seed)
 
 
 DIRECTIVE = Directive("figure", FigureDirective, OPTIONS, parse, render)
 
 
-def figure_html(experiment: str, figure: str, result: Result, caption_html: Markup, alt: str | None,
-                width: str | None, location: SourceLocation, page: Page, *, seed: int | None = None) -> str:
-    """One stored figure of one run, copied next to the post; an error when the run has no such figure."""
-    figures = result.figures()
-    if figure not in figures:
-        page.errors.append(UserError(f"experiment '{experiment}' has no figure '{figure}'", location,
-                                     suggestion=did_you_mean(figure, figures) or one_of(figures)))
-        return ""
-    tag = "" if seed is None else f"-seed{seed}"
-    src = page.asset(f"assets/{page.post.slug}/{experiment}-{figure}{tag}.png", figures[figure])
-    alt = alt or caption_text(caption_html) or f"{figure} of {experiment}"
-    return page.template("figure.html.j2", src=src, alt=html_text(alt),
-                         width=html_text(width) if width else None, caption_html=caption_html, missing=())
+def place_figure(page: Page, experiment: str, figure: str, location: SourceLocation, *,
+                 caption: Markup = Markup(""), alt: str | None = None, width: str | None = None,
+                 seed: int | None = None, per_seed: bool = False, captioned: bool = False,
+                 required: bool = True) -> str:
+    """The figure ``figure`` of an experiment's runs (those of ``seed`` only, when given), as HTML.
+
+    Each run's figure is the one its recipe saved under that name, else the build-time kind's
+    (``figure_kinds.py``) drawn from what the run stored. For an experiment of several seeds,
+    without ``seed`` or ``per_seed``, a kind draws one figure over the runs unless a recipe saved
+    its own; any other figure is the first seed's. ``captioned``: a figure without ``caption``
+    gets the recipe's or the kind's (``show: [curves]``). ``required``: a figure no run can
+    have is an error at ``location``; else nothing is shown.
+    """
+    outcome = page.outcomes[experiment]
+    runs = [r for r in outcome.runs if seed is None or r.seed == seed]
+    kind, qualifier = kind_of(figure)
+    if outcome.several and seed is None and not per_seed:
+        stored = [(run.seed, run.result) for run in runs if run.result is not None]
+        if kind is not None and not any(figure in recipe_figures(result) for _, result in stored):
+            drawing = kind.drawing(stored, qualifier, True)
+            if isinstance(drawing, str):
+                return _lacking(page, experiment, figure, drawing, location, required)
+            src = page.asset(_asset_name(page, experiment, figure), _drawn(page, kind, drawing))
+            return _figure(page, src, caption or html_text(drawing.caption), alt, width, f"{figure} of {experiment}")
+        runs = runs[:1]  # the first seed's figure, and the caption says which
+        seed = runs[0].seed
+        run = runs[0].result
+        own = html_text(run.figure_caption(figure)) if captioned and not caption and run is not None else caption
+        words = html_text(f"(Seed {seed} of {len(outcome.runs)}.)")
+        caption = Markup(f"{own} {words}") if own else words
+    parts = []
+    for run in runs:
+        if run.result is None:
+            parts.append(missing_block(experiment))
+            continue
+        found = _run_figure(page, run.seed, run.result, figure)
+        if not isinstance(found, tuple):
+            parts.append(_lacking(page, experiment, figure, found, location, required, run.result))
+            continue
+        png, own_caption = found
+        tagged = run.seed if outcome.several and (seed is not None or per_seed) else None
+        shown = caption
+        if tagged is not None and (per_seed or not caption):
+            words = html_text(f"(Seed {run.seed}.)" if caption else f"{own_caption} (Seed {run.seed}.)".strip())
+            shown = Markup(f"{caption} {words}") if caption else words
+        elif captioned and not caption:
+            shown = html_text(own_caption)
+        tag = "" if tagged is None else f"-seed{tagged}"
+        src = page.asset(_asset_name(page, experiment, figure, tag), png)
+        parts.append(_figure(page, src, shown, alt, width, f"{figure} of {experiment}"))
+    return "\n".join(part.rstrip() + "\n" for part in parts if part)
 
 
-def curves_band(experiment: str, caption_html: Markup | None, alt: str | None, width: str | None,
-                page: Page) -> str:
-    """The learning curves of an experiment of several seeds: the mean per epoch, a min–max band."""
-    runs = page.outcomes[experiment].results
-    seeds = ", ".join(str(seed) for seed, _ in runs)
-    png = page.drawn({"histories": [run.history for _, run in runs], "seeds": [seed for seed, _ in runs]},
-                     _draw_band)
-    src = page.asset(f"assets/{page.post.slug}/{experiment}-curves.png", png)
-    if not caption_html:
-        caption_html = html_text(f"Mean per epoch over seeds {seeds}; the band spans the lowest to the "
-                                 f"highest run.")
-    alt = alt or caption_text(caption_html) or f"curves of {experiment}"
+def _run_figure(page: Page, seed: int, result: Result, figure: str) -> tuple[Path, str] | str | None:
+    """One run's figure and the caption it comes with: the recipe's own, else its kind's drawing; or why
+    its kind cannot draw it; None when no figure has that name."""
+    own = recipe_figures(result)
+    if figure in own:
+        return own[figure], result.figure_caption(figure)
+    kind, qualifier = kind_of(figure)
+    if kind is None:
+        return None
+    drawing = kind.drawing([(seed, result)], qualifier, False)
+    if isinstance(drawing, str):
+        return drawing
+    return _drawn(page, kind, drawing), drawing.caption
+
+
+def _drawn(page: Page, kind: FigureKind, drawing: Drawing) -> Path:
+    """The PNG of a kind's drawing, from the drawing cache (stamped: ``--check`` reuses committed ones)."""
+    return page.drawn({"kind": kind.name, "kind_code": kinds_code_digest(), **drawing.data},
+                      functools.partial(_save_drawing, drawing.draw), stamped=True)
+
+
+def _save_drawing(draw: Callable[[dict[str, Any]], Any], data: dict[str, Any], target: Path) -> None:
+    from ...common.figures import save_figure  # matplotlib: only when a drawing is new
+
+    save_figure(draw(data), target)
+
+
+def _lacking(page: Page, experiment: str, figure: str, reason: str | None, location: SourceLocation,
+             required: bool, result: Result | None = None) -> str:
+    """A figure the experiment cannot have: a located error (with the names it has), or nothing when not required."""
+    if required:
+        names = [*(recipe_figures(result) if result is not None else ()), *KINDS]
+        if reason:
+            page.errors.append(UserError(f"experiment '{experiment}' has no figure '{figure}': {reason}", location))
+        else:
+            page.errors.append(UserError(f"experiment '{experiment}' has no figure '{figure}'", location,
+                                         suggestion=did_you_mean(figure, names) or one_of(names)))
+    return ""
+
+
+def _asset_name(page: Page, experiment: str, figure: str, tag: str = "") -> str:
+    """Where a figure is published: ``assets/<slug>/<experiment>-<figure><tag>.png``.
+
+    A qualified kind keeps its dot (``model1-test.confusion.png``): no saved figure has one, so
+    the two never share a file.
+    """
+    return f"assets/{page.post.slug}/{experiment}-{figure}{tag}.png"
+
+
+def _figure(page: Page, src: Markup, caption_html: Markup, alt: str | None, width: str | None,
+            fallback_alt: str) -> str:
+    """The ``figure.html.j2`` block of one image; its ``alt`` is the author's, else the caption's text."""
+    alt = alt or caption_text(caption_html) or fallback_alt
     return page.template("figure.html.j2", src=src, alt=html_text(alt),
                          width=html_text(width) if width else None, caption_html=caption_html, missing=())
 
@@ -145,9 +210,3 @@ def curves_band(experiment: str, caption_html: Markup | None, alt: str | None, w
 def caption_text(caption_html: Markup) -> str:
     """A rendered caption as plain text, for an ``alt`` attribute."""
     return strip_verbatim(re.sub(r"<[^>]+>", "", html.unescape(str(caption_html)))).strip()
-
-
-def _draw_band(drawing: dict[str, Any], target: Path) -> None:
-    from ...common.figures import learning_curves_band, save_figure  # matplotlib: only when a drawing is new
-
-    save_figure(learning_curves_band(drawing["histories"], drawing["seeds"]), target)
