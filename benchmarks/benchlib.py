@@ -235,7 +235,7 @@ def litblog_runs(root: Path) -> list[str]:
 
 # ---------------------------------------------------------------------------- Keras' log lines
 
-_STEP_LINE = re.compile(r"^Epoch \d+/\d+\n(\d+)/\d+ - \d+s - (\d+(?:\.\d+)?)(s|ms|us)/step\b", re.MULTILINE)
+_EPOCH_LINE = re.compile(r"^Epoch \d+/\d+\n(\d+)/\d+ - (\d+)s - (\d+(?:\.\d+)?)(s|ms|us)/step\b", re.MULTILINE)
 _UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 
 
@@ -243,11 +243,16 @@ def keras_epoch_seconds(log_text: str) -> list[float]:
     """Seconds per epoch from Keras' ``verbose=2`` lines (``63/63 - 16s - 258ms/step - ...`` after
     ``Epoch 3/20``; evaluation lines have no epoch line before them).
 
-    Keras prints the epoch's time divided by its steps (validation included), so steps times
-    the time per step is the epoch's time to the millisecond per step; the same reading serves
-    both sides of a comparison.
+    Keras prints the epoch's time (validation included) in whole seconds and divided by its
+    steps, rounded in its unit. Steps times the time per step is used when that is the finer
+    reading (``258ms/step``: to 0.5 ms a step), the whole seconds otherwise (``1s/step``); the
+    same reading serves both sides of a comparison.
     """
-    return [int(steps) * float(value) * _UNIT[unit] for steps, value, unit in _STEP_LINE.findall(log_text)]
+    seconds = []
+    for steps, total, per_step, unit in _EPOCH_LINE.findall(log_text):
+        product_error = int(steps) * 0.5 * _UNIT[unit]
+        seconds.append(int(steps) * float(per_step) * _UNIT[unit] if product_error < 0.5 else float(total))
+    return seconds
 
 
 # ---------------------------------------------------------------------------- figures

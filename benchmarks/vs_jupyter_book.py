@@ -39,8 +39,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import benchlib
-from benchlib import BENCH_DIR
+sys.dont_write_bytecode = True  # nothing written outside the work folder, not even benchmarks/__pycache__
+import benchlib  # noqa: E402
+from benchlib import BENCH_DIR  # noqa: E402
 
 VENV = BENCH_DIR / "jupyter-book-venv"
 JUPYTER_BOOK = ("jupyter-book<2", "ipykernel")
