@@ -74,13 +74,15 @@ def load_average() -> float:
 
 
 def litblog_checkout() -> str:
-    """The litblog code the benchmarks run: this repository's ``src/`` at its commit."""
+    """The litblog code the benchmarks run (this repository's ``src/`` at its commit) and its warm-worker setting."""
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
     commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
     dirty = " with uncommitted changes" if git("status", "--porcelain", "--", "src") else ""
-    return f"litblog from {REPO / 'src'} at {commit}{dirty}"
+    warm = os.environ.get("LITBLOG_WARM_WORKERS")
+    return (f"litblog from {REPO / 'src'} at {commit}{dirty}; jobs and warm workers: litblog's defaults"
+            + (f", LITBLOG_WARM_WORKERS={warm}" if warm is not None else ""))
 
 
 def framework_requirements() -> list[str]:
@@ -225,6 +227,18 @@ def new_litblog_project(root: Path, config: str, recipes: dict[str, str], posts:
 def litblog_build(root: Path, *args: str) -> list[str]:
     """The ``build-site`` command line for ``root`` (through this interpreter, litblog from ``src/``)."""
     return [sys.executable, "-m", "litblog", "--project", str(root), *args]
+
+
+def retire_warm_server(root: Path) -> None:
+    """Let the warm server of ``root`` (litblog's warm workers) exit now instead of idling on.
+
+    A server exits when ``.litblog/warm/current`` no longer names it; the benchmark's projects
+    are thrown away, so nothing would ever use it again.
+    """
+    current = root / ".litblog" / "warm" / "current"
+    if current.is_file():
+        current.write_text("retired by the benchmark\n")
+        time.sleep(1.0)  # it looks every 0.2 s between requests
 
 
 def litblog_runs(root: Path) -> list[str]:

@@ -287,11 +287,16 @@ class LitblogSide:
         self.root = self.post = Path()
 
     def fresh(self, label: str) -> None:
-        """A new project folder: no results, no site, no scratch area, nothing in memory for its path."""
+        """A new project folder: no results, no site, no scratch area, no warm server for its path."""
+        self.retire()
         self.root = benchlib.new_litblog_project(self.work / f"blog-{label}",
                                                  "title: Benchmark blog\nlitblog:\n  seed: 0\n",
                                                  {"pets.py": RECIPE}, {})
         self.post = self.root / "posts" / "2026-01-01-pets.md"
+
+    def retire(self) -> None:
+        if self.root != Path():
+            benchlib.retire_warm_server(self.root)
 
     def write(self, state: PostState) -> None:
         self.post.write_text(litblog_post(state))
@@ -391,11 +396,12 @@ def main() -> int:
     print(f"post: two models, {2 * args.per_class} training images at {args.image_size} px, "
           f"{args.epochs} epochs each, seed 0; data {data}")
     work, holder = benchlib.work_folder(args.keep, "vs-jupyter-book")
+    env = benchlib.confined_env(work, data)
+    litblog = LitblogSide(work, env)
+    sides = [litblog, JupyterBookSide(work, env, executable, data)]
     try:
-        env = benchlib.confined_env(work, data)
         warm_up(env, executable)
         state = PostState(args.image_size, args.per_class, args.epochs)
-        sides = [LitblogSide(work, env), JupyterBookSide(work, env, executable, data)]
         steps: dict[str, dict[str, list[Step]]] = {step: {side.name: [] for side in sides} for step in STEPS}
 
         def build_both(step: str, label: str, turn: int) -> None:
@@ -430,6 +436,7 @@ def main() -> int:
         if args.keep:
             print(f"work folder kept: {work}")
     finally:
+        litblog.retire()
         if holder is not None:
             holder.cleanup()
     return 0

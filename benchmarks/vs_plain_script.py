@@ -158,6 +158,7 @@ def main() -> int:
     print(f"machine: {benchlib.machine()}")
     print(benchlib.litblog_checkout())
     work, holder = benchlib.work_folder(args.keep, "vs-plain-script")
+    blog = work / "blog"
     try:
         params = f"epochs: {epochs}"
         if args.quick:
@@ -179,7 +180,7 @@ def main() -> int:
                                work / "logs" / "plain.log", cwd=script.parent)
         plain_epochs = benchlib.keras_epoch_seconds(plain.stdout)
 
-        blog = benchlib.new_litblog_project(work / "blog", "title: Benchmark blog\nlitblog:\n  seed: 0\n", {},
+        benchlib.new_litblog_project(blog, "title: Benchmark blog\nlitblog:\n  seed: 0\n", {},
                                             {"2026-01-01-model1.md": POST.format(params=params)})
         shutil.rmtree(blog / "src" / "recipes")
         shutil.copytree(REPO / "src" / "recipes", blog / "src" / "recipes",
@@ -213,6 +214,7 @@ def main() -> int:
         if args.keep:
             print(f"work folder kept: {work}")
     finally:
+        benchlib.retire_warm_server(blog)
         if holder is not None:
             holder.cleanup()
     return 0
