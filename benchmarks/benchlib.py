@@ -48,10 +48,7 @@ def machine() -> str:
                 memory = f"{int(line.split()[1]) / 2**20:.1f} GiB memory"
     except OSError:
         pass
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = "; load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} CPU cores ({cpu}), {memory}, {gpus()}{load}"
+    return f"{os.cpu_count()} CPU cores ({cpu}), {memory}, {gpus()}; load average {load_average()}"
 
 
 def gpus() -> str:
@@ -68,9 +65,9 @@ def gpus() -> str:
     return "no GPU"
 
 
-def load_average() -> float:
-    """The one-minute load average (0 where the system does not say)."""
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+def load_average() -> str:
+    """The load averages over 1, 5 and 15 minutes: how busy the machine was around the figures."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
 
 
 def litblog_checkout() -> str:
@@ -210,15 +207,19 @@ def work_folder(keep: bool, prefix: str) -> tuple[Path, object]:
 
 # ---------------------------------------------------------------------------- litblog projects
 
-def new_litblog_project(root: Path, config: str, recipes: dict[str, str], posts: dict[str, str]) -> Path:
-    """A litblog project: ``_config.yml``, recipes in ``src/recipes/``, posts, the repository's templates."""
+def new_litblog_project(root: Path, config: str, recipes: dict[str, str] | Path, posts: dict[str, str]) -> Path:
+    """A litblog project: ``_config.yml``, posts, the repository's templates, and recipes in
+    ``src/recipes/`` (modules by name and text, or a copy of a recipes folder)."""
     (root / "posts").mkdir(parents=True)
-    (root / "src" / "recipes").mkdir(parents=True)
     shutil.copytree(REPO / "templates", root / "templates")
     (root / "_config.yml").write_text(config)
-    (root / "src" / "recipes" / "__init__.py").write_text('"""Recipes of the benchmark project."""\n')
-    for name, text in recipes.items():
-        (root / "src" / "recipes" / name).write_text(text)
+    if isinstance(recipes, Path):
+        shutil.copytree(recipes, root / "src" / "recipes", ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        (root / "src" / "recipes").mkdir(parents=True)
+        (root / "src" / "recipes" / "__init__.py").write_text('"""Recipes of the benchmark project."""\n')
+        for name, text in recipes.items():
+            (root / "src" / "recipes" / name).write_text(text)
     for name, text in posts.items():
         (root / "posts" / name).write_text(text)
     return root

@@ -432,7 +432,7 @@ def main() -> int:
         report(steps, sides, args)
         print(f"test accuracy of model1 and model2 after the last build: "
               + "; ".join(f"{side.name} {side.test_accuracies()}" for side in sides))
-        print(f"machine at the end: load average {' '.join(f'{x:.2f}' for x in benchlib.os.getloadavg())}")
+        print(f"machine at the end: load average {benchlib.load_average()}")
         if args.keep:
             print(f"work folder kept: {work}")
     finally:

@@ -25,6 +25,7 @@ import argparse
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -133,14 +134,6 @@ def quick_copy(data: Path, folder: Path) -> Path:
     return folder
 
 
-def epoch_figures(seconds: list[float]) -> str:
-    if not seconds:
-        return "no epoch lines found"
-    rest = seconds[1:] or seconds
-    return (f"epoch 1 {seconds[0]:.2f} s, later epochs median {statistics.median(rest):.2f} s "
-            f"(min {min(rest):.2f}, max {max(rest):.2f}), all {len(seconds)} epochs {sum(seconds):.1f} s")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None, help="epochs on both sides (default 20, 2 with --quick)")
@@ -169,23 +162,20 @@ def main() -> int:
               f"(validation and test split from them), 160 px, {epochs} epochs; data {data}")
         env = benchlib.confined_env(work, data)
         # Untimed: TensorFlow read once into the OS file cache, matplotlib's font cache built.
-        benchlib.subprocess.run([sys.executable, "-c", "import tensorflow, keras, matplotlib.pyplot"], env=env,
-                                check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", "import tensorflow, keras, matplotlib.pyplot"], env=env,
+                       check=True, capture_output=True)
 
         script = work / "plain" / "model1.py"
         script.parent.mkdir(parents=True)
         script.write_text(PLAIN_SCRIPT)
-        print(f"plain script: running (load average {benchlib.load_average():.2f})", flush=True)
+        print(f"plain script: running (load average {benchlib.load_average()})", flush=True)
         plain = benchlib.timed([sys.executable, str(script), str(data), str(epochs)], env,
                                work / "logs" / "plain.log", cwd=script.parent)
         plain_epochs = benchlib.keras_epoch_seconds(plain.stdout)
 
-        benchlib.new_litblog_project(blog, "title: Benchmark blog\nlitblog:\n  seed: 0\n", {},
-                                            {"2026-01-01-model1.md": POST.format(params=params)})
-        shutil.rmtree(blog / "src" / "recipes")
-        shutil.copytree(REPO / "src" / "recipes", blog / "src" / "recipes",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        print(f"litblog: running (load average {benchlib.load_average():.2f})", flush=True)
+        benchlib.new_litblog_project(blog, "title: Benchmark blog\nlitblog:\n  seed: 0\n", REPO / "src" / "recipes",
+                                     {"2026-01-01-model1.md": POST.format(params=params)})
+        print(f"litblog: running (load average {benchlib.load_average()})", flush=True)
         mine = benchlib.timed(benchlib.litblog_build(blog, "--force"), env, work / "logs" / "litblog.log")
         ran = benchlib.litblog_runs(blog)
         if ran != ["model1"]:
@@ -203,14 +193,16 @@ def main() -> int:
             rest = figures[1:] or figures
             print(f"{name:<14}{total:>9.1f}s{sum(figures):>9.1f}s{total - sum(figures):>9.1f}s"
                   f"{figures[0]:>9.2f}s{statistics.median(rest):>23.2f}s")
+        print("(total: the command's wall time; epochs: Keras' epoch times, training and validation, summed; "
+              "outside: the rest)")
         ratio = mine.seconds / plain.seconds
         per_epoch = statistics.median(mine_epochs[1:] or mine_epochs) / statistics.median(plain_epochs[1:] or plain_epochs)
         print(f"ratio litblog / plain script: total {ratio:.3f}, later epochs (median) {per_epoch:.3f}")
         print(f"target: litblog's total within 5% of the plain script's (ratio <= {TARGET}): "
               f"{benchlib.verdict(ratio, TARGET)}" + (" (litblog is more than 5% faster)" if ratio < 0.95 else ""))
-        print(f"epochs in detail, plain script: " + ", ".join(f"{s:.2f}" for s in plain_epochs))
-        print(f"epochs in detail, litblog:      " + ", ".join(f"{s:.2f}" for s in mine_epochs))
-        print(f"machine at the end: load average {benchlib.load_average():.2f}")
+        print("epochs in detail, plain script: " + ", ".join(f"{s:.2f}" for s in plain_epochs))
+        print("epochs in detail, litblog:      " + ", ".join(f"{s:.2f}" for s in mine_epochs))
+        print(f"machine at the end: load average {benchlib.load_average()}")
         if args.keep:
             print(f"work folder kept: {work}")
     finally:
