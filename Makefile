@@ -30,7 +30,7 @@ plan: $(BIN)/.installed
 check: $(BIN)/.installed
 	$(BIN)/build-site --check
 
-# All four benchmarks, about 25 minutes on 2 cores (the first run also installs Jupyter Book into
+# All four benchmarks, about 20 minutes on 2 cores (the first run also installs Jupyter Book into
 # .litblog/benchmarks/jupyter-book-venv); the comparisons print PASS or MISS against their targets.
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/noop_rebuild.py
