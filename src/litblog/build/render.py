@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 import jinja2
+import jinja2.bccache
 
 from . import provenance_card
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
@@ -95,6 +96,22 @@ def render_code(block: CodeBlock, page: Page) -> str:
     return page.target.code_block(block.text)
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """A cache: a template it cannot read or write (a full disk, a file-size limit) is compiled again."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, ValueError, EOFError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
     """Compiled templates kept in ``cache_dir/templates`` (Jinja2 checks each against its source),
     so a rebuild does not compile them again."""
@@ -105,7 +122,7 @@ def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return _TemplateCache(str(folder))
 
 
 class Renderer:

@@ -147,9 +147,12 @@ class Server:
                 return
 
     def _current(self) -> bool:
-        """Whether builds still use this server (a newer one for the project replaces it)."""
+        """Whether builds still use this server: a newer one for the project replaces it, and
+        removing the project's ``.litblog/`` (``make clean``) retires it."""
         try:
             return (self.state / "current").read_text().strip() == self.name
+        except FileNotFoundError:
+            return False  # the project's .litblog/ (or the project) was removed: nobody will come
         except OSError:
             return True
 
