@@ -259,6 +259,13 @@ def test_recorded_values_are_what_ctx_records(tables):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
             code.add(pattern_of(node.args[0]))
+    # ctx.predict also records what predictions.per_class_values names, under the predictions' name.
+    per_class = next(node for node in module_ast("runtime/predictions").body
+                     if isinstance(node, ast.FunctionDef) and node.name == "per_class_values")
+    named = {"<>." + pattern_of(node.targets[0].slice) for node in ast.walk(per_class)
+             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)}
+    assert named, "per_class_values names nothing?"
+    code |= named
     assert code, "RecipeContext records nothing?"
     documented = {_PLACEHOLDER.sub("<>", name) for name in names_of(tables["recorded-values"])}
     assert documented == code
@@ -340,7 +347,7 @@ def test_front_matter_keys(tables):
 
 
 def test_prediction_heads(tables):
-    assert names_of(tables["heads"]) == set(module_constant(module_ast("runtime/context"), "HEADS"))
+    assert names_of(tables["heads"]) == set(module_constant(module_ast("runtime/predictions"), "HEADS"))
 
 
 def test_fine_tuning_optimizers(tables):

@@ -14,7 +14,9 @@ import pytest
 
 from conftest import REPO
 from litblog.runtime import context as context_module
+from litblog.runtime import summaries
 from litblog.runtime.context import RecipeContext
+from litblog.runtime.predictions import per_class_values
 
 
 def make_context(out: Path, cache: Path) -> RecipeContext:
@@ -105,8 +107,9 @@ def test_per_class_values_and_confusion_match_the_stored_predictions(plain_run):
 
 def test_per_class_precision_is_zero_for_a_class_never_predicted_and_names_are_slugs(tmp_path):
     ctx = make_context(tmp_path / "out", tmp_path / "cache")
-    ctx._record_per_class("val", ["golden retriever", "cat", "bird"], np.array([0, 0, 0, 1, 1]),
-                          np.array([0, 1, 1, 1, 0]))
+    for name, value in per_class_values(["golden retriever", "cat", "bird"], np.array([0, 0, 0, 1, 1]),
+                                        np.array([0, 1, 1, 1, 0])).items():
+        ctx.record(f"val.{name}", value)
     values = ctx._capture.recorded["val"]
     assert values["per_class"]["bird"] == {"precision": 0.0, "recall": 0.0, "support": 0}
     assert values["per_class"]["golden_retriever"]["support"] == 3
@@ -245,7 +248,7 @@ def test_summary_capture_never_fails_the_run(tmp_path, monkeypatch):
 def test_a_layer_without_an_output_shows_a_question_mark():
     import keras
 
-    assert context_module._output_shape(keras.layers.Dense(3)) == "?"
-    row = context_module._layer_row(keras.layers.Dense(3, name="loose"), depth=0)
+    assert summaries._output_shape(keras.layers.Dense(3)) == "?"
+    row = summaries._layer_row(keras.layers.Dense(3, name="loose"), depth=0)
     assert row == {"name": "loose", "type": "Dense", "output_shape": "?", "params": 0, "trainable": True,
                    "op": False}

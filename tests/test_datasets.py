@@ -477,7 +477,7 @@ def test_extracting_is_said_on_stderr_and_as_a_notice_event(tmp_path, monkeypatc
     import json
     import os
 
-    from litblog.runtime.context import EventSink
+    from litblog.runtime.capture import EventSink
 
     dataset, store = tiny_remote(tmp_path, real=True)
     monkeypatch.setitem(datasets.REMOTE_DATASETS, "tiny", dataset)

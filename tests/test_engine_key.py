@@ -48,7 +48,7 @@ def test_a_changed_split_rekeys_every_experiment_and_plan_names_it(project: Path
     engine.engine_inputs.cache_clear()
     assert run_cli(project, "--plan") == 0
     err = capsys.readouterr().err
-    assert "litblog's data code (litblog/common/datasets.py, litblog/runtime/download.py, litblog/runtime/decoded.py) changed" in err
+    assert "litblog's data code (litblog/common/datasets.py, litblog/runtime/download.py, litblog/runtime/decoded.py, litblog/runtime/pipelines.py) changed" in err
     assert "3 of 3 experiments would run." in err
 
 

@@ -39,10 +39,11 @@ PINS_FILE = Path(__file__).resolve().with_name("engine_pins.json")
 
 # Area name -> the package files whose code decides numbers in it (paths relative to the package).
 AREAS: dict[str, tuple[str, ...]] = {
-    "data": ("common/datasets.py", "runtime/download.py", "runtime/decoded.py"),
-    "recipe context": ("runtime/context.py", "runtime/finetune.py"),
+    "data": ("common/datasets.py", "runtime/download.py", "runtime/decoded.py", "runtime/pipelines.py"),
+    "recipe context": ("runtime/context.py", "runtime/finetune.py", "runtime/summaries.py", "runtime/predictions.py",
+                       "runtime/recorded.py"),
     "resume and seeding": ("runtime/resume.py",),
-    "worker": ("runtime/worker.py", "runtime/warm_server.py"),
+    "worker": ("runtime/worker.py", "runtime/warm_server.py", "runtime/capture.py"),
     "pretrained weights": ("runtime/pretrained.py",),
 }
 

@@ -198,7 +198,7 @@ def _is_square_table(value: Any) -> bool:
 
 
 def _slug(name: str) -> str:
-    # The rule ctx.predict names classes by in recorded values (context._slug, run-time code).
+    # The rule ctx.predict names classes by in recorded values (runtime/recorded.slug, run-time code).
     return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,183 +20,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..common import datasets, reads
-from .download import keras_download
 from ..common.fsutil import atomic_write_text
 from ..common.paths import cache_dir as project_cache_dir
+from .capture import EventSink, Tee, progress_callback
+from .download import keras_download
+from .pipelines import ImageData, make_pipeline, no_images, require_images
+from .predictions import Predictions, decide_classes, model_head, per_class_values
+from .recorded import plain, slug
 from .resume import FitRecord, RunCheckpoint, SavedFit, epoch_callbacks, restore_weights
+from .summaries import summary_table, summary_text, weight_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
     import tensorflow as tf
     from matplotlib.figure import Figure
-
-SUMMARY_WIDTH = 110  # characters: wide enough that Keras never cuts a column
-
-
-class EventSink:
-    """Structured progress events for the parent process, one JSON object per line."""
-
-    def __init__(self, fd: int | None) -> None:
-        self._stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8") if fd is not None else None
-
-    def emit(self, event: str, **fields: Any) -> None:
-        if self._stream is None:
-            return
-        try:
-            self._stream.write(json.dumps({"event": event, **fields}, default=float) + "\n")
-        except (BrokenPipeError, ValueError):
-            self._stream = None  # the parent went away; keep training, the log still records it
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def printable(text: str) -> str:
-    """``text`` with lone surrogates (undecodable bytes, as ``os.fsdecode`` makes them) as U+FFFD.
-
-    What a recipe prints must always encode as UTF-8: the log is saved as UTF-8, and a run
-    that finished must not be lost to an odd file name it printed.
-    """
-    return _SURROGATES.sub("\ufffd", text)
-
-
-class _Tee(io.TextIOBase):
-    """Copies what the recipe (and Keras) print to the captured log and to the worker's stdout.
-
-    The first stream is the captured log and must take every write; the others only echo it
-    to the full log, so a failure there (a recipe closed the descriptor) loses nothing.
-    """
-
-    def __init__(self, log: Any, *echoes: Any) -> None:
-        self._log = log
-        self._echoes = echoes
-
-    def write(self, text: str) -> int:
-        clean = printable(text)
-        self._log.write(clean)
-        for stream in self._echoes:
-            try:
-                stream.write(clean)
-            except (OSError, ValueError):
-                pass
-        return len(text)
-
-    def flush(self) -> None:
-        for stream in self._echoes:
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-
-    @property
-    def encoding(self) -> str:  # Keras checks it before writing
-        return "utf-8"
-
-    def isatty(self) -> bool:
-        return False
-
-
-@dataclass
-class ImageData:
-    """Train, validation and test ``tf.data`` pipelines over one dataset, with its files."""
-
-    name: str
-    files: datasets.ImageFiles
-    image_size: tuple[int, int]
-    batch_size: int
-    train: "tf.data.Dataset"
-    validation: "tf.data.Dataset"
-    test: "tf.data.Dataset"
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.files.class_names
-
-    def counts(self, split: str = "train") -> dict[str, int]:
-        """Images per class in ``split`` (train, validation or test)."""
-        return self.files.counts(split)
-
-    def images(self, split: str = "train", per_class: int = 3) -> tuple[Any, list[int]]:
-        """The first ``per_class`` images of each class in ``split``, resized, as uint8 arrays."""
-        import numpy as np
-
-        chosen: list[tuple[Path, int]] = []
-        for label in range(len(self.class_names)):
-            chosen += [pair for pair in getattr(self.files, split) if pair[1] == label][:per_class]
-        images = np.stack([_load_array(path, self.image_size) for path, _ in chosen])
-        return images.astype("uint8"), [label for _, label in chosen]
-
-
-def _load_array(path: Path, size: tuple[int, int]) -> Any:
-    import tensorflow as tf
-
-    image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
-    return tf.image.resize(image, size).numpy()
-
-
-def _decode(image_size: tuple[int, int]) -> Callable[[Any, Any], tuple[Any, Any]]:
-    import tensorflow as tf
-
-    def load(path: Any, label: Any) -> tuple[Any, Any]:
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image.set_shape([None, None, 3])
-        # Bilinear resize to float32 in 0..255, as keras.utils.image_dataset_from_directory does.
-        return tf.image.resize(image, image_size), label
-
-    return load
-
-
-def _make_pipeline(pairs: Sequence[tuple[Path, int]], image_size: tuple[int, int], batch_size: int,
-                   shuffle: bool, seed: int, epoch: "tf.Variable | None" = None,
-                   cache_dir: Path | None = None) -> "tf.data.Dataset":
-    """Batches of (image, label). Shuffled pipelines draw a new order each epoch from (seed, epoch).
-
-    The order depends on the epoch number (read from ``epoch`` when an iterator starts), not on
-    how many epochs this process has run, so a resumed run sees the data in the same order as
-    an uninterrupted one. Images are decoded once per file list and size for every run and
-    seed (:mod:`litblog.runtime.decoded`, under ``cache_dir``) and held in memory while the run lasts.
-    """
-    import numpy as np
-    import tensorflow as tf
-
-    from .decoded import decoded_images
-
-    paths = [str(path) for path, _ in pairs]
-    labels = [label for _, label in pairs]
-    if not paths:
-        empty = tf.data.Dataset.from_tensor_slices((paths, labels)).map(_decode(image_size))
-        return empty.batch(batch_size)
-
-    def decode() -> Any:
-        decoded = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
-            _decode(image_size), num_parallel_calls=tf.data.AUTOTUNE)
-        return np.stack([image for image, _ in decoded.as_numpy_iterator()])
-
-    # A variable, not a constant: a few hundred MB must not be copied into the graph.
-    images = tf.Variable(decoded_images(paths, image_size, cache_dir, decode), trainable=False)
-    targets = tf.constant(labels)
-    count = len(paths)
-    if not shuffle:
-        batches = tf.data.Dataset.range(count).batch(batch_size)
-    else:
-        epoch = epoch if epoch is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
-
-        def order(_: Any) -> "tf.data.Dataset":
-            key = tf.stack([tf.constant(seed, tf.int64), epoch.read_value()])
-            return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), seed=key))
-
-        batches = tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
-        # flat_map hides the length: say it, so Keras knows the steps of an epoch from the first one.
-        batches = batches.apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
-    return batches.map(lambda index: (tf.gather(images, index), tf.gather(targets, index))).prefetch(tf.data.AUTOTUNE)
-
-
-def _no_images(image_size: tuple[int, int]) -> "tf.data.Dataset":
-    """An empty split with the element types of a full one: (float32 images, int32 labels) batches."""
-    import tensorflow as tf
-
-    return tf.data.Dataset.from_tensor_slices(
-        (tf.zeros((0, *image_size, 3), tf.float32), tf.zeros((0,), tf.int32))).batch(1)
 
 
 @dataclass
@@ -262,7 +97,7 @@ class RecipeContext:
     def capturing(self) -> Iterator[None]:
         """Send everything printed inside the block to the result's log as well."""
         original = sys.stdout
-        sys.stdout = _Tee(self._log, original)
+        sys.stdout = Tee(self._log, original)
         try:
             yield
         finally:
@@ -281,7 +116,7 @@ class RecipeContext:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ValueError(f"cannot record '{name}': '{part}' already holds a value")
-        target[leaf] = _plain(value)
+        target[leaf] = plain(value)
 
     def input_file(self, path: str | Path) -> Path:
         """Declare a file the recipe reads (a vocabulary, a weights file of your own): its SHA-256 is
@@ -372,8 +207,8 @@ class RecipeContext:
             print(f"Found {sum(counts.values())} files belonging to {len(counts)} classes ({where}).")
         def pipeline(pairs: Sequence[tuple[Path, int]], shuffled: bool, epoch: Any = None) -> "tf.data.Dataset":
             # A split can be empty: the test set of validation_split on a plain folder of classes.
-            return (_make_pipeline(pairs, size, batch_size, shuffled, self.seed, epoch, self._cache_dir) if pairs
-                    else _no_images(size))
+            return (make_pipeline(pairs, size, batch_size, shuffled, self.seed, epoch, self._cache_dir) if pairs
+                    else no_images(size))
 
         data = ImageData(
             name=spec, files=files, image_size=size, batch_size=batch_size,
@@ -414,18 +249,7 @@ class RecipeContext:
         first_of_model = id(model) not in self._summarised
         if phase is None and self._capture.phases:
             phase = self._capture.phases[-1].name
-        lines: list[str] = []
-        previous = os.environ.get("COLUMNS")
-        # rich sizes the table from the terminal width, 80 columns when there is none.
-        os.environ["COLUMNS"] = str(SUMMARY_WIDTH + 10)
-        try:
-            model.summary(line_length=SUMMARY_WIDTH, print_fn=lambda text, **_: lines.append(text))
-        finally:
-            if previous is None:
-                os.environ.pop("COLUMNS", None)
-            else:
-                os.environ["COLUMNS"] = previous
-        text = "\n".join(lines).rstrip() + "\n"
+        text = summary_text(model)
         self._capture.summaries.append((model.name, text))
         try:
             table: dict[str, Any] | None = summary_table(model, phase)
@@ -435,12 +259,11 @@ class RecipeContext:
             table = None
         self._capture.summary_tables.append(table)
         self._summarised.add(id(model))
-        trainable = sum(int(_size(w)) for w in model.trainable_weights)
-        frozen = sum(int(_size(w)) for w in model.non_trainable_weights)
+        trainable, frozen = weight_counts(model)
         if first_of_model:
-            self.record(f"model.{_slug(model.name)}.total_params", trainable + frozen)
-            self.record(f"model.{_slug(model.name)}.trainable_params", trainable)
-            self.record(f"model.{_slug(model.name)}.non_trainable_params", frozen)
+            self.record(f"model.{slug(model.name)}.total_params", trainable + frozen)
+            self.record(f"model.{slug(model.name)}.trainable_params", trainable)
+            self.record(f"model.{slug(model.name)}.non_trainable_params", frozen)
         if len(self._capture.summaries) == 1:
             self.record("model.total_params", trainable + frozen)
             self.record("model.trainable_params", trainable)
@@ -498,7 +321,7 @@ class RecipeContext:
         started = time.perf_counter()
         try:
             model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch,
-                      callbacks=[*callbacks, *recording, _progress_callback(self._events, epochs)], **fit_kwargs)
+                      callbacks=[*callbacks, *recording, progress_callback(self._events, epochs)], **fit_kwargs)
         finally:
             record.train_seconds = earlier_seconds + time.perf_counter() - started
         self._capture.train_seconds += record.train_seconds
@@ -598,7 +421,7 @@ class RecipeContext:
                       if getattr(loaded, split) is data), None)
         split = found[1] if found else None
         if found is not None:
-            _require_images(found[0], split, "ctx.evaluate")
+            require_images(found[0], split, "ctx.evaluate")
         print(f"Evaluate on {split} (name {name!r}):" if split else f"Evaluate (name {name!r}):")
         kwargs.setdefault("verbose", 2)
         values = model.evaluate(data, return_dict=True, **kwargs)
@@ -624,7 +447,7 @@ class RecipeContext:
         """
         import numpy as np
 
-        _require_images(data, split, "ctx.predict")
+        require_images(data, split, "ctx.predict")
         pipeline = getattr(data, split)
         scores = np.asarray(model.predict(pipeline, verbose=0))
         head = head or model_head(model, scores)
@@ -647,29 +470,9 @@ class RecipeContext:
         self._capture.predictions[name] = {"file": relative}
         self.record(f"{name}.head", head)
         self.record(f"{name}.predicted_accuracy", float((truth == predicted).mean()) if len(truth) else 0.0)
-        self._record_per_class(name, data.class_names, truth, predicted)
+        for value_name, value in per_class_values(data.class_names, truth, predicted).items():
+            self.record(f"{name}.{value_name}", value)
         return predictions
-
-    def _record_per_class(self, name: str, class_names: Sequence[str], truth: Any, predicted: Any) -> None:
-        """Precision, recall, support per class and the confusion counts, from labels (numpy only)."""
-        import numpy as np
-
-        count = len(class_names)
-        truth = np.asarray(truth, dtype=int).reshape(-1)
-        predicted = np.asarray(predicted, dtype=int).reshape(-1)
-        confusion = np.zeros((count, count), dtype=int)
-        valid = (truth >= 0) & (truth < count) & (predicted >= 0) & (predicted < count)
-        np.add.at(confusion, (truth[valid], predicted[valid]), 1)
-        slugs = [_slug(c) for c in class_names]
-        for index, slug in enumerate(slugs):
-            hits = int(confusion[index, index])
-            support = int(confusion[index, :].sum())
-            chosen = int(confusion[:, index].sum())
-            self.record(f"{name}.per_class.{slug}.precision", hits / chosen if chosen else 0.0)
-            self.record(f"{name}.per_class.{slug}.recall", hits / support if support else 0.0)
-            self.record(f"{name}.per_class.{slug}.support", support)
-            for other, other_slug in enumerate(slugs):
-                self.record(f"{name}.confusion.{slug}.{other_slug}", int(confusion[index, other]))
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -710,247 +513,7 @@ class RecipeContext:
         }
 
 
-@dataclass(frozen=True)
-class Predictions:
-    """Predicted against true labels of one split, with the image files they came from."""
-
-    class_names: tuple[str, ...]
-    y_true: Any
-    y_pred: Any
-    scores: Any
-    files: list[Path]
-    image_size: tuple[int, int]
-
-    @property
-    def misclassified(self) -> list[int]:
-        return [i for i, (t, p) in enumerate(zip(self.y_true, self.y_pred)) if t != p]
-
-
-def _require_images(data: ImageData, split: str, caller: str) -> None:
-    """An empty split is a mistake to name: Keras would evaluate it to ``{}`` and fail to predict it."""
-    if not getattr(data.files, split):
-        way_out = ("give ctx.image_data a test_split to hold test images out, or evaluate on data.validation"
-                   if split == "test" else "add images to the dataset's classes")
-        raise ValueError(f"{caller}: the {split} split of dataset '{data.name}' has no images "
-                         f"({data.files.origins.get(split, 'none')}); {way_out}")
-
-
-def _progress_callback(events: EventSink, epochs: int) -> Any:
-    import keras
-
-    class Progress(keras.callbacks.Callback):
-        """Reports epochs and (at most twice a second) batches to the parent process."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._last = 0.0
-            self._epoch = 0
-            self._epoch_started = time.monotonic()
-
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self._epoch = epoch + 1
-            self._epoch_started = time.monotonic()
-            events.emit("epoch_begin", epoch=epoch + 1, epochs=epochs)
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            now = time.monotonic()
-            if now - self._last >= 0.5:
-                self._last = now
-                steps = (self.params or {}).get("steps")
-                events.emit("batch", epoch=self._epoch, epochs=epochs, batch=batch + 1, steps=steps,
-                            logs=_floats(logs), elapsed=now - self._epoch_started)
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            events.emit("epoch_end", epoch=epoch + 1, epochs=epochs, logs=_floats(logs),
-                        seconds=time.monotonic() - self._epoch_started)
-
-    return Progress()
-
-
 def _is_dataset(value: Any) -> bool:
     return type(value).__module__.startswith("tensorflow") and hasattr(value, "element_spec")
 
 
-def _floats(logs: dict | None) -> dict[str, float]:
-    return {k: float(v) for k, v in (logs or {}).items() if _is_number(v)}
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _size(weight: Any) -> int:
-    size = 1
-    for dim in weight.shape:
-        size *= int(dim)
-    return size
-
-
-def summary_table(model: Any, phase: str | None = None) -> dict[str, Any]:
-    """The model summary as data for a page table (written as ``summary.json``).
-
-    ``{"model", "class", "phase", "layers": [row, ...], "total_params", "trainable_params",
-    "non_trainable_params", "optimizer_params"}``. The rows are the ones Keras' summary lists
-    (a functional model's operations, a Sequential's layers); each has ``name``, ``type``
-    (class name), ``output_shape`` ("(None, 80, 80, 32)", "?" when unknown), ``params``,
-    ``trainable`` and ``op`` (an operation such as ``GetItem`` or ``TrueDivide`` that is not a
-    layer). A row for a nested model adds ``trainable_params``, ``non_trainable_params`` and
-    its rows as ``children``; a model nested deeper gets the counts but not its rows. Totals
-    come from the model's weights; ``optimizer_params`` (``None`` while the optimizer is not
-    built) is the optimizer's state, which Keras' text adds to "Total params".
-    """
-    trainable, frozen = _weight_counts(model)
-    optimizer = getattr(model, "optimizer", None)
-    optimizer_params = None
-    try:
-        if getattr(model, "compiled", False) and optimizer is not None and optimizer.built:
-            optimizer_params = sum(_size(v) for v in optimizer.variables)
-    except Exception:  # noqa: BLE001
-        optimizer_params = None
-    return {
-        "model": str(getattr(model, "name", "?")),
-        "class": type(model).__name__,
-        "phase": phase,
-        "layers": [_layer_row(layer, depth=0) for layer in _summary_rows(model)],
-        "total_params": trainable + frozen,
-        "trainable_params": trainable,
-        "non_trainable_params": frozen,
-        "optimizer_params": optimizer_params,
-    }
-
-
-def _weight_counts(model: Any) -> tuple[int, int]:
-    """(trainable, non-trainable) parameters of ``model``'s weights, each weight once."""
-    counts = []
-    for weights in (model.trainable_weights, model.non_trainable_weights):
-        seen: dict[int, Any] = {id(w): w for w in weights}
-        counts.append(sum(_size(w) for w in seen.values()))
-    return counts[0], counts[1]
-
-
-def _summary_rows(model: Any) -> list[Any]:
-    """The layers (and operations) Keras' ``print_summary`` lists for ``model``."""
-    import keras
-
-    try:
-        from keras.src.models.functional import Functional
-    except ImportError:  # pragma: no cover - another Keras layout: list layers only
-        Functional = None  # noqa: N806
-    if Functional is not None and isinstance(model, Functional) and not isinstance(model, keras.Sequential):
-        operations = getattr(model, "_operations", None)
-        if operations is not None:
-            return list(operations)
-    return list(getattr(model, "layers", []) or [])
-
-
-def _layer_row(layer: Any, depth: int) -> dict[str, Any]:
-    import keras
-
-    is_layer = isinstance(layer, keras.layers.Layer)
-    row: dict[str, Any] = {
-        "name": str(getattr(layer, "name", "?")),
-        "type": type(layer).__name__,
-        "output_shape": _output_shape(layer),
-        "params": 0,
-        "trainable": False,
-        "op": not is_layer,
-    }
-    if not is_layer:
-        return row
-    try:
-        row["trainable"] = bool(layer.trainable)
-    except Exception:  # noqa: BLE001
-        pass
-    try:
-        row["params"] = int(layer.count_params()) if getattr(layer, "built", False) else 0
-    except Exception:  # noqa: BLE001
-        row["params"] = 0
-    if isinstance(layer, keras.Model):
-        try:
-            row["trainable_params"], row["non_trainable_params"] = _weight_counts(layer)
-        except Exception:  # noqa: BLE001
-            pass
-        if depth == 0:
-            try:
-                row["children"] = [_layer_row(child, depth + 1) for child in _summary_rows(layer)]
-            except Exception:  # noqa: BLE001
-                row["children"] = []
-        else:
-            row["layers"] = len(getattr(layer, "layers", []) or [])
-    return row
-
-
-def _output_shape(layer: Any) -> str:
-    """What Keras' summary shows as the output shape: from the layer's last call, else ``layer.output``."""
-    try:
-        nodes = getattr(layer, "_inbound_nodes", None) or []
-        outputs = nodes[-1].output_tensors if nodes else layer.output
-        import keras
-
-        flat = keras.tree.flatten(outputs)
-        shapes = [f"({', '.join(str(d) for d in tensor.shape)})" for tensor in flat]
-    except Exception:  # noqa: BLE001
-        return "?"
-    if not shapes:
-        return "?"
-    return shapes[0] if len(shapes) == 1 else f"[{', '.join(shapes)}]"
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready form of numpy scalars, arrays and tuples."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-HEADS = ("softmax", "logits", "sigmoid", "logit")
-
-
-def model_head(model: Any, scores: Any) -> str:
-    """The kind of head ``model`` ends in, from its final activation and output width."""
-    width = scores.shape[1] if scores.ndim == 2 else 1
-    activation = _final_activation(model)
-    if width > 1:
-        return "softmax" if activation == "softmax" else "logits"
-    return "sigmoid" if activation == "sigmoid" else "logit"
-
-
-def decide_classes(scores: Any, head: str) -> Any:
-    """Class indices from a model's outputs, read the way its ``head`` produces them."""
-    import numpy as np
-
-    if head not in HEADS:
-        raise ValueError(f"head must be one of {', '.join(HEADS)}, not {head!r}")
-    if head in ("softmax", "logits"):
-        if scores.ndim != 2 or scores.shape[1] < 2:
-            raise ValueError(f"a {head} head needs one output per class; this model has shape {scores.shape}")
-        return scores.argmax(axis=1)
-    if scores.ndim == 2 and scores.shape[1] != 1:
-        raise ValueError(f"a {head} head has one output; this model has {scores.shape[1]}")
-    threshold = 0.5 if head == "sigmoid" else 0.0
-    return (scores.reshape(-1) > threshold).astype(int)
-
-
-def _final_activation(model: Any) -> str | None:
-    """The name of the activation applied last: a layer's ``activation`` or an ``Activation``/``Softmax`` layer,
-    looking inside nested models."""
-    layer = model
-    while getattr(layer, "layers", None):
-        layer = layer.layers[-1]
-    if type(layer).__name__ == "Softmax":
-        return "softmax"
-    activation = getattr(layer, "activation", None)
-    name = getattr(activation, "__name__", None) or (activation if isinstance(activation, str) else None)
-    return name

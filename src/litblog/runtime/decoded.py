@@ -1,7 +1,7 @@
 """Decode once: resized image arrays cached under ``.litblog/cache/decoded/``, shared by runs.
 
 Every experiment and seed that reads the same files at the same size gets the same float32
-array (decoded and resized exactly as :func:`litblog.runtime.context._make_pipeline` always did), so
+array (decoded and resized exactly as :func:`litblog.runtime.pipelines.make_pipeline` always did), so
 it is computed once and then memory-mapped from a ``.npy`` file: a later run reads pages of
 the file the OS already holds instead of decoding JPEGs again. The entry's name is a digest of
 the decoding rule's version, the size and every file's path, size and modification time: a

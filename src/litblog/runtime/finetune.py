@@ -7,7 +7,9 @@ the phase "fine-tuning". Keras is imported lazily (workers only).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .summaries import parameter_count
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -61,11 +63,5 @@ def recompile(model: "keras.Model", optimizer: str = "rmsprop", learning_rate: f
 
 def trainable_count(model: "keras.Model") -> int:
     """Parameters that training updates."""
-    return sum(_size(weight) for weight in model.trainable_weights)
+    return sum(parameter_count(weight) for weight in model.trainable_weights)
 
-
-def _size(weight: Any) -> int:
-    size = 1
-    for dim in weight.shape:
-        size *= int(dim)
-    return size
