@@ -20,7 +20,7 @@ import litblog.common
 from conftest import run_cli, snapshot
 from litblog.build import figure_kinds, page
 from litblog.common import figures
-from litblog.common.store import Result, seal
+from litblog.common.store import StoredResult, seal
 
 
 def saved(fig, path: Path) -> Path:
@@ -151,8 +151,8 @@ def test_displayable_maps_common_pixel_ranges_to_uint8(image, expected):
 
 
 def stored(folder: Path, *, history: dict | None = None, metrics: dict | None = None,
-           figures_entry: dict | None = None, predictions: dict | None = None) -> Result:
-    """A result folder holding what a worker stores, read back as a :class:`Result`."""
+           figures_entry: dict | None = None, predictions: dict | None = None) -> StoredResult:
+    """A result folder holding what a worker stores, read back as a :class:`StoredResult`."""
     folder.mkdir(parents=True)
     (folder / "history.json").write_text(json.dumps(history or {"epochs": [], "metrics": {}, "phases": []}))
     (folder / "metrics.json").write_text(json.dumps(metrics or {}, sort_keys=True))
@@ -161,7 +161,7 @@ def stored(folder: Path, *, history: dict | None = None, metrics: dict | None = 
         (folder / "predictions").mkdir()
         (folder / "predictions" / "test.json").write_text(json.dumps(predictions))
         manifest["predictions"] = {"test": {"file": "predictions/test.json"}}
-    return Result(folder, manifest)
+    return StoredResult(folder, manifest)
 
 
 HISTORY = {"epochs": [1, 2], "phases": [{"name": "training", "first_epoch": 1, "last_epoch": 2}],

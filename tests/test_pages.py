@@ -212,9 +212,9 @@ def test_a_summary_table_without_the_layout_falls_back_to_keras_text(pages, capl
     del manifest["digests"]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     seal(folder)  # a sealed file of the run, with the wrong layout
-    from litblog.common.store import Result
+    from litblog.common.store import StoredResult
     outcomes = {**outcomes, "seq": ExperimentOutcome(outcomes["seq"].experiment,
-                                                     Result(folder, json.loads((folder / "manifest.json").read_text())))}
+                                                     StoredResult(folder, json.loads((folder / "manifest.json").read_text())))}
     body = renderer.render(post, outcomes).bodies["preview"]
     seq = body[:body.index("A functional model")]
     assert '```text\nModel: "model3"' in seq and "litblog-summary-table" not in seq

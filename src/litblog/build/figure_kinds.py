@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..common.store import Result
+    from ..common.store import StoredResult
 
-Runs = Sequence[tuple[int, "Result"]]  # (seed, result) of each run the figure shows
+Runs = Sequence[tuple[int, "StoredResult"]]  # (seed, result) of each run the figure shows
 _QUALIFIER = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 # The manifest entry of the curves a worker drew and stored until drawing moved to the build;
@@ -58,7 +58,7 @@ class FigureKind:
     qualified: bool = False  # accepts ``<qualifier>.<name>``
 
 
-def recipe_figures(result: Result) -> dict[str, Path]:
+def recipe_figures(result: StoredResult) -> dict[str, Path]:
     """The figures a recipe saved with ``ctx.figure``, by name (the run-time curves of older results left out)."""
     entries: Mapping[str, Any] = result.manifest.get("figures", {})
     return {name: result.folder / entry["file"] for name, entry in entries.items()
@@ -135,7 +135,7 @@ def _confusion(runs: Runs, qualifier: str | None, pooled: bool) -> Drawing | str
                    f"{what}: count and share of the true class.", _draw_confusion)
 
 
-def recorded_confusion(result: Result, name: str | None) -> tuple[str, tuple[str, ...], list[list[int]]] | str:
+def recorded_confusion(result: StoredResult, name: str | None) -> tuple[str, tuple[str, ...], list[list[int]]] | str:
     """(name, class labels, counts[true][predicted]) recorded as ``<name>.confusion.<true>.<predicted>``,
     or why there are none. ``name`` None: ``test``, else the only name with counts.
 
@@ -163,7 +163,7 @@ def recorded_confusion(result: Result, name: str | None) -> tuple[str, tuple[str
     return name, tuple(labels.values()), counts
 
 
-def _predicted_class_names(result: Result, name: str) -> list[str] | None:
+def _predicted_class_names(result: StoredResult, name: str) -> list[str] | None:
     """``class_names`` of the predictions ``ctx.predict`` stored under ``name``, or None."""
     if name not in result.manifest.get("predictions", {}):
         return None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the plan imports the directives, whose renderers import this module
     from .plan import PlannedExperiment
-    from ..common.store import Result
+    from ..common.store import StoredResult
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class SeedOutcome:
 
     seed: int
     experiment: PlannedExperiment
-    result: Result | None
+    result: StoredResult | None
     failure: str | None = None
 
 
@@ -34,7 +34,7 @@ class ExperimentOutcome:
     """
 
     experiment: PlannedExperiment
-    result: Result | None
+    result: StoredResult | None
     failure: str | None = None
     seeds: tuple[SeedOutcome, ...] = ()  # set only for more than one seed
 
@@ -65,7 +65,7 @@ class ExperimentOutcome:
         return self.seeds or (SeedOutcome(self.experiment.seed, self.experiment, self.result, self.failure),)
 
     @property
-    def results(self) -> list[tuple[int, Result]]:
+    def results(self) -> list[tuple[int, StoredResult]]:
         """(seed, result) of each run that has one."""
         return [(r.seed, r.result) for r in self.runs if r.result is not None]
 

@@ -48,7 +48,7 @@ class BuildOptions:
 
 
 @dataclass
-class BuildResult:
+class BuildSummary:
     """What a build did, for the CLI's exit code and for tests."""
 
     exit_code: int
@@ -58,14 +58,14 @@ class BuildResult:
     unrun: list[PlannedExperiment] = field(default_factory=list)  # needed a run, not run (--no-run)
 
 
-def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
+def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
     """Build the site of the project at ``root``. User errors raise :class:`LitblogError`."""
     config = load_config(root)
     with BuildLock(paths.lock_path(config.root), wait=options.wait_for_lock, on_wait=reporter.info):
         return _build_locked(config, options, reporter)
 
 
-def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleReporter) -> BuildResult:
+def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
     recover_dir(config.path("site_dir"))
     store = ResultStore(config.path("results_dir"))
     store.clean_staging()
@@ -79,7 +79,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         if options.overrides:
             for line in drafts.describe(drafts.override_changes(parsed, config, store, plan), plan):
                 reporter.info(line)
-        return BuildResult(EXIT_OK, plan)
+        return BuildSummary(EXIT_OK, plan)
     reporter.plan(plan)
     _warn_future(selected, reporter)
 
@@ -120,11 +120,11 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         remove_stale(paths.checkpoint_root(config.root), {o.experiment.key for o in outcomes if not o.ok})
     if any(o.status is RunStatus.DATASET for o in failed):
         reporter.error("the site was not written: a dataset is missing (see above)")
-        return BuildResult(EXIT_USER, plan, outcomes, unrun=unrun)
+        return BuildSummary(EXIT_USER, plan, outcomes, unrun=unrun)
     if failed and not keep_going:
         reporter.error(f"the site was not written: {len(failed)} experiment(s) did not finish "
                        f"(--keep-going writes it with a notice in their place)")
-        return BuildResult(EXIT_FAILED, plan, outcomes, unrun=unrun)
+        return BuildSummary(EXIT_FAILED, plan, outcomes, unrun=unrun)
 
     failures = {o.experiment.key: o for o in failed}
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root))
@@ -151,7 +151,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             reporter.info(line)
         reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
                       f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
-        return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
+        return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
     write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
@@ -159,7 +159,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
     reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
                   + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
-    return BuildResult(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
+    return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
 
 
 def _read_posts(config: SiteConfig) -> list[Post]:
@@ -271,4 +271,4 @@ def _report(plan: Plan, outcomes: list[RunOutcome], config: SiteConfig,
     return {"experiments": rows}
 
 
-__all__ = ["BuildOptions", "BuildResult", "build", "EXIT_OK", "EXIT_FAILED", "EXIT_USER", "LitblogError"]
+__all__ = ["BuildOptions", "BuildSummary", "build", "EXIT_OK", "EXIT_FAILED", "EXIT_USER", "LitblogError"]

@@ -19,7 +19,7 @@ from .engine import engine_inputs
 from .keys import KeyInputs, describe_changes, framework_versions
 from .recipe_source import (Recipe, RecipeNotFound, check_param_type, find_recipe, project_dependencies, recipe_digest,
                       source_digest)
-from ..common.store import Result, ResultStore
+from ..common.store import StoredResult, ResultStore
 from .yaml_source import load_scalar
 
 
@@ -52,7 +52,7 @@ class PlannedExperiment:
     timeout: float | None
     inputs: KeyInputs
     uses: tuple[ExperimentUse, ...]
-    result: Result | None  # the stored result, when there is one and it is not forced to re-run
+    result: StoredResult | None  # the stored result, when there is one and it is not forced to re-run
     reason: str  # why it runs ("no result yet", "src/recipes/x.py changed", ...), "cached" or "blocked"
     blocked: str | None = None  # a recorded run that missing files prevent: the message it gave
     replaces: bool = False  # its run replaces a stored result of the same key (--force, a changed file it read)

@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from .directives import ParsedPost
     from .outcomes import ExperimentOutcome
     from .plan import Plan, PlannedExperiment
-    from ..common.store import Result, ResultStore
+    from ..common.store import StoredResult, ResultStore
 
 TEMPLATE = "provenance.html.j2"
 NOT_RECORDED = "not recorded"
 DIGEST_SHOWN = 12  # hex digits of a SHA-256 shown on the page (the report has all 64)
 
 
-def run_data(experiment: PlannedExperiment, result: Result | None, note: str | None = None) -> dict[str, Any]:
+def run_data(experiment: PlannedExperiment, result: StoredResult | None, note: str | None = None) -> dict[str, Any]:
     """One run as plain data: what its key covers and what its manifest recorded (None where not)."""
     manifest = result.manifest if result is not None else {}
     runtime = manifest.get("runtime") or {}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from .pipeline import BuildOptions, BuildResult, build
+from .pipeline import BuildOptions, BuildSummary, build
 from .config import CONFIG_NAME, SiteConfig, load_config
 from ..common.errors import LitblogError, UserError, UserErrors
 from .posts import POST_SUFFIXES
@@ -260,7 +260,7 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
     _say_done(reporter, result, what, time.monotonic() - started, change.saved_at)
 
 
-def _say_done(reporter: ConsoleReporter, result: BuildResult, what: str, seconds: float,
+def _say_done(reporter: ConsoleReporter, result: BuildSummary, what: str, seconds: float,
               saved_at: float | None) -> None:
     waiting = result.unrun
     if waiting:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..common.store import Result
+from ..common.store import StoredResult
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def summary_from_table(data: Any, text: str) -> Summary:
                    rows, totals, None if optimizer is None else _count(optimizer), text)
 
 
-def result_summaries(result: Result) -> list[tuple[str, str, Summary | None]]:
+def result_summaries(result: StoredResult) -> list[tuple[str, str, Summary | None]]:
     """(model name, Keras' text, table or None) of each summary of ``result``, in order.
 
     The table is read only when the manifest names it and the result's digests cover it

@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..common.store import Result, ResultError
+from ..common.store import StoredResult, ValueNotFound
 
 HISTORY_STATS = ("best", "last", "first", "min", "max", "best_epoch")
 
 
-def lookup(result: Result, path: str) -> Any:
-    """The value ``path`` names in ``result``; :class:`ResultError` lists the names there are."""
+def lookup(result: StoredResult, path: str) -> Any:
+    """The value ``path`` names in ``result``; :class:`ValueNotFound` lists the names there are."""
     manifest = result.manifest
     if path == "params":
         return dict(result.params)
@@ -28,7 +28,7 @@ def lookup(result: Result, path: str) -> Any:
         name = path[len("params."):]
         if name in result.params:
             return result.params[name]
-        raise ResultError(f"no param '{name}'", [f"params.{p}" for p in result.params])
+        raise ValueNotFound(f"no param '{name}'", [f"params.{p}" for p in result.params])
     fixed = {
         "seed": manifest["key_inputs"]["seed"],
         "epochs": len(result.history.get("epochs", [])),
@@ -43,10 +43,10 @@ def lookup(result: Result, path: str) -> Any:
     value = _history_stat(result.history, path)
     if value is not None:
         return value
-    raise ResultError(f"no value '{path}'", available_names(result))
+    raise ValueNotFound(f"no value '{path}'", available_names(result))
 
 
-def available_names(result: Result) -> list[str]:
+def available_names(result: StoredResult) -> list[str]:
     """Every name :func:`lookup` accepts for ``result`` (phase-level statistics left out)."""
     names = ["params", *(f"params.{p}" for p in result.params), "seed", "epochs",
              "train_seconds", "wall_seconds", *_flatten(result.metrics)]
@@ -55,7 +55,7 @@ def available_names(result: Result) -> list[str]:
     return names
 
 
-def recorded(result: Result) -> dict[str, Any]:
+def recorded(result: StoredResult) -> dict[str, Any]:
     """Everything the recipe recorded, flattened to dotted names."""
     return _flatten(result.metrics)
 

@@ -44,7 +44,7 @@ DIGESTS = "digests"  # in the manifest: {"files": {relative path: sha256}, "mani
 QUARANTINE = ".quarantine"  # results set aside: stored under another key's or recipe's folder
 
 
-class ResultError(LookupError):
+class ValueNotFound(LookupError):
     """A lookup into a result failed; ``available`` lists what could have been asked for."""
 
     def __init__(self, message: str, available: list[str]) -> None:
@@ -53,7 +53,7 @@ class ResultError(LookupError):
 
 
 @dataclass(frozen=True)
-class Result:
+class StoredResult:
     """A stored run, read lazily from its folder. Needs no TensorFlow."""
 
     folder: Path
@@ -94,7 +94,7 @@ class Result:
     def predictions(self, name: str) -> dict[str, Any]:
         entry = self.manifest.get("predictions", {}).get(name)
         if entry is None:
-            raise ResultError(f"no predictions named '{name}'", sorted(self.manifest.get("predictions", {})))
+            raise ValueNotFound(f"no predictions named '{name}'", sorted(self.manifest.get("predictions", {})))
         return _read_json(self.folder / entry["file"], {})
 
 
@@ -143,7 +143,7 @@ def _safe_relative(name: Any) -> bool:
     return not path.is_absolute() and ".." not in path.parts and path.parts[0] not in ("", "/")
 
 
-def verify(folder: Path, recipe: str, key: str) -> Result:
+def verify(folder: Path, recipe: str, key: str) -> StoredResult:
     """The result in ``folder``, checked against its digests; ``ValueError`` says what is wrong.
 
     Checked: the manifest is JSON naming this key and recipe (else :class:`_Misplaced`), its
@@ -193,7 +193,7 @@ def verify(folder: Path, recipe: str, key: str) -> Result:
     for name in (HISTORY, METRICS, LOG):
         if (folder / name).exists() and name not in files:
             raise ValueError(f"{name} was added after the run")
-    result = Result(folder, manifest)
+    result = StoredResult(folder, manifest)
     for name, value in ((HISTORY, lambda: result.history), (METRICS, lambda: result.metrics)):
         try:
             if not isinstance(value(), dict):
@@ -227,7 +227,7 @@ class ResultStore:
             self.problems[folder] = message
             log.warning(message)
 
-    def _check(self, recipe: str, key: str) -> tuple[Result | None, str | None]:
+    def _check(self, recipe: str, key: str) -> tuple[StoredResult | None, str | None]:
         """The verified result, or None and why (None, None: there is none). Misplaced ones are quarantined."""
         folder = self.folder(recipe, key)
         if not (folder / MANIFEST).is_file():
@@ -245,7 +245,7 @@ class ResultStore:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             return None, f"ignoring result {self._shown(folder)}: {exc}; it will be re-run and replaced"
 
-    def load(self, recipe: str, key: str) -> Result | None:
+    def load(self, recipe: str, key: str) -> StoredResult | None:
         """The stored result if it verifies, or None: missing, or a miss with a warning naming the folder."""
         result, problem = self._check(recipe, key)
         if problem:
@@ -323,7 +323,7 @@ class ResultStore:
         self.problems.pop(target, None)
         return target
 
-    def results(self, recipe: str | None = None) -> Iterator[Result]:
+    def results(self, recipe: str | None = None) -> Iterator[StoredResult]:
         """Every readable result, or those of one recipe."""
         if not self.root.is_dir():
             return

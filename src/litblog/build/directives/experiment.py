@@ -27,7 +27,7 @@ from ..outcomes import ExperimentOutcome
 from ..page import Page, missing_block
 from ..recipe_source import recipe_listing
 from ..schema import PLAIN_VALUES, Option, parse_seeds, plain_value_problem
-from ...common.store import LOG, Result
+from ...common.store import LOG, StoredResult
 from ..summary_table import result_summaries
 from ..text import cell, duration, html_text, markdown_text, size
 from ..values import format_value, recorded
@@ -136,7 +136,7 @@ def render(directive: ExperimentDirective, page: Page) -> str:
 DIRECTIVE = Directive("experiment", ExperimentDirective, OPTIONS, parse, render)
 
 
-def _summaries(result: Result, page: Page) -> str:
+def _summaries(result: StoredResult, page: Page) -> str:
     """Each summary as a table (``summary.json``), or as Keras' text for a result without one."""
     parts = []
     for model, text, summary in result_summaries(result):
@@ -147,7 +147,7 @@ def _summaries(result: Result, page: Page) -> str:
     return "\n".join(part.rstrip() + "\n" for part in parts)
 
 
-def _log(name: str, result: Result, seed: int | None, page: Page) -> str:
+def _log(name: str, result: StoredResult, seed: int | None, page: Page) -> str:
     """The table of the run's epochs (when it trained), then its raw log, folded."""
     timings = result.manifest.get("timings", {})
     epochs = len(result.history.get("epochs", []))
@@ -206,7 +206,7 @@ def _epoch_rows(table: Any) -> dict[str, Any]:
             "rows": rows, "evaluations": evaluations}
 
 
-def _result_path(result: Result, name: str) -> str:
+def _result_path(result: StoredResult, name: str) -> str:
     """A result's file as the project names it: ``results/<recipe>/<key>/<name>``."""
     folder = result.folder
     return f"{folder.parent.parent.name}/{folder.parent.name}/{folder.name}/{name}"

@@ -32,7 +32,7 @@ from ..figure_kinds import code_digest as kinds_code_digest
 from ..page import Page, missing_block
 from ..schema import Option
 from ..spread import seed_of_statistic
-from ...common.store import Result
+from ...common.store import StoredResult
 from ..targets import strip_verbatim
 from ..text import html_text
 from .base import Block, Directive, DirectiveSource, Reference, named_in
@@ -150,7 +150,7 @@ def place_figure(page: Page, experiment: str, figure: str, location: SourceLocat
     return "\n".join(part.rstrip() + "\n" for part in parts if part)
 
 
-def _run_figure(page: Page, seed: int, result: Result, figure: str) -> tuple[Path, str] | str | None:
+def _run_figure(page: Page, seed: int, result: StoredResult, figure: str) -> tuple[Path, str] | str | None:
     """One run's figure and the caption it comes with: the recipe's own, else its kind's drawing; or why
     its kind cannot draw it; None when no figure has that name."""
     own = recipe_figures(result)
@@ -178,7 +178,7 @@ def _save_drawing(draw: Callable[[dict[str, Any]], Any], data: dict[str, Any], t
 
 
 def _lacking(page: Page, experiment: str, figure: str, reason: str | None, location: SourceLocation,
-             required: bool, result: Result | None = None) -> str:
+             required: bool, result: StoredResult | None = None) -> str:
     """A figure the experiment cannot have: a located error (with the names it has), or nothing when not required."""
     if required:
         names = [*(recipe_figures(result) if result is not None else ()), *KINDS]

@@ -16,7 +16,7 @@ from .seed_values import value_text
 
 
 @dataclass(frozen=True)
-class ResultReference:
+class ValueReference:
     """An inline ``{result}`experiment.metric:format``` in prose or a caption.
 
     ``minus``: ``{result}`a.x - b.y``` names the difference of two values (with seeds on both
@@ -37,7 +37,7 @@ class ResultReference:
 
 
 def parse(content: str, location: SourceLocation, start: int, end: int,
-          errors: list[UserError]) -> ResultReference | None:
+          errors: list[UserError]) -> ValueReference | None:
     target, _, format_spec = content.partition(":")
     operands = MINUS.split(target.strip())
     paths = [value_path(operand) for operand in operands]
@@ -54,13 +54,13 @@ def parse(content: str, location: SourceLocation, start: int, end: int,
             return None
     first = paths[0]
     assert first is not None
-    return ResultReference(first.experiment, first.path, format_spec, location, start, end,
+    return ValueReference(first.experiment, first.path, format_spec, location, start, end,
                            paths[1] if len(paths) == 2 else None)
 
 
-def render(reference: ResultReference, page: Page, links: bool) -> str:
+def render(reference: ValueReference, page: Page, links: bool) -> str:
     return value_text(page, reference.experiment, reference.metric, reference.format_spec, reference.location,
                       links=links, minus=reference.minus)
 
 
-ROLE = Role("result", ResultReference, parse, render, in_captions=True)
+ROLE = Role("result", ValueReference, parse, render, in_captions=True)

@@ -15,7 +15,7 @@ from ...common.errors import SourceLocation, UserError, did_you_mean, one_of
 from ..page import Page, lacking, missing_inline
 from ..spread import (SeedValues, Term, difference_of_means, difference_text, formatted, is_number,
                       seed_of_statistic, seeds_title, spread_text, statistic_name, statistic_text)
-from ...common.store import Result, ResultError
+from ...common.store import StoredResult, ValueNotFound
 from ..text import html_text, markdown_text
 from ..values import format_value, lookup
 from .base import MINUS, Quantity, ValuePath
@@ -23,21 +23,21 @@ from .base import MINUS, Quantity, ValuePath
 MISSING = object()  # a value a result does not have (its error is already on the page)
 
 
-def split_statistic(result: Result, path: str) -> tuple[str, str | None] | None:
+def split_statistic(result: StoredResult, path: str) -> tuple[str, str | None] | None:
     """(value path, statistic) of ``path`` in ``result``: ``test.accuracy`` is a value, and so is
     ``val_accuracy.max`` (over epochs); ``test.accuracy.std`` is a statistic of a value over seeds.
     None when ``path`` is neither."""
     try:
         lookup(result, path)
         return path, None
-    except ResultError:
+    except ValueNotFound:
         pass
     base, _, last = path.rpartition(".")
     if not base or statistic_name(last) is None:
         return None
     try:
         lookup(result, base)
-    except ResultError:
+    except ValueNotFound:
         return None
     return base, last
 
@@ -171,11 +171,11 @@ def _difference_text(page: Page, first: ValuePath, second: ValuePath, spec: str,
     return _marked(first.experiment, text, title, "litblog-difference", missing, runs, links)
 
 
-def _lookup(page: Page, result: Result, experiment: str, path: str, location: SourceLocation) -> Any:
+def _lookup(page: Page, result: StoredResult, experiment: str, path: str, location: SourceLocation) -> Any:
     """The value ``path`` names, or :data:`MISSING` after recording a located error."""
     try:
         return lookup(result, path)
-    except ResultError as exc:
+    except ValueNotFound as exc:
         page.errors.append(UserError(f"experiment '{experiment}' has {exc}", location,
                                      suggestion=did_you_mean(path, exc.available) or one_of(exc.available)))
         return MISSING

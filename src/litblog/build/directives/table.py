@@ -20,7 +20,7 @@ from ...common.errors import SourceLocation, UserError, did_you_mean
 from ..page import Page, missing_inline
 from ..schema import Option
 from ..spread import is_number
-from ...common.store import Result
+from ...common.store import StoredResult
 from ..text import cell, markdown_text
 from ..values import lookup
 from ..yaml_source import YamlDocument
@@ -109,7 +109,7 @@ def render(table: TableDirective, page: Page) -> str:
 DIRECTIVE = Directive("table", TableDirective, OPTIONS, parse, render)
 
 
-def _numeric_column(result: Result, column: str) -> bool:
+def _numeric_column(result: StoredResult, column: str) -> bool:
     """A column of numbers (aligned right): a number, a statistic of one, or a difference."""
     if MINUS.search(column):
         return True
