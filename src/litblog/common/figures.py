@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import matplotlib
 
@@ -67,31 +67,15 @@ def learning_curves(history: dict[str, Any], title: str | None = None) -> Figure
     """
     epochs = history.get("epochs", [])
     metrics = history.get("metrics", {})
-    panels = [name for name in metrics if not name.startswith("val_") and name != "learning_rate"]
-    # Accuracy-like panels first, loss last, as readers of the tutorials expect.
-    panels.sort(key=lambda name: (name == "loss", name))
+    panels = _panels(metrics)
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 3.8), squeeze=False)
     for axis, name in zip(axes[0], panels):
         axis.plot(epochs, metrics[name], marker="o", markersize=3, color=TRAIN_COLOUR, label="training")
         if f"val_{name}" in metrics:
             axis.plot(epochs, metrics[f"val_{name}"], marker="o", markersize=3, color=VALIDATION_COLOUR,
                       label="validation")
-        for phase in history.get("phases", [])[1:]:
-            boundary = phase["first_epoch"] - 0.5
-            axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
-            axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
-                          xytext=(3, -12), textcoords="offset points", fontsize=9, color="dimgrey")
         values = [v for v in metrics[name] + metrics.get(f"val_{name}", []) if v == v and v > 0]
-        if "loss" in name and values and max(values) / min(values) > 100:
-            axis.set_yscale("log")  # a first-epoch loss in the hundreds would flatten the rest
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(name.replace("_", " "))
-        axis.set_title(name.replace("_", " "))
-        if epochs and len(epochs) <= 25:
-            axis.set_xticks(epochs)
-        axis.grid(alpha=0.3)
-        axis.legend(loc="best", fontsize=LEGEND_SIZE)
-        _legible(axis)
+        _finish_panel(axis, name, history.get("phases", []), values, epochs)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -109,8 +93,7 @@ def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[in
     names: list[str] = []
     for history in histories:
         names += [n for n in history.get("metrics", {}) if n not in names]
-    panels = [name for name in names if not name.startswith("val_") and name != "learning_rate"]
-    panels.sort(key=lambda name: (name == "loss", name))
+    panels = _panels(names)
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 3.8), squeeze=False)
     all_epochs = sorted({e for h in histories for e in h.get("epochs", [])})
     runs = len(histories)
@@ -130,29 +113,42 @@ def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[in
             axis.fill_between(epochs, [min(per_epoch[e]) for e in epochs], [max(per_epoch[e]) for e in epochs],
                               color=colour, alpha=0.2, linewidth=0)
             axis.plot(epochs, means, marker="o", markersize=3, color=colour, label=f"{label} (mean of {runs})")
-        for phase in first.get("phases", [])[1:]:
-            boundary = phase["first_epoch"] - 0.5
-            axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
-            axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
-                          xytext=(3, -12), textcoords="offset points", fontsize=9, color="dimgrey")
         values = [v for h in histories for key in (name, f"val_{name}")
                   for v in h.get("metrics", {}).get(key, []) if v == v and v > 0]
-        if "loss" in name and values and max(values) / min(values) > 100:
-            axis.set_yscale("log")
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(name.replace("_", " "))
-        axis.set_title(name.replace("_", " "))
-        if all_epochs and len(all_epochs) <= 25:
-            axis.set_xticks(all_epochs)
-        axis.grid(alpha=0.3)
-        axis.legend(loc="best", fontsize=LEGEND_SIZE)
-        _legible(axis)
+        _finish_panel(axis, name, first.get("phases", []), values, all_epochs)
     words = title or (f"seeds {', '.join(str(s) for s in seeds)}: mean, band from lowest to highest"
                       if seeds else None)
     if words:
         fig.suptitle(_plain(words), fontsize=LABEL_SIZE)
     fig.tight_layout()
     return fig
+
+
+def _panels(names: Iterable[str]) -> list[str]:
+    """One panel per training metric: accuracy-like first, loss last, as readers of the tutorials expect."""
+    return sorted((name for name in names if not name.startswith("val_") and name != "learning_rate"),
+                  key=lambda name: (name == "loss", name))
+
+
+def _finish_panel(axis: Any, name: str, phases: Sequence[dict[str, Any]], values: Sequence[float],
+                  epochs: Sequence[int]) -> None:
+    """What every learning-curve panel has: phase starts after the first marked, a log scale for a loss
+    spanning more than a factor 100, labels, epoch ticks when few, grid and legend."""
+    for phase in phases[1:]:
+        boundary = phase["first_epoch"] - 0.5
+        axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
+        axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
+                      xytext=(3, -12), textcoords="offset points", fontsize=9, color="dimgrey")
+    if "loss" in name and values and max(values) / min(values) > 100:
+        axis.set_yscale("log")  # a first-epoch loss in the hundreds would flatten the rest
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(name.replace("_", " "))
+    axis.set_title(name.replace("_", " "))
+    if epochs and len(epochs) <= 25:
+        axis.set_xticks(epochs)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="best", fontsize=LEGEND_SIZE)
+    _legible(axis)
 
 
 def image_grid(images: Sequence[Any], titles: Sequence[str], columns: int | None = None,
