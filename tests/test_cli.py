@@ -184,3 +184,20 @@ def test_python_m_litblog_runs_a_subcommand(fresh_project: Path, tmp_path: Path)
     done = _litblog("plan", "--project", str(fresh_project), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "plain" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_executor_is_a_registry_entry_the_command_line_offers(fresh_project, monkeypatch):
+    from litblog.build import executors
+
+    given = []
+
+    def record(experiments, config, store, reporter, options):
+        given.extend(e.label for e in experiments)
+        return []
+
+    monkeypatch.setitem(executors.EXECUTORS, "fake", executors.Executor("fake", "a test's", record))
+    assert run_cli(fresh_project, "-q", "--executor", "fake") == 0
+    assert sorted(given) == ["count", "flipped", "plain"]
+    with pytest.raises(SystemExit) as refused:  # not in the registry: argparse's usage error
+        run_cli(fresh_project, "-q", "--executor", "nowhere")
+    assert refused.value.code == 2

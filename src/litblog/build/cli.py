@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn
 from .. import __version__
 from .pipeline import EXIT_FAILED, BuildOptions, build
 from .config import CONFIG_NAME, find_project_root
+from .executors import EXECUTORS
 from ..common.errors import LitblogError, UserError, UserErrors, did_you_mean
 from .plan import parse_overrides
 from .progress import NORMAL, QUIET, VERBOSE, make_reporter
@@ -152,8 +153,8 @@ def _build_setup(parser: argparse.ArgumentParser) -> None:
                              "and that site/ is what a build writes now (exit 1 if not); needs no TensorFlow. "
                              "The check command")
     parser.add_argument("--jobs", "-j", type=int, metavar="N", help="experiments to run at once")
-    parser.add_argument("--executor", choices=("local", "dask"), default="local",
-                        help="run experiments in local worker processes (default) or on a Dask cluster")
+    parser.add_argument("--executor", choices=tuple(EXECUTORS), default="local",
+                        help="where experiments run: " + "; ".join(f"{e.name}, {e.help}" for e in EXECUTORS.values()))
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="the Dask scheduler for --executor dask, like tcp://HOST:8786")
     parser.add_argument("--dask-resources", action="append", default=[], metavar="NAME=AMOUNT",
@@ -171,8 +172,8 @@ def _build_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) 
     check_overrides(args.overrides)
     if args.check:
         return _check_flag(args, root, reporter)
-    if args.executor == "dask" and not args.scheduler:
-        raise UserError("--executor dask needs --scheduler ADDRESS", hint="for example --scheduler tcp://127.0.0.1:8786")
+    if EXECUTORS[args.executor].needs_scheduler and not args.scheduler:
+        raise UserError(f"--executor {args.executor} needs --scheduler ADDRESS", hint="for example --scheduler tcp://127.0.0.1:8786")
     from .dask_executor import parse_resources
 
     options = BuildOptions(

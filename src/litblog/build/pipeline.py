@@ -13,7 +13,8 @@ from .checkpoints import remove_stale
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from ..common.errors import LitblogError, UserError, UserErrors
-from .execute import RunOutcome, default_jobs, run_experiments, sigterm_as_interrupt
+from .execute import RunOutcome, default_jobs, sigterm_as_interrupt
+from .executors import EXECUTORS, ExecutorOptions
 from ..common.fsutil import recover_dir
 from .lock import BuildLock
 from .plan import Plan, PlannedExperiment, make_plan
@@ -40,7 +41,7 @@ class BuildOptions:
     prune: bool = False
     wait_for_lock: bool = True
     run: bool = True  # False: experiments without a result are shown as notices, not run
-    executor: str = "local"  # or "dask"
+    executor: str = "local"  # a name in executors.EXECUTORS
     scheduler: str | None = None  # the Dask scheduler's address
     dask_resources: dict[str, float] = field(default_factory=dict)
     live_reload: bool = False  # preview pages poll the server of `build-site serve`
@@ -85,17 +86,12 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
 
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     jobs = options.jobs or config.build.jobs or default_jobs()
-    if options.run and options.executor == "dask":
-        from .dask_executor import run_experiments_on_dask
-
-        with sigterm_as_interrupt():
-            outcomes = run_experiments_on_dask(plan.to_run(), config, store, reporter,
-                                               scheduler=options.scheduler or "", keep_going=keep_going,
-                                               resources=options.dask_resources)
-    elif options.run:
+    if options.run:
+        executor = EXECUTORS[options.executor]
         # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
         with sigterm_as_interrupt():
-            outcomes = run_experiments(plan.to_run(), config, store, reporter, jobs=jobs, keep_going=keep_going)
+            outcomes = executor.run(plan.to_run(), config, store, reporter, ExecutorOptions(
+                jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources))
     else:
         outcomes = []
         for experiment in plan.to_run():
