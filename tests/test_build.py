@@ -227,3 +227,54 @@ def test_no_run_trains_nothing_and_says_which_experiments_need_a_run(project, ca
     report = json.loads((project / "site" / "_build" / "report.json").read_text())
     rows = {row["experiment"]: (row["status"], row["ran"]) for row in report["experiments"]}
     assert rows["plain"] == ("not run", False) and rows["flipped"] == ("cached", False)
+
+
+def test_accelerate_is_opt_in_part_of_the_key_and_ends_with_its_run(project):
+    (project / "src" / "recipes" / "policy.py").write_text(
+        "def policy(ctx):\n"
+        "    import keras\n"
+        "    import tensorflow as tf\n"
+        "    ctx.record('policy', keras.mixed_precision.global_policy().name)\n"
+        "    ctx.record('jit', str(tf.config.optimizer.get_jit()))\n")
+    # The accelerated run first: the plain one after it (a fork of the same warm server) must not inherit it.
+    (project / "posts" / "2026-01-09-policy.md").write_text(
+        "---\ntitle: Policy\n---\n\n"
+        "```{experiment} fast\nrecipe: policy.policy\naccelerate: [xla, mixed_precision]\nshow: []\n```\n\n"
+        "```{experiment} plainrun\nrecipe: policy.policy\nshow: []\n```\n")
+    done = run_cli_process(project, "-q")
+    assert done.returncode == 0, done.stderr
+    runs = {}
+    for manifest in (project / "results" / "policy.policy").glob("*/manifest.json"):
+        data = json.loads(manifest.read_text())
+        runs[tuple(data["key_inputs"]["extra"].get("accelerate", []))] = (
+            data["key"], json.loads((manifest.parent / "metrics.json").read_text()))
+    assert set(runs) == {(), ("mixed_precision", "xla")}
+    assert runs[()][0] != runs[("mixed_precision", "xla")][0]
+    assert runs[("mixed_precision", "xla")][1]["policy"] == "mixed_bfloat16"  # no GPU here
+    assert runs[("mixed_precision", "xla")][1]["jit"] not in ("", "False")
+    assert runs[()][1] == {"policy": "float32", "jit": runs[()][1]["jit"]} and runs[()][1]["jit"] in ("", "False")
+    # A misspelt choice is the author's mistake, located.
+    post = project / "posts" / "2026-01-09-policy.md"
+    post.write_text(post.read_text().replace("accelerate: [xla, mixed_precision]", "accelerate: [fp16]"))
+    done = run_cli_process(project, "-q")
+    assert done.returncode == 2 and "posts/2026-01-09-policy.md:" in done.stderr and "fp16" in done.stderr
+
+
+def test_an_unchanged_post_body_is_not_converted_again_and_a_changed_one_is(project, monkeypatch):
+    from litblog.build import preview
+
+    page = project / "site/_site/2026/01/05/stripes/index.html"
+    assert run_cli(project, "-q") == 0
+    before = page.read_text()
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("a body was converted again")
+
+    monkeypatch.setattr(preview, "_MathExtension", no_conversion)  # made with the body converter only
+    assert run_cli(project, "-q") == 0  # every body comes from .litblog/cache/preview-html
+    assert page.read_text() == before
+    monkeypatch.undo()
+    post = project / POST
+    post.write_text(post.read_text().replace("A post about stripes.", "A post about *striped* images."))
+    assert run_cli(project, "-q") == 0
+    assert "<em>striped</em> images" in page.read_text()

@@ -283,7 +283,9 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
     """One run of an experiment: its key and whether it must run."""
     recipe, params = resolved.recipe, resolved.params
     inputs = KeyInputs(recipe=recipe.reference, sources=dict(resolved.sources), params=dict(params), seed=seed,
-                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=engine_inputs(digest_cache))
+                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=engine_inputs(digest_cache),
+                       # Only when asked for: every other key stays what it was.
+                       extra={"accelerate": list(directive.accelerate)} if directive.accelerate else {})
     key = inputs.key()
     result = None if force else store.load(recipe.reference, key)
     blocked = None

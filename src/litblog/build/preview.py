@@ -18,6 +18,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
+from ..common.fsutil import atomic_write_text
 from .render import RenderedPost, folder_depth
 
 _MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
@@ -61,22 +62,51 @@ class PreviewBuilder:
     """Turns rendered posts into standalone HTML pages with relative links."""
 
     def __init__(self, templates_dir: Path, site: dict[str, Any], *, live_reload: bool = False,
-                 bytecode_cache: jinja2.BytecodeCache | None = None) -> None:
+                 bytecode_cache: jinja2.BytecodeCache | None = None, cache_dir: Path | None = None) -> None:
         self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir / "preview"),
                                        autoescape=True, trim_blocks=True, lstrip_blocks=True,
                                        bytecode_cache=bytecode_cache)
         self._site = site
         self._live_reload = live_reload
-        self._markdown = markdown.Markdown(extensions=[
-            "extra", "sane_lists", "toc", _MathExtension(),
-            "codehilite",
-        ], extension_configs={"codehilite": {"css_class": "highlight", "guess_lang": False}})
+        self._markdown: markdown.Markdown | None = None  # made on the first body not in the cache
+        self._html_cache = cache_dir / "preview-html" if cache_dir else None
+
+    def body_html(self, body_markdown: str) -> str:
+        """A post body's HTML. Kept in the cache by the digest of the Markdown and of the converter
+        (this module, Python-Markdown's and Pygments' versions): highlighting code compiles
+        Pygments' lexers, the slowest part of a rebuild that changes nothing."""
+        cached = None
+        if self._html_cache is not None:
+            import hashlib
+
+            import pygments
+
+            converter = f"{Path(__file__).read_bytes()!r}{markdown.__version__}{pygments.__version__}"
+            digest = hashlib.sha256((converter + "\0" + body_markdown).encode("utf-8", "surrogatepass")).hexdigest()
+            cached = self._html_cache / f"{digest[:32]}.html"
+            try:
+                return cached.read_text(encoding="utf-8")
+            except (OSError, ValueError):
+                pass
+        if self._markdown is None:
+            self._markdown = markdown.Markdown(extensions=[
+                "extra", "sane_lists", "toc", _MathExtension(),
+                "codehilite",
+            ], extension_configs={"codehilite": {"css_class": "highlight", "guess_lang": False}})
+        self._markdown.reset()
+        html = self._markdown.convert(body_markdown)
+        if cached is not None:
+            try:
+                atomic_write_text(cached, html)
+                _prune(cached.parent)
+            except OSError:
+                pass  # a cache: the next build converts again
+        return html
 
     def post_page(self, rendered: RenderedPost) -> str:
         """The full HTML page of one post."""
         body_markdown = rendered.bodies["preview"]
-        self._markdown.reset()
-        body = self._markdown.convert(body_markdown)
+        body = self.body_html(body_markdown)
         post = rendered.post
         return self._env.get_template("post.html").render(
             site=self._site, root="../" * folder_depth(rendered.url), body=jinja2.utils.markupsafe.Markup(body),
@@ -88,6 +118,16 @@ class PreviewBuilder:
         entries = sorted(entries, key=lambda e: (e.date, e.title), reverse=True)
         return self._env.get_template("index.html").render(
             site=self._site, root="", posts=entries, math=False, live_reload=self._live_reload)
+
+
+HTML_CACHE_ENTRIES = 400  # bodies kept; a body seen again after more edits than that is converted again
+
+
+def _prune(folder: Path) -> None:
+    """Keep the most recently written :data:`HTML_CACHE_ENTRIES` bodies."""
+    entries = sorted(folder.glob("*.html"), key=lambda path: path.stat().st_mtime)
+    for path in entries[:-HTML_CACHE_ENTRIES]:
+        path.unlink(missing_ok=True)
 
 
 def page_file(url: str) -> str:

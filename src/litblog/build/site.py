@@ -160,7 +160,8 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], c
     previewer = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
                                            "description": config.jekyll.get("description") or ""},
                                live_reload=live_reload,
-                               bytecode_cache=template_cache(paths.cache_dir(config.root))) if preview else None
+                               bytecode_cache=template_cache(paths.cache_dir(config.root)),
+                               cache_dir=paths.cache_dir(config.root)) if preview else None
     preview_root = staging / PREVIEW_DIR
     entries: list[PreviewEntry] = []
     for item in rendered:

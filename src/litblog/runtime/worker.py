@@ -210,6 +210,25 @@ def key_lock(checkpoint_dir: Path | None, wait: float = KEY_LOCK_WAIT,
         os.close(fd)  # drops the lock
 
 
+def accelerate(choices: Any) -> None:
+    """Turn on the speed-ups an experiment opted into (``accelerate:``; part of its key).
+
+    ``mixed_precision``: Keras' mixed policy, float16 compute where there is a GPU and bfloat16
+    on CPUs (variables stay float32). ``xla``: TensorFlow's XLA auto-clustering of the functions
+    Keras traces. Both are set before the recipe builds a model, in this process only.
+    """
+    import keras
+    import tensorflow as tf
+
+    if "mixed_precision" in choices:
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
+        print(f"litblog: mixed precision ({keras.mixed_precision.global_policy().name})")
+    if "xla" in choices:
+        tf.config.optimizer.set_jit(True)
+        print("litblog: XLA auto-clustering on")
+
+
 def run(spec: dict[str, Any]) -> int:
     """Run the experiment ``spec`` describes; returns the exit status."""
     from ..common import reads
@@ -246,6 +265,7 @@ def run(spec: dict[str, Any]) -> int:
         keras.utils.set_random_seed(spec["seed"])
         if spec.get("deterministic", True):
             tf.config.experimental.enable_op_determinism()
+        accelerate(spec["key_inputs"].get("extra", {}).get("accelerate", ()))
 
         ctx = RecipeContext(params=spec["params"], seed=spec["seed"], output_dir=staging,
                             project_root=project_root, data_dir=spec.get("data_dir"),

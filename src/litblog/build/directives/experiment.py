@@ -37,6 +37,7 @@ from .figure import place_figure
 from .seed_values import value_text
 
 SHOW_CHOICES = ("code", "summary", "log", "curves", "metrics")
+ACCELERATE_CHOICES = ("mixed_precision", "xla")  # `accelerate:`: opt-in speed-ups that change numbers
 CODE_CHOICES = ("function", "module")  # `code:`: what `show: [code]` lists (recipes.recipe_listing)
 LOG_HEAD_LINES = LOG_TAIL_LINES = 150  # a page shows this much of a longer log, and where the rest is
 
@@ -55,6 +56,7 @@ class ExperimentDirective(Block):
     options: YamlDocument = field(compare=False, repr=False)
     seeds: tuple[int, ...] | None = None  # `seeds:`: one run per seed (never set with `seed`)
     code: str = "function"  # `code:` what `show: [code]` lists: the recipe and what it uses, or its whole module
+    accelerate: tuple[str, ...] = ()  # `accelerate:` speed-ups the worker turns on; part of the key
 
     def param_location(self, param: str) -> SourceLocation:
         return self.options.location("params", param)
@@ -70,6 +72,9 @@ OPTIONS = (
     Option("timeout", "number", None, nullable=True, minimum=0, help="seconds before the run is stopped"),
     Option("code", "str", "function", choices=CODE_CHOICES,
            help="what show: [code] lists: the recipe with what it uses from its module, or the whole module"),
+    Option("accelerate", "str_list", [], choices=ACCELERATE_CHOICES,
+           help="opt-in speed-ups that can move numbers, so part of the key: mixed_precision (float16 compute "
+                "on a GPU, bfloat16 on a CPU), xla (XLA auto-clustering of training steps)"),
 )
 
 
@@ -99,7 +104,8 @@ def parse(source: DirectiveSource) -> ExperimentDirective | None:
     if problems:
         return None
     return ExperimentDirective(argument, options["recipe"], options["params"], tuple(options["show"]),
-                               options["seed"], options["timeout"], source.location, doc, seeds, options["code"])
+                               options["seed"], options["timeout"], source.location, doc, seeds, options["code"],
+                               tuple(sorted(set(options["accelerate"]))))
 
 
 def render(directive: ExperimentDirective, page: Page) -> str:
