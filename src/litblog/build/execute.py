@@ -90,10 +90,10 @@ def gpu_ids() -> list[str]:
 # What one CPU worker needs: TensorFlow (~0.6 GB) plus the decoded images of a study-sized run
 # (2,000 training and 1,000 held-out images at 160 px as float32: ~0.9 GB) and the model, with room.
 WORKER_MEMORY_BYTES = 3 * 2**30
-# Threads per CPU worker. Measured with benchmarks/parallel_jobs.py: on 2 cores, two small runs
-# side by side with one thread each finish sooner than one after the other with two threads,
-# while a study-sized CNN uses two threads well (a second worker then only competes for memory
-# bandwidth). Two threads per worker keeps big runs efficient and gives small machines one job.
+# Threads per CPU worker, from benchmarks/parallel_jobs.py on 2 cores: two study-sized runs
+# (model 1, 2,000 images at 160 px) take the same time one after the other with two threads
+# each as side by side with one (70.6 s against 69.7 s), while side by side needs twice the
+# memory; two small runs side by side finish in 0.77 of the time (pass --jobs 2 for those).
 THREADS_PER_WORKER = 2
 
 
