@@ -86,6 +86,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
 
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
     jobs = options.jobs or config.build.jobs or default_jobs()
+    unrun: list[PlannedExperiment] = []
     if options.run:
         executor = EXECUTORS[options.executor]
         # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
@@ -93,11 +94,10 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
             outcomes = executor.run(plan.to_run(), config, store, reporter, ExecutorOptions(
                 jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources))
     else:
-        outcomes = []
-        for experiment in plan.to_run():
+        outcomes, unrun = [], plan.to_run()
+        for experiment in unrun:
             reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' "
                              f"needs a run ({experiment.reason}); shown as a notice")
-    unrun = [] if options.run else plan.to_run()
     failed = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
         if outcome.status is RunStatus.BLOCKED:

@@ -7,6 +7,7 @@ raw HTML, and ``$$...$$`` math (display math when it stands alone in a paragraph
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -79,11 +80,8 @@ class PreviewBuilder:
         if self._html_cache is not None:
             import hashlib
 
-            import pygments
-
-            converter = f"{Path(__file__).read_bytes()!r}{markdown.__version__}{pygments.__version__}"
-            digest = hashlib.sha256((converter + "\0" + body_markdown).encode("utf-8", "surrogatepass")).hexdigest()
-            cached = self._html_cache / f"{digest[:32]}.html"
+            digest = hashlib.sha256((_converter_digest() + "\0" + body_markdown).encode("utf-8", "surrogatepass"))
+            cached = self._html_cache / f"{digest.hexdigest()[:32]}.html"
             try:
                 return cached.read_text(encoding="utf-8")
             except (OSError, ValueError):
@@ -118,6 +116,17 @@ class PreviewBuilder:
         entries = sorted(entries, key=lambda e: (e.date, e.title), reverse=True)
         return self._env.get_template("index.html").render(
             site=self._site, root="", posts=entries, math=False, live_reload=self._live_reload)
+
+
+@functools.lru_cache(maxsize=1)
+def _converter_digest() -> str:
+    """What a body's HTML depends on besides its Markdown: this module, Python-Markdown, Pygments."""
+    import hashlib
+
+    import pygments
+
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return f"{source}:{markdown.__version__}:{pygments.__version__}"
 
 
 HTML_CACHE_ENTRIES = 400  # bodies kept; a body seen again after more edits than that is converted again
