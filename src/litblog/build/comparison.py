@@ -74,15 +74,28 @@ def _predictions(published: Any, rerun: Any, name: str) -> list[dict[str, Any]]:
     return found
 
 
+def per_epoch(history: dict[str, Any]) -> dict[str, Any]:
+    """A history as ``{"accuracy": {"epoch 1": 0.5, ...}, ...}`` (the epoch numbers as recorded), plus its phases."""
+    epochs = history.get("epochs") or []
+    table: dict[str, Any] = {}
+    for metric, values in (history.get("metrics") or {}).items():
+        table[metric] = {f"epoch {epochs[i] if i < len(epochs) else i + 1}": value for i, value in enumerate(values)}
+    extra = {k: v for k, v in history.items() if k not in ("epochs", "metrics")}
+    if extra or not table:
+        table["recorded"] = {"epochs": epochs, **extra}
+    return table
+
+
 def compare_runs(published: dict[str, Any], rerun: dict[str, Any]) -> dict[str, Any]:
     """The verdict on one run: ``{"verdict", "differences" (every one), "compared" (values looked at)}``."""
     differences = compare_values(published.get("metrics", {}), rerun.get("metrics", {}), "metrics")
-    differences += compare_values(published.get("history", {}), rerun.get("history", {}), "history")
+    differences += compare_values(per_epoch(published.get("history", {})), per_epoch(rerun.get("history", {})),
+                                  "history")
     old_predictions, new_predictions = published.get("predictions", {}), rerun.get("predictions", {})
     for name in sorted(set(old_predictions) | set(new_predictions)):
         differences += _predictions(old_predictions.get(name, "(missing)"), new_predictions.get(name, "(missing)"),
                                     name)
-    compared = len(flatten(published.get("metrics", {}))) + len(flatten(published.get("history", {}))) \
+    compared = len(flatten(published.get("metrics", {}))) + len(flatten(per_epoch(published.get("history", {})))) \
         + len(old_predictions)
     if not differences:
         verdict = IDENTICAL
