@@ -163,11 +163,11 @@ class Renderer:
                 assert self.notebooks is not None
                 links = {"notebook": page.asset(notebook.site_path(post.slug), notebook_file), "post": post.path,
                          "colab": notebook.colab_url(self.notebooks, post.slug)}
+            if links:  # before the card, which stays the end of the post
+                parts.append(page.template(notebook.TEMPLATE, reproduce=links))
             if card:
                 parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card),
                                            reproduce=links))
-            if links:
-                parts.append(page.template(notebook.TEMPLATE, reproduce=links))
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"
             pages.append(page)
         # What any target met is reported, once: most problems are met by every target alike.
