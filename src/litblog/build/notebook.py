@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 INSTALL_VARIABLE = "LITBLOG_NOTEBOOK_INSTALL"
 COLAB = "https://colab.research.google.com/github/{repository}/blob/{branch}/{path}"
 PROJECT = "reproduce-project"  # the folder the notebook makes, beside itself
-TEMPLATE = "reproduce.html.j2"  # the links, at the end of the post
+TEMPLATE = "reproduce.html.j2"  # the links, before the provenance card
+# What litblog needs besides TensorFlow and Keras (pyproject.toml's dependencies, by name): the notebook
+# installs these, then litblog with --no-deps. Constant, so a notebook never depends on this machine.
+REQUIREMENTS = ("matplotlib", "seaborn", "jinja2", "markdown", "pyyaml", "pillow", "rich", "pygments", "nbformat")
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,7 @@ import sys
 from pathlib import Path
 
 FRAMEWORKS = {frameworks!r}  # the versions the runs recorded
+OTHERS = {list(REQUIREMENTS)!r}  # what litblog needs besides them
 REPOSITORY, COMMIT = {source!r}, {(commit or settings.branch)!r}  # the blog's repository, at the runs' commit
 choice = os.environ.get({INSTALL_VARIABLE!r}, "").strip()
 if choice:
@@ -268,7 +272,10 @@ else:
     if not SOURCE.is_dir():
         subprocess.run(["git", "clone", "--quiet", REPOSITORY, str(SOURCE)], check=True)
     subprocess.run(["git", "-C", str(SOURCE), "checkout", "--quiet", COMMIT], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *FRAMEWORKS, f"./{{SOURCE}}"], check=True)
+    # The recorded TensorFlow and Keras, litblog's other needs, then litblog itself without its own
+    # TensorFlow pin (on Linux it names tensorflow-cpu, which would sit beside the tensorflow installed here).
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *FRAMEWORKS, *OTHERS], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", f"./{{SOURCE}}"], check=True)
 print(subprocess.run([sys.executable, "-m", "litblog", "--version"], capture_output=True, text=True,
                      check=True).stdout.strip())'''
 
