@@ -148,3 +148,17 @@ def test_generated_notebook_runs_offline_and_reports_identical(project: Path, tm
     assert "differs" not in last
     assert not (folder / "blog-source").exists()  # nothing cloned: the override's checkout was used
     shutil.rmtree(folder / "reproduce-project")
+
+
+def test_notebook_links_resolve_in_jekyll_and_the_preview_without_a_colab_link(tmp_path_factory, built_project) -> None:
+    """The real Jekyll build of the fixture site (no repository configured): the notebook's links are
+    checked like every internal link, none is broken, and there is no Colab link."""
+    from site_check import BASEURL, JEKYLL, NO_JEKYLL, STRIPES_POST, check_links, checked_site, require_tool
+
+    require_tool(JEKYLL, NO_JEKYLL)
+    built = checked_site(tmp_path_factory.mktemp("jekyll"), built_project)
+    page = (built.jekyll.destination / STRIPES_POST / "index.html").read_text()
+    assert f'href="{BASEURL}/assets/stripes/stripes.ipynb" download' in page and not COLAB.search(page)
+    assert (built.jekyll.destination / "assets" / "stripes" / "stripes.ipynb").is_file()
+    for root, baseurl in ((built.jekyll.destination, BASEURL), (built.site / "_site", None)):
+        assert check_links(root, baseurl).broken == []
