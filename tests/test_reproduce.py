@@ -19,8 +19,10 @@ COLAB = re.compile(r'href="(https://colab\.research\.google\.com/[^"]+)"')
 
 
 def test_reproduce_says_identical_and_writes_neither_results_nor_site(project: Path, capsys) -> None:
+    shutil.rmtree(project / ".litblog")  # as in a fresh clone: results/ and site/ only
+    shutil.rmtree(project / "site" / "_site")
     before = snapshot(project / "results"), snapshot(project / "site")
-    assert run_cli(project, "reproduce", STRIPES, "--experiment", "plain") == 0
+    assert run_cli(project, "reproduce", STRIPES, "--experiment", "plain", "--seed", "1") == 0
     captured = capsys.readouterr()
     out = captured.out + captured.err
     assert "plain: identical: all" in out and "bit for bit" in out
@@ -63,6 +65,21 @@ def test_comparison_verdicts() -> None:
     result = comparison.compare_runs(run, far)
     assert result["verdict"] == comparison.DIFFERS
     assert comparison.difference_lines(result) == ["metrics.test.accuracy: published 0.5, re-run 0.6 (by 0.1)"]
+
+
+def test_environment_changes_name_versions_and_hardware() -> None:
+    from litblog.build.reproduce import environment_changes, input_changes
+
+    recorded = {"runtime": {"tensorflow": "2.21.0", "python": "3.11.7"},
+                "hardware": {"cpu": "AMD EPYC", "cpu_count": 2, "gpus": []}}
+    here = {"runtime": {"tensorflow": "2.20.0", "python": "3.11.7"},
+            "hardware": {"cpu": "AMD EPYC", "cpu_count": 2, "gpus": [{"name": "NVIDIA H200"}]}}
+    assert environment_changes(recorded, here) == [
+        "versions: tensorflow 2.21.0 recorded, 2.20.0 here",
+        "hardware: AMD EPYC (2 cores), no GPU recorded, AMD EPYC (2 cores), NVIDIA H200 here"]
+    assert input_changes({"datasets": {"synthetic": "v1"}, "sources": {"a.py": "1"}},
+                         {"datasets": {"synthetic": "v2"}, "sources": {"a.py": "1"}}) == [
+        "data: dataset 'synthetic' fingerprint v1 recorded, v2 here"]
 
 
 def _notebook(root: Path, slug: str) -> Path:

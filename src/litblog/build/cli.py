@@ -281,8 +281,9 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
             "Says identical (bit for bit), equal within a tolerance (and why), or differs (which values, and "
             "which recorded input differs from this machine). Writes nothing under results/ or site/.",
             _reproduce_setup, _reproduce_run,
-            "Exit status: 0 every run agrees with its stored run; 1 one differs, failed or has no stored run; "
-            "2 a mistake in a post, the config or the command line.", (_lock_options,)),
+            "Exit status: 0 every run agrees with its stored run (runs without one, which their page shows as a "
+            "notice, are skipped); 1 one differs or failed, or none has a stored run; 2 a mistake in a post, "
+            "the config or the command line.", (_lock_options,)),
     Command("serve", "build, serve the preview on 127.0.0.1, rebuild and reload on every change",
             "Build the site, serve the HTML preview on 127.0.0.1, and rebuild the affected posts and reload "
             "the browser when a post, template, recipe or the config changes.",

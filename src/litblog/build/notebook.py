@@ -95,7 +95,22 @@ def post_notebook(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome], se
     file = settings.cache_dir / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.ipynb"
     if not file.is_file():
         atomic_write_text(file, text)
+        _prune(settings.cache_dir, keep=file)
     return file
+
+
+CACHE_KEPT = 200  # notebooks kept in the cache: every post's current one, and some older
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Drop the oldest cached notebooks beyond :data:`CACHE_KEPT` (a cache: any of them can be written again)."""
+    try:
+        files = sorted(folder.glob("*.ipynb"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in files[CACHE_KEPT:]:
+            if old != keep:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _runs(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> list[_Run]:

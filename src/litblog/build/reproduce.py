@@ -34,6 +34,9 @@ from .plan import PlannedExperiment, make_plan
 from .progress import ConsoleReporter
 
 
+SKIPPED = "skipped"  # no stored run: the page shows a notice, not a number, so there is nothing to compare
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One run's re-run compared with its stored run."""
@@ -41,13 +44,14 @@ class Verdict:
     post: str
     experiment: str  # as the post names it (``model1 [seed 2]`` for one seed of several)
     key: str  # the key its inputs give now
-    verdict: str  # comparison.IDENTICAL / WITHIN / DIFFERS, or "not compared"
+    verdict: str  # comparison.IDENTICAL / WITHIN / DIFFERS, SKIPPED, or "failed" (the re-run did not finish)
     summary: str  # one line
     details: list[str] = field(default_factory=list)  # differences, then the inputs that differ
 
     @property
     def agrees(self) -> bool:
-        return self.verdict in (comparison.IDENTICAL, comparison.WITHIN)
+        """Nothing to object: the values agree, or the page shows no number of this run."""
+        return self.verdict in (comparison.IDENTICAL, comparison.WITHIN, SKIPPED)
 
 
 def run_values(result: StoredResult) -> dict[str, Any]:
@@ -68,9 +72,15 @@ def reproduce_command(root: Path, posts: list[str], reporter: ConsoleReporter, *
         for line in verdict.details:
             say(f"    {line}")
     agreeing = sum(v.agrees for v in verdicts)
-    if agreeing == len(verdicts):
-        reporter.info(f"reproduce: all {len(verdicts)} run(s) agree with their stored runs")
+    compared = [v for v in verdicts if v.verdict != SKIPPED]
+    if agreeing == len(verdicts) and compared:
+        skipped = len(verdicts) - len(compared)
+        reporter.info(f"reproduce: all {len(compared)} run(s) agree with their stored runs"
+                      + (f" ({skipped} without a stored run skipped)" if skipped else ""))
         return EXIT_OK
+    if not compared:
+        reporter.error("reproduce: no run has a stored run to compare with (run build-site first)")
+        return EXIT_FAILED
     reporter.error(f"reproduce: {len(verdicts) - agreeing} of {len(verdicts)} run(s) do not agree with their "
                    f"stored runs")
     return EXIT_FAILED
@@ -108,11 +118,13 @@ def reproduce(config: SiteConfig, posts: list[str], reporter: ConsoleReporter, *
         raise UserError("nothing to reproduce: " + (", ".join(posts) if posts else "no post") + " has no experiment",
                         hint="name a post with experiments, like build-site reproduce posts/x.md")
 
+    published = {planned.key: published_run(store, planned) for _, _, planned in chosen}
     scratch_root = paths.reproduce_results_dir(config.root)
     shutil.rmtree(scratch_root, ignore_errors=True)  # a re-run is never a cached one
     scratch = ResultStore(scratch_root)
+    # Only runs with a stored run to compare with: a blocked or never-run experiment shows no number.
     unique = {planned.key: replace(planned, result=None, blocked=None, replaces=True)
-              for _, _, planned in chosen}
+              for _, _, planned in chosen if published[planned.key][0] is not None}
     reporter.info(f"re-running {len(unique)} run(s) into {scratch_root.relative_to(config.root).as_posix()}/ "
                   f"(results/ and site/ are not touched)")
     outcomes = {o.experiment.key: o for o in EXECUTORS["local"].run(
@@ -120,7 +132,7 @@ def reproduce(config: SiteConfig, posts: list[str], reporter: ConsoleReporter, *
         ExecutorOptions(jobs=config.build.jobs or 1, keep_going=True))}
     verdicts = []
     for post, label, planned in chosen:
-        stored, why = published_run(store, planned)
+        stored, why = published[planned.key]
         outcome = outcomes.get(planned.key)
         rerun = scratch.load(planned.recipe.reference, planned.key) if outcome is not None and outcome.ok else None
         verdicts.append(_verdict(post, label, planned, stored, why, rerun,
@@ -141,8 +153,8 @@ def published_run(store: ReadOnlyStore, planned: PlannedExperiment) -> tuple[Sto
         if all(recorded.get(name) == wanted.get(name) for name in ("params", "seed", "extra")):
             candidates.append((len(input_changes(recorded, wanted)), stored.manifest.get("created") or "", stored))
     if not candidates:
-        return None, (f"no stored run of {planned.recipe.reference} with these params and seed to compare with "
-                      f"(run build-site first)")
+        reason = f"blocked: {planned.blocked}" if planned.blocked else "build-site has not stored it"
+        return None, f"no stored run with these params and seed to compare with ({reason})"
     candidates.sort(key=lambda c: c[1], reverse=True)
     candidates.sort(key=lambda c: c[0])  # fewest changed inputs first, the newest among equals
     return candidates[0][2], ""
@@ -206,10 +218,10 @@ def _verdict(post: str, label: str, planned: PlannedExperiment, stored: StoredRe
              rerun: StoredResult | None, failure: str) -> Verdict:
     head = f"{planned.recipe.reference}, seed {planned.seed}"
     if stored is None:
-        return Verdict(post, label, planned.key, "not compared", f"not compared ({head}): {why}")
+        return Verdict(post, label, planned.key, SKIPPED, f"not re-run ({head}): {why}")
     changes = input_changes(stored.manifest.get("key_inputs", {}), planned.inputs.to_json())
     if rerun is None:
-        return Verdict(post, label, planned.key, "not compared", f"the re-run failed ({head}): {failure}",
+        return Verdict(post, label, planned.key, "failed", f"the re-run failed ({head}): {failure}",
                        [f"inputs that differ from the stored run: {c}" for c in changes])
     compared = comparison.compare_runs(run_values(stored), run_values(rerun))
     changes += [c for c in environment_changes(stored.manifest, rerun.manifest) if c not in changes]
