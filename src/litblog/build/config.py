@@ -180,17 +180,25 @@ def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteC
             errors.append(UserError("config keys 'seed' and 'seeds' are both set", document.location("litblog", "seeds"),
                                     hint="keep one: seed for one run per experiment, seeds for several"))
         settings["seeds"] = seeds
-    if settings.get("repository") is not None and not _REPOSITORY.match(settings["repository"]):
-        errors.append(UserError(f"config key 'repository' is '{settings['repository']}', not a GitHub owner/name",
-                                document.location("litblog", "repository"), hint="for example repository: octocat/blog"))
-    if isinstance(settings.get("branch"), str) and (not _BRANCH.match(settings["branch"]) or ".." in settings["branch"]):
-        errors.append(UserError(f"config key 'branch' is '{settings['branch']}', not a branch name",
-                                document.location("litblog", "branch"), hint="for example branch: main"))
+    errors += _check_repository(settings, document)
     if not build_errors:
         errors += _check_folders(root, settings, document)
     if errors:
         raise UserErrors(errors)
     return SiteConfig(root=root, jekyll=jekyll, build=BuildSettings(**settings))
+
+
+def _check_repository(settings: dict[str, Any], document: YamlDocument) -> list[UserError]:
+    """``repository`` is a GitHub owner/name and ``branch`` a branch name: both go into URLs."""
+    errors = []
+    repository, branch = settings.get("repository"), settings.get("branch")
+    if isinstance(repository, str) and not _REPOSITORY.match(repository):
+        errors.append(UserError(f"config key 'repository' is '{repository}', not a GitHub owner/name",
+                                document.location("litblog", "repository"), hint="for example repository: octocat/blog"))
+    if isinstance(branch, str) and (not _BRANCH.match(branch) or ".." in branch):
+        errors.append(UserError(f"config key 'branch' is '{branch}', not a branch name",
+                                document.location("litblog", "branch"), hint="for example branch: main"))
+    return errors
 
 
 def _check_folders(root: Path, settings: dict[str, Any], document: YamlDocument) -> list[UserError]:

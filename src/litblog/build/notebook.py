@@ -86,7 +86,8 @@ class _Run:
     result: StoredResult
 
 
-def post_notebook(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome], settings: NotebookSettings) -> Path | None:
+def post_notebook(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome],
+                  settings: NotebookSettings) -> Path | None:
     """The file of the post's notebook (written into the cache when new), or None: no experiment has a result."""
     runs = _runs(parsed, outcomes)
     if not runs:
