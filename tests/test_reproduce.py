@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import REPO, run_cli, snapshot
 from litblog.build import comparison
@@ -80,6 +81,26 @@ def test_environment_changes_name_versions_and_hardware() -> None:
     assert input_changes({"datasets": {"synthetic": "v1"}, "sources": {"a.py": "1"}},
                          {"datasets": {"synthetic": "v2"}, "sources": {"a.py": "1"}}) == [
         "data: dataset 'synthetic' fingerprint v1 recorded, v2 here"]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.floats(allow_nan=False)
+                     | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(metrics=st.dictionaries(st.text(min_size=1, max_size=5), _JSON, max_size=5),
+       losses=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=5), data=st.data())
+def test_a_run_compared_with_itself_is_identical_and_any_changed_value_is_found(metrics, losses, data) -> None:
+    run = {"metrics": metrics, "history": {"epochs": list(range(1, len(losses) + 1)), "metrics": {"loss": losses}}}
+    assert comparison.compare_runs(run, json.loads(json.dumps(run)))["verdict"] == comparison.IDENTICAL
+    changed = json.loads(json.dumps(run))
+    epoch = data.draw(st.integers(0, len(losses) - 1))
+    changed["history"]["metrics"]["loss"][epoch] = losses[epoch] + 1.0 if abs(losses[epoch]) < 1e15 else 0.0
+    result = comparison.compare_runs(run, changed)
+    assert result["verdict"] != comparison.IDENTICAL
+    assert [d["value"] for d in result["differences"]] == [f"history.loss.epoch {epoch + 1}"]
 
 
 def _notebook(root: Path, slug: str) -> Path:

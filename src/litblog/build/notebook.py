@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ..common import datasets, paths
 from ..common.fsutil import atomic_write_text
@@ -74,8 +75,8 @@ def colab_url(settings: NotebookSettings, slug: str) -> str | None:
     """The URL Colab documents for a notebook in a GitHub repository, or None without a repository."""
     if not settings.repository:
         return None
-    path = f"{settings.site_dir.strip('/')}/{site_path(slug)}"
-    return COLAB.format(repository=settings.repository, branch=settings.branch, path=path)
+    path = quote(f"{settings.site_dir.strip('/')}/{site_path(slug)}")
+    return COLAB.format(repository=settings.repository, branch=quote(settings.branch), path=path)
 
 
 @dataclass(frozen=True)
