@@ -27,6 +27,7 @@ from . import comparison
 from .check import ReadOnlyStore
 from .config import SiteConfig, load_config
 from .engine import describe_area
+from .execute import default_jobs, sigterm_as_interrupt
 from .executors import EXECUTORS, ExecutorOptions
 from .lock import BuildLock
 from .pipeline import EXIT_FAILED, EXIT_OK, _parse, _read_posts, _select
@@ -127,9 +128,10 @@ def reproduce(config: SiteConfig, posts: list[str], reporter: ConsoleReporter, *
               for _, _, planned in chosen if published[planned.key][0] is not None}
     reporter.info(f"re-running {len(unique)} run(s) into {scratch_root.relative_to(config.root).as_posix()}/ "
                   f"(results/ and site/ are not touched)")
-    outcomes = {o.experiment.key: o for o in EXECUTORS["local"].run(
-        list(unique.values()), config, scratch, reporter,
-        ExecutorOptions(jobs=config.build.jobs or 1, keep_going=True))}
+    with sigterm_as_interrupt():  # as in a build: a cancelled job stops the workers like Ctrl-C
+        outcomes = {o.experiment.key: o for o in EXECUTORS["local"].run(
+            list(unique.values()), config, scratch, reporter,
+            ExecutorOptions(jobs=config.build.jobs or default_jobs(), keep_going=True))}
     verdicts = []
     for post, label, planned in chosen:
         stored, why = published[planned.key]
