@@ -40,7 +40,7 @@ def test_a_build_writes_the_post_with_its_front_matter_and_outputs(built_project
 def test_every_linked_image_exists_and_no_machine_path_leaks(built_project):
     site = built_project / "site"
     body = site_post(built_project)
-    images = re.findall(r"\{\{ '/(assets/[^']+)' \| relative_url \}\}", body)
+    images = re.findall(r"\{\{ '/(assets/[^']+\.png)' \| relative_url \}\}", body)  # the notebook is linked too
     assert len(images) == 2
     for image in images:
         assert (site / image).stat().st_size > 1000
@@ -50,7 +50,7 @@ def test_every_linked_image_exists_and_no_machine_path_leaks(built_project):
     leaks = [str(built_project.resolve()), os.path.expanduser("~"), "/tmp/"]
     for folder in (site, built_project / "results"):
         for path in folder.rglob("*"):
-            if path.is_file() and path.suffix in (".md", ".html", ".json", ".txt", ".yml"):
+            if path.is_file() and path.suffix in (".md", ".html", ".json", ".txt", ".yml", ".ipynb"):
                 text = path.read_text(errors="replace")
                 for leak in leaks:
                     assert leak not in text, f"{leak} in {path}"

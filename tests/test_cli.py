@@ -134,7 +134,7 @@ def test_a_mistyped_command_is_a_user_error_with_a_suggestion(tmp_path: Path, wo
     assert done.returncode == 2 and "Traceback" not in done.stderr
     message = f"error: unknown command '{word}'" + (f" (did you mean '{suggestion}'?)" if suggestion else "\n")
     assert message in done.stderr
-    assert "hint: the commands are build, plan, check, serve" in done.stderr
+    assert "hint: the commands are build, plan, check, reproduce, serve" in done.stderr
 
 
 def test_plan_is_the_plan_flag(fresh_project: Path, capsys: pytest.CaptureFixture[str]) -> None:

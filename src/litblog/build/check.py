@@ -32,6 +32,7 @@ from .page import drawing_digest
 from .plan import Plan, make_plan
 from .posts import Post
 from .progress import ConsoleReporter
+from .notebook import NotebookSettings
 from .render import RenderedPost, Renderer
 from .site import BUILD_DIR, PREVIEW_DIR, stage_site
 from ..common.store import ResultStore
@@ -119,7 +120,8 @@ def run_check(config: SiteConfig) -> CheckReport:
         scratch = Path(temporary)
         charts = scratch / "cache" / "charts"
         _seed_charts(config, charts)
-        renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache")
+        renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache",
+                            notebooks=NotebookSettings.of(config))
         rendered = [renderer.render(post, _outcomes(post, plan, store, {}, [])) for post in parsed]
         staging = scratch / "site"
         staging.mkdir()

@@ -1,7 +1,7 @@
 """``build-site``: the command line. Exit 0 built, 1 an experiment failed, 2 a user error.
 
-Subcommands (``build``, the default; ``plan``; ``check``; ``serve``) live in :data:`COMMANDS`, one
-:class:`Command` each. Options every command shares are defined once, in parent parsers.
+Subcommands (``build``, the default; ``plan``; ``check``; ``reproduce``; ``serve``) live in
+:data:`COMMANDS`, one :class:`Command` each. Options every command shares are defined once, in parent parsers.
 """
 
 from __future__ import annotations
@@ -212,6 +212,19 @@ def _check_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) 
     return check_site(root, reporter, wait=not args.no_wait)
 
 
+def _reproduce_setup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("posts", nargs="*", metavar="POST", help="post files (default: all posts)")
+    parser.add_argument("--experiment", metavar="NAME", help="only the experiment of this name")
+    parser.add_argument("--seed", type=int, metavar="K", help="only the run of this seed")
+
+
+def _reproduce_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) -> int:
+    from .reproduce import reproduce_command  # only when reproducing
+
+    return reproduce_command(root, args.posts, reporter, experiment=args.experiment, seed=args.seed,
+                             wait=not args.no_wait)
+
+
 def _serve_setup(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", "-p", type=int, default=4000, metavar="N",
                         help="port to serve on (default 4000; 0 picks a free one)")
@@ -262,6 +275,15 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
             "Exit status: 0 everything current; 1 a result is stale or site/ differs from what a build writes "
             "(fixed by running build-site); 2 a mistake in a post, the config or the command line.",
             (_lock_options,)),
+    Command("reproduce", "re-run the posts' runs into a scratch store and compare them with the stored ones",
+            "Re-run the chosen runs (all, a post's, --experiment NAME, --seed K) into .litblog/reproduce/ and "
+            "compare each with its stored run: every recorded value, the history per epoch, the predictions. "
+            "Says identical (bit for bit), equal within a tolerance (and why), or differs (which values, and "
+            "which recorded input differs from this machine). Writes nothing under results/ or site/.",
+            _reproduce_setup, _reproduce_run,
+            "Exit status: 0 every run agrees with its stored run (runs without one, which their page shows as a "
+            "notice, are skipped); 1 one differs or failed, or none has a stored run; 2 a mistake in a post, "
+            "the config or the command line.", (_lock_options,)),
     Command("serve", "build, serve the preview on 127.0.0.1, rebuild and reload on every change",
             "Build the site, serve the HTML preview on 127.0.0.1, and rebuild the affected posts and reload "
             "the browser when a post, template, recipe or the config changes.",

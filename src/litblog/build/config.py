@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,7 +43,14 @@ BUILD_SCHEMA: tuple[Option, ...] = (
            help="seconds an experiment may run before it is stopped (empty: no limit)"),
     Option("deterministic", "bool", True, help="make TensorFlow ops deterministic"),
     Option("keep_going", "bool", False, help="write the site even when an experiment fails"),
+    Option("repository", "str", None, nullable=True,
+           help="the blog's GitHub repository, owner/name: posts' notebooks get an \"Open in Colab\" link and "
+                "install litblog from it"),
+    Option("branch", "str", "main", help="the branch of that repository whose site/ is published"),
 )
+# owner/name as GitHub allows them (the Colab link and the notebook's pip URL are built from it).
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 
 # Jekyll keys litblog reads itself; other Jekyll keys pass through to site/_config.yml as written.
 JEKYLL_SCHEMA: dict[str, Option] = {
@@ -74,6 +82,8 @@ class BuildSettings:
     timeout: float | None = None
     deterministic: bool = True
     keep_going: bool = False
+    repository: str | None = None  # "owner/name" on GitHub
+    branch: str = "main"
 
 
 @dataclass(frozen=True)
@@ -170,11 +180,25 @@ def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteC
             errors.append(UserError("config keys 'seed' and 'seeds' are both set", document.location("litblog", "seeds"),
                                     hint="keep one: seed for one run per experiment, seeds for several"))
         settings["seeds"] = seeds
+    errors += _check_repository(settings, document)
     if not build_errors:
         errors += _check_folders(root, settings, document)
     if errors:
         raise UserErrors(errors)
     return SiteConfig(root=root, jekyll=jekyll, build=BuildSettings(**settings))
+
+
+def _check_repository(settings: dict[str, Any], document: YamlDocument) -> list[UserError]:
+    """``repository`` is a GitHub owner/name and ``branch`` a branch name: both go into URLs."""
+    errors = []
+    repository, branch = settings.get("repository"), settings.get("branch")
+    if isinstance(repository, str) and not _REPOSITORY.match(repository):
+        errors.append(UserError(f"config key 'repository' is '{repository}', not a GitHub owner/name",
+                                document.location("litblog", "repository"), hint="for example repository: octocat/blog"))
+    if isinstance(branch, str) and (not _BRANCH.match(branch) or ".." in branch):
+        errors.append(UserError(f"config key 'branch' is '{branch}', not a branch name",
+                                document.location("litblog", "branch"), hint="for example branch: main"))
+    return errors
 
 
 def _check_folders(root: Path, settings: dict[str, Any], document: YamlDocument) -> list[UserError]:

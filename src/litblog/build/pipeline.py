@@ -21,6 +21,7 @@ from .plan import Plan, PlannedExperiment, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
 from ..common.protocol import RunStatus
+from .notebook import NotebookSettings
 from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
 from .site import CarriedPost, write_draft, write_site
 from ..common.store import ResultStore
@@ -123,7 +124,8 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         return BuildSummary(EXIT_FAILED, plan, outcomes, unrun=unrun)
 
     failures = {o.experiment.key: o for o in failed}
-    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root))
+    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root),
+                        notebooks=NotebookSettings.of(config))
     rendered: list[RenderedPost] = []
     errors: list[UserError] = []
     for post in parsed:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 import jinja2
 import jinja2.bccache
 
-from . import provenance_card
+from . import notebook, provenance_card
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
 from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
@@ -128,8 +128,10 @@ def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
 class Renderer:
     """Renders parsed posts with the block templates of one project."""
 
-    def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None, *,
+                 notebooks: notebook.NotebookSettings | None = None) -> None:
         self.permalink = permalink
+        self.notebooks = notebooks  # None: no notebook per post (tests rendering one block)
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
         self._environments = {target.name: target.environment(templates_dir, template_cache(cache_dir))
@@ -151,12 +153,21 @@ class Renderer:
         bodies: dict[str, str] = {}
         pages: list[Page] = []
         card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
+        notebook_file = notebook.post_notebook(parsed, outcomes, self.notebooks) if self.notebooks and card else None
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
                         assets, self._roles, self._inline_markdown, self.charts_dir)
             parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            links = None
+            if notebook_file is not None:
+                assert self.notebooks is not None
+                links = {"notebook": page.asset(notebook.site_path(post.slug), notebook_file), "post": post.path,
+                         "colab": notebook.colab_url(self.notebooks, post.slug)}
+            if links:  # before the card, which stays the end of the post
+                parts.append(page.template(notebook.TEMPLATE, reproduce=links))
             if card:
-                parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
+                parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card),
+                                           reproduce=links))
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"
             pages.append(page)
         # What any target met is reported, once: most problems are met by every target alike.

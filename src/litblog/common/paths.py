@@ -2,11 +2,12 @@
 
 ``.litblog/`` in the project is litblog's own (never published, never committed, refused as a
 folder setting): the build lock, the worker specs and full logs, the per-epoch checkpoints, the
-warm server's state and the caches. The build computes these and hands a worker the ones it
-needs in its spec. The Keras home is the one rule for Keras' cache that the build (is a blocked
-run's file there? what did a result read?) and the worker (datasets, pretrained weights) share:
-``$KERAS_HOME``, else ``~/.keras``, as Keras uses it, with no temporary-folder fallback the
-build would never look in. Nothing else spells ``.litblog`` or reads ``KERAS_HOME``.
+warm server's state, the caches and ``build-site reproduce``'s re-runs. The build computes these
+and hands a worker the ones it needs in its spec. The Keras home is the one rule for Keras' cache
+that the build (is a blocked run's file there? what did a result read?) and the worker
+(datasets, pretrained weights) share: ``$KERAS_HOME``, else ``~/.keras``, as Keras uses it, with
+no temporary-folder fallback the build would never look in. Nothing else spells ``.litblog`` or
+reads ``KERAS_HOME``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def log_path(root: Path, label: str, key: str) -> Path:
 def spec_path(root: Path, key: str) -> Path:
     """``.litblog/specs/<key>.json``: what the build hands the worker of that key."""
     return scratch_dir(root) / "specs" / f"{key}.json"
+
+
+def reproduce_results_dir(root: Path) -> Path:
+    """``.litblog/reproduce/results/``: the scratch store ``build-site reproduce`` re-runs into
+    (emptied at each start; never ``results/``)."""
+    return scratch_dir(root) / "reproduce" / "results"
 
 
 def lock_path(root: Path) -> Path:
