@@ -119,7 +119,8 @@ def run_check(config: SiteConfig) -> CheckReport:
         scratch = Path(temporary)
         charts = scratch / "cache" / "charts"
         _seed_charts(config, charts)
-        renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache")
+        renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache",
+                            root=config.root)
         rendered = [renderer.render(post, _outcomes(post, plan, store, {}, [])) for post in parsed]
         staging = scratch / "site"
         staging.mkdir()

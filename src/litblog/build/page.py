@@ -31,7 +31,9 @@ from .targets import Target
 from .text import html_text, markdown_text
 
 if TYPE_CHECKING:
+    from .bibliography import Bibliography
     from .directives.base import Reference
+    from .directives.numbering import Numbered
     from .outcomes import ExperimentOutcome
 
 RoleRenderer = Callable[[Any, "Page", bool], str]  # (reference, page, links) -> Markdown
@@ -54,6 +56,11 @@ class Page:
     warnings: list[str] = field(default_factory=list)  # located, reported with the post (RenderedPost.warnings)
     logged: list[str] = field(default_factory=list)  # located, for the log (a chart value that cannot be drawn)
     noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
+    numbers: dict[str, Numbered] = field(default_factory=dict)  # named figures and tables ({ref})
+    cited: dict[str, None] = field(default_factory=dict)  # bibliography keys {cite} used, in order
+    bibliography: Bibliography | None = None  # the post's, once a {cite} has read it (cite.py)
+    root: Path | None = None  # the project root: where the bibliography is looked for
+    heading_ids: dict[int, str] = field(default_factory=dict)  # file line -> anchor of a heading in the contents
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)

@@ -123,7 +123,8 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         return BuildSummary(EXIT_FAILED, plan, outcomes, unrun=unrun)
 
     failures = {o.experiment.key: o for o in failed}
-    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root))
+    renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root),
+                        root=config.root)
     rendered: list[RenderedPost] = []
     errors: list[UserError] = []
     for post in parsed:

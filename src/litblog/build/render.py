@@ -24,8 +24,10 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 import jinja2
 import jinja2.bccache
 
-from . import provenance_card
+from . import provenance_card, toc
+from .bibliography import references_section
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from .directives.numbering import number_blocks
 from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
@@ -88,7 +90,7 @@ def folder_depth(url: str) -> int:
 def render_text(block: TextBlock, page: Page) -> str:
     """Prose: its references rendered in place, after the notices of experiments they name without a result."""
     notices = page.notices([name for ref in block.references for name in ref.experiments])
-    return notices + page.substitute(block.text, block.references)
+    return notices + toc.with_anchors(page.substitute(block.text, block.references), block.line, page.heading_ids)
 
 
 def render_code(block: CodeBlock, page: Page) -> str:
@@ -128,8 +130,10 @@ def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
 class Renderer:
     """Renders parsed posts with the block templates of one project."""
 
-    def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None, *,
+                 root: Path | None = None) -> None:
         self.permalink = permalink
+        self.root = root if root is not None else templates_dir.parent  # where bibliographies are found
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
         self._environments = {target.name: target.environment(templates_dir, template_cache(cache_dir))
@@ -151,10 +155,24 @@ class Renderer:
         bodies: dict[str, str] = {}
         pages: list[Page] = []
         card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
+        numbers, numbering_errors = number_blocks(parsed.blocks)  # before any block: a {ref} may come first
+        headings = toc.headings(parsed.blocks, taken=numbers)
+        try:
+            contents = toc.wanted(post, len(headings)) and bool(headings)
+        except UserError as exc:
+            numbering_errors.append(exc)
+            contents = False
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
-                        assets, self._roles, self._inline_markdown, self.charts_dir)
+                        assets, self._roles, self._inline_markdown, self.charts_dir, errors=list(numbering_errors),
+                        numbers=numbers, root=self.root,
+                        heading_ids={h.line: h.anchor for h in headings} if contents else {})
             parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            if contents:
+                parts.insert(0, page.template(toc.TEMPLATE, entries=toc.entries(headings)))
+            references = references_section(page)
+            if references:
+                parts.append(references)
             if card:
                 parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"

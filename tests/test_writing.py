@@ -1,0 +1,273 @@
+"""Research writing (issue 17): numbered figures and tables with {ref}/{numref}, footnotes,
+{cite} from a BibTeX file with a References section, and a table of contents; in both targets,
+the Jekyll tree checked through real Jekyll. Results are written by hand (nothing trains)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from litblog.build.bibliography import latex_text, parse_bibtex
+from litblog.build.config import load_config
+from litblog.build.pipeline import _parse, _read_posts
+from litblog.build.plan import make_plan
+from litblog.build.toc import slug
+from litblog.common.errors import UserError, UserErrors
+from litblog.common.store import ResultStore
+from site_check import JEKYLL, NO_JEKYLL, jekyll_build, require_tool
+from test_render import fake_result
+
+BIB = r"""
+% a comment line
+@string{jmlr = "Journal of Machine Learning Research"}
+@article{lecun1998,
+  author = {LeCun, Yann and Bottou, L{\'e}on and Bengio, Yoshua and Haffner, Patrick},
+  title = {Gradient-Based Learning Applied to Document Recognition},
+  journal = {Proceedings of the IEEE}, volume = 86, number = {11}, pages = {2278--2324},
+  year = 1998, doi = {10.1109/5.726791},
+}
+@inproceedings{he2016,
+  author = "Kaiming He and Xiangyu Zhang",
+  title = "Deep Residual Learning for {Image} Recognition",
+  booktitle = "CVPR", year = {2016},
+  url = {https://example.org/resnet?a=1&b=<2>},
+}
+@article{srivastava2014, author = {Nitish Srivastava}, title = {Dropout}, journal = jmlr # " 15", year = 2014}
+@comment{ @article{ignored, title = {not an entry}} }
+"""
+
+POST = """---
+title: Writing
+bibliography: refs.bib
+---
+
+As {numref}`Fig. %s <fig-curves>` shows, and {ref}`tab-scores` lists, the model learns{cite}`lecun1998`.
+Residual nets{cite}`he2016,srivastava2014` are another story[^deep]. See {ref}`the curves <fig-curves>`.
+
+[^deep]: A footnote with *emphasis* and a value.
+
+## Data and setup
+
+```{experiment} base
+recipe: tiny.stripes
+params: {epochs: 3}
+show: []
+```
+
+## Results
+
+```{figure} base.curves
+name: fig-curves
+caption: Learning curves, as {ref}`tab-scores` summarises.
+```
+
+```{table}
+name: tab-scores
+experiments: [base]
+columns: [test.accuracy]
+caption: Scores.
+```
+
+### Détails, "quoted" & more
+
+```{chart}
+name: fig-bars
+experiments: [base]
+value: test.accuracy
+```
+
+## Results
+
+Chart: {ref}`fig-bars`.
+"""
+
+
+def _project(fresh_project: Path, post: str = POST, bib: str | None = BIB) -> Path:
+    for old in (fresh_project / "posts").iterdir():
+        old.unlink()
+    (fresh_project / "posts" / "2024-02-03-writing.md").write_text(post)
+    if bib is not None:
+        (fresh_project / "refs.bib").write_text(bib)
+    config = load_config(fresh_project)
+    try:
+        parsed = _parse(_read_posts(config))
+    except UserErrors:
+        return fresh_project  # a mistake found before planning: the build reports it
+    store = ResultStore(config.path("results_dir"))
+    plan = make_plan(parsed, config, store)
+    for experiment in plan.experiments.values():
+        if not (store.folder(experiment.recipe.reference, experiment.key) / "manifest.json").exists():
+            fake_result(store, experiment, [0.5, 0.61, 0.58], 0.6237)
+    return fresh_project
+
+
+def _errors(root: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert run_cli(root, "--no-run") == 2
+    return capsys.readouterr().err
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.append(values["id"] or "")
+        if tag == "a" and values.get("href"):
+            self.hrefs.append(values["href"] or "")
+
+
+def _parsed(html: str) -> _Ids:
+    ids = _Ids()
+    ids.feed(html)
+    return ids
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def _article(html: str) -> str:
+    """The post's content (not the site's furniture)."""
+    match = re.search(r'<div class="post-content[^"]*"[^>]*>(.*)</article>', html, re.S) or \
+        re.search(r"<article[^>]*>(.*)</article>", html, re.S)
+    assert match, html[:2000]
+    return match.group(1)
+
+
+def _check_page(html: str) -> None:
+    article = _article(html)
+    ids = _parsed(article)
+    text = _text(article)
+    # Numbered figures and tables, their captions and references (charts count as figures).
+    assert "Figure 1: Learning curves, as Table 1 summarises." in text
+    assert "Table 1: Scores." in text
+    assert "Figure 2" in text and "Chart: Figure 2." in text
+    assert "As Fig. 1 shows, and Table 1 lists" in text
+    assert "See the curves." in text
+    for anchor in ("fig-curves", "tab-scores", "fig-bars"):
+        assert anchor in ids.ids and f"#{anchor}" in ids.hrefs
+    # Citations and the References section, in the order first cited.
+    assert "(LeCun et al., 1998)" in text and "(He and Zhang, 2016; Srivastava, 2014)" in text
+    refs = article[article.index("litblog-references"):]
+    assert _text(refs).index("Yann LeCun, Léon Bottou") < _text(refs).index("Kaiming He") \
+        < _text(refs).index("Nitish Srivastava")
+    assert "Deep Residual Learning for Image Recognition" in refs and "pp. 2278–2324" in refs
+    assert "Journal of Machine Learning Research 15" in refs
+    assert 'href="https://doi.org/10.1109/5.726791"' in refs
+    assert "&lt;2&gt;" in refs and "<2>" not in refs  # the URL is escaped
+    for key in ("lecun1998", "he2016", "srivastava2014"):
+        assert f"ref-{key}" in ids.ids and f"#ref-{key}" in ids.hrefs
+    assert "ignored" not in refs
+    # The footnote: a link to a note at the end, and back.
+    notes = [href for href in ids.hrefs if href.startswith("#fn")]
+    assert len(notes) >= 2 and all(href[1:] in ids.ids for href in notes)
+    assert "A footnote with emphasis and a value." in text
+    assert "<em>emphasis</em>" in article
+    # The contents: every entry links to a heading with that id, the same in both targets.
+    toc = article[article.index("litblog-toc"):article.index("</nav>")]
+    toc_links = _parsed(toc).hrefs
+    assert toc_links == ["#data-and-setup", "#results", "#details-quoted--more", "#results-1"]
+    for href in toc_links:
+        assert re.search(rf'<h[23][^>]* id="{href[1:]}"', article), href
+    assert "Détails, &#34;quoted&#34; &amp; more" in toc  # escaped text
+
+
+def test_references_footnotes_citations_and_contents_in_both_targets(fresh_project, tmp_path):
+    jekyll = require_tool(JEKYLL, NO_JEKYLL)
+    assert jekyll
+    root = _project(fresh_project)
+    assert run_cli(root, "-q", "--no-run") == 0
+    site = root / "site"
+    built = jekyll_build(site, tmp_path / "out", "/some-repo")
+    assert built.returncode == 0 and not built.problems, built.output
+    jekyll_page = next((tmp_path / "out").rglob("writing/index.html")).read_text()
+    preview_page = next((site / "_site").rglob("writing/index.html")).read_text()
+    for html in (jekyll_page, preview_page):
+        _check_page(html)
+    # The anchors a reader's link would use are the same in both targets.
+    assert sorted(set(_parsed(_article(jekyll_page)).ids) - {"markdown-toc"}) == \
+        sorted(set(_parsed(_article(preview_page)).ids))
+
+
+@pytest.mark.parametrize("change, message", [
+    (("{ref}`tab-scores` lists", "{ref}`tab-score` lists"),
+     r"posts/2024-02-03-writing\.md:6: no figure or table is named 'tab-score' \(did you mean 'tab-scores'\?\)"),
+    (("Chart: {ref}`fig-bars`", "Chart: {numref}`fig-bar`"),
+     r"posts/2024-02-03-writing\.md:43: no figure or table is named 'fig-bar' \(did you mean 'fig-bars'\?\)"),
+    (("name: fig-bars", "name: fig-curves"),
+     r"posts/2024-02-03-writing\.md:35: 'fig-curves' names two blocks\n  hint: the first is at line 21"),
+    (("{cite}`lecun1998`", "{cite}`lecun1989`"),
+     r"posts/2024-02-03-writing\.md:6: 'lecun1989' is not in refs\.bib \(did you mean 'lecun1998'\?\)"),
+    (("bibliography: refs.bib", "bibliography: missing.bib"),
+     r"posts/2024-02-03-writing\.md:3: the bibliography file 'missing\.bib' does not exist"),
+    (("bibliography: refs.bib", "toc: maybe"),
+     r"posts/2024-02-03-writing\.md:3: 'toc' must be true or false"),
+    (("name: tab-scores", "name: 2 scores"),
+     r"posts/2024-02-03-writing\.md:\d+: 'name' is '2 scores', which cannot be"),
+])
+def test_reference_and_citation_mistakes_are_located_errors(fresh_project, capsys, change, message):
+    root = _project(fresh_project, POST.replace(*change))
+    if change[1] == "toc: maybe":
+        (root / "references.bib").write_text(BIB)  # the project's default bibliography
+    assert re.search(message, _errors(root, capsys)), change
+
+
+def test_a_citation_without_any_bibliography_is_a_located_error(fresh_project, capsys):
+    root = _project(fresh_project, POST.replace("bibliography: refs.bib\n", ""), bib=None)
+    err = _errors(root, capsys)
+    assert re.search(r"posts/2024-02-03-writing\.md:6: a citation needs a bibliography", err)
+    assert "references.bib" in err
+
+
+def test_a_broken_bib_file_is_an_error_at_its_line(fresh_project, capsys):
+    lines = BIB.count("\n")
+    root = _project(fresh_project, bib=BIB + "@misc{broken,\n  title = {never closed\n")
+    assert re.search(rf"refs\.bib:{lines + 2}: this brace is never closed", _errors(root, capsys))
+
+
+def test_bibtex_reader_values_strings_and_names():
+    entries = parse_bibtex(BIB, "refs.bib")
+    assert sorted(entries) == ["he2016", "lecun1998", "srivastava2014"]
+    lecun = entries["lecun1998"]
+    assert lecun.kind == "article" and lecun.location.line == 4
+    assert lecun.names[1] == ("Bottou", "Léon") and lecun.short_authors == "LeCun et al."
+    assert lecun.field("volume") == "86" and lecun.year == "1998"
+    assert entries["he2016"].names == [("He", "Kaiming"), ("Zhang", "Xiangyu")]
+    assert entries["srivastava2014"].field("journal") == "Journal of Machine Learning Research 15"
+    parens = parse_bibtex('@book(k1, author = {Ludwig van Beethoven and {Barnes and Noble}}, year = "1800")', "b")
+    assert parens["k1"].names == [("van Beethoven", "Ludwig"), ("Barnes and Noble", "")]
+    assert latex_text(r"Schr{\"o}dinger \& {\v{S}}koda --- \emph{x}") == "Schrödinger & Škoda — x"
+    with pytest.raises(UserError, match="used twice"):
+        parse_bibtex("@misc{a, title={x}}\n@misc{a, title={y}}", "d.bib")
+    with pytest.raises(UserError, match="'nope' is no @string"):
+        parse_bibtex("@misc{a, journal = nope}", "d.bib")
+
+
+def test_contents_only_for_long_posts_or_when_asked(fresh_project):
+    short = POST.replace("### Détails", "Détails").replace("## Results\n\nChart", "Chart")
+    root = _project(fresh_project, short)
+    assert run_cli(root, "-q", "--no-run") == 0
+    body = next((root / "site" / "_posts").glob("*writing.md")).read_text()
+    assert "litblog-toc" not in body and "{#" not in body
+    (root / "posts" / "2024-02-03-writing.md").write_text(short.replace("title: Writing", "title: Writing\ntoc: true"))
+    assert run_cli(root, "-q", "--no-run") == 0
+    body = next((root / "site" / "_posts").glob("*writing.md")).read_text()
+    assert "litblog-toc" in body and "## Results {#results}" in body
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Data and setup", "data-and-setup"), ("Détails, \"quoted\" & more", "details-quoted--more"),
+    ("2. Results", "results"), ("!!!", "section"), ("snake_case words", "snake_case-words"),
+])
+def test_heading_anchor_follows_kramdowns_gfm_ids(text, expected):
+    assert slug(text) == expected
