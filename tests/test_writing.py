@@ -271,3 +271,102 @@ def test_contents_only_for_long_posts_or_when_asked(fresh_project):
 ])
 def test_heading_anchor_follows_kramdowns_gfm_ids(text, expected):
     assert slug(text) == expected
+
+
+# -- notices for readers ---------------------------------------------------------------------------
+
+BLOCKED_MESSAGE = ("ImageNet weights for MobileNetV2 are not available: w.h5 is not in the Keras cache "
+                   "(~/.keras/models) and the download failed (Exception: URL fetch failure on "
+                   "https://storage.example/w.h5: [Errno -2] Name or service not known). To provide them, "
+                   "copy the file into ~/.keras/models/ (or set KERAS_HOME), then run build-site again.")
+
+NOTICE_POST = """---
+title: Notices
+---
+
+```{experiment} base
+recipe: tiny.stripes
+params: {epochs: 3}
+show: []
+```
+
+```{experiment} weights
+recipe: tiny.stripes
+params: {epochs: 4}
+show: [log]
+```
+
+```{experiment} weights_too
+recipe: tiny.stripes
+params: {epochs: 5}
+show: []
+```
+
+```{experiment} multi
+recipe: tiny.stripes
+params: {epochs: 3}
+seeds: [1, 2]
+show: []
+```
+
+```{experiment} later
+recipe: tiny.stripes
+params: {epochs: 6}
+show: []
+```
+
+Weights: {result}`weights.test.accuracy`, again {result}`weights.test.accuracy`, {result}`weights_too.test.accuracy`.
+
+```{table}
+experiments: [base, weights, later]
+columns: [test.accuracy, val_accuracy.best]
+```
+
+```{chart}
+experiments: [base, weights]
+value: test.accuracy
+```
+"""
+
+
+def test_notices_say_in_one_sentence_what_is_missing_with_the_details_folded(fresh_project, monkeypatch):
+    from litblog.build.directives import chart
+
+    for old in (fresh_project / "posts").iterdir():
+        old.unlink()
+    (fresh_project / "posts" / "2024-02-03-notices.md").write_text(NOTICE_POST)
+    config = load_config(fresh_project)
+    store = ResultStore(config.path("results_dir"))
+    plan = make_plan(_parse(_read_posts(config)), config, store)
+    epochs = {e.key: e.params["epochs"] for e in plan.experiments.values()}
+    for experiment in plan.experiments.values():
+        if epochs[experiment.key] == 3 and experiment.seed != 2:  # base (seed 1) and multi's seed 1
+            fake_result(store, experiment, [0.5, 0.61, 0.58], 0.6237)
+        elif epochs[experiment.key] in (4, 5):
+            store.record_blocked(experiment.recipe.reference, experiment.key, BLOCKED_MESSAGE, ["models/w.h5"])
+    drawn = []
+    original = chart._draw_chart
+    monkeypatch.setattr(chart, "_draw_chart", lambda drawing, target: (drawn.append(drawing), original(drawing, target)))
+    assert run_cli(fresh_project, "-q", "--no-run") == 0
+    body = next((fresh_project / "site" / "_posts").glob("*notices.md")).read_text()
+    notices = re.findall(r'<div class="litblog-notice" id="litblog-notice-([\w-]+)".*?</div>', body, re.S)
+    assert sorted(notices) == ["later", "multi", "weights", "weights_too"]  # one per experiment
+    text = {name: _text(block) for name, block in
+            re.findall(r'<div class="litblog-notice" id="litblog-notice-([\w-]+)"(.*?)</div>', body, re.S)}
+    assert text["weights"].startswith(
+        ' role="note"> Experiment weights needs the ImageNet weights for MobileNetV2, which were not available when this site '
+        'was built. Details for the author')
+    # The author's details (exception, URL, KERAS_HOME) are folded, and shown once for the page.
+    assert body.count("Name or service not known") == 1 and body.count("KERAS_HOME") == 1
+    assert re.search(r"<details[^>]*><summary>Details for the author</summary><p>It could not run: ImageNet", body)
+    assert 'Details: as for <a href="#litblog-notice-weights"><code>weights</code></a>' in body
+    assert "Experiment multi is shown without seed 2 of its 2: it has not been run" in text["multi"]
+    assert "Experiment later has not been run since its code or settings changed." in text["later"]
+    # Tables and charts say "not run", linking to the notice, instead of empty cells and bars.
+    rows = dict(re.findall(r"^\| `(\w+)` \|(.*)\|$", body, re.M))
+    for name in ("weights", "later"):
+        assert _text(rows[name]).split("|") == [" not run ", " not run "]
+        assert rows[name].count(f'href="#litblog-notice-{name}"') == 2
+    assert "62.4%" in rows["base"] or "0.6237" in rows["base"]
+    assert drawn and drawn[0]["values"][1] is None and drawn[0]["notes"] == [None, "not run"]
+    assert 'Not run: <a class="litblog-missing" href="#litblog-notice-weights">weights</a>' in body

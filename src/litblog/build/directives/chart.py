@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError
-from ..page import Page, missing_inline
+from ..page import NOT_RUN, Page, missing_inline
 from ..schema import Option
 from ..spread import chart_error, is_number, mean, seeds_statement
 from ..text import html_text
@@ -131,7 +131,7 @@ def render(chart: ChartDirective, page: Page) -> str:
         location = chart.options.location("experiments", index)
         runs = [] if outcome.result is None else _numbers(page, name, chart.value, location)
         value = None if not runs else runs[0] if not outcome.several else mean(runs)
-        note = None
+        note = NOT_RUN if outcome.result is None else None  # a labelled gap, not an empty bar
         if value is not None and not math.isfinite(value):
             note = f"not finite ({value})"
             page.logged.append(f"{location}: {name}.{chart.value} is {value}: its bar is drawn as not finite")

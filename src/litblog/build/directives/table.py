@@ -19,7 +19,7 @@ from typing import Iterable
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError, did_you_mean
-from ..page import Page, missing_inline
+from ..page import NOT_RUN, Page, missing_inline
 from ..schema import Option
 from ..spread import is_number
 from ...common.store import StoredResult
@@ -103,7 +103,7 @@ def render(table: TableDirective, page: Page) -> str:
         row = [f"`{name}`"]
         for index, column in enumerate(table.columns):
             if outcome.result is None:
-                row.append(missing_inline(name))
+                row.append(missing_inline(name, NOT_RUN))
                 continue
             location = table.options.location("columns", index)
             spec = table.formats.get(column, "")
