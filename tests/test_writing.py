@@ -370,3 +370,72 @@ def test_notices_say_in_one_sentence_what_is_missing_with_the_details_folded(fre
     assert "62.4%" in rows["base"] or "0.6237" in rows["base"]
     assert drawn and drawn[0]["values"][1] is None and drawn[0]["notes"] == [None, "not run"]
     assert 'Not run: <a class="litblog-missing" href="#litblog-notice-weights">weights</a>' in body
+
+
+# -- prose first: one training table per experiment, imports shown once -----------------------------
+
+SEEDS_POST = """---
+title: Seeds
+---
+
+```{experiment} multi
+recipe: tiny.stripes
+params: {epochs: 3}
+seeds: [1, 2, 3]
+show: [code, log]
+```
+
+```{experiment} again
+recipe: tiny.stripes
+params: {epochs: 4}
+show: [code]
+```
+"""
+SEED_CURVES = {1: [0.5, 0.61, 0.58], 2: [0.52, 0.66, 0.7], 3: [0.45, 0.6, 0.71]}
+
+
+def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imports_shown_once(
+        fresh_project, tmp_path):
+    import numpy as np
+
+    from litblog.build.log_table import metric_value
+
+    for old in (fresh_project / "posts").iterdir():
+        old.unlink()
+    (fresh_project / "posts" / "2024-02-03-seeds.md").write_text(SEEDS_POST)
+    config = load_config(fresh_project)
+    store = ResultStore(config.path("results_dir"))
+    plan = make_plan(_parse(_read_posts(config)), config, store)
+    for experiment in plan.experiments.values():
+        fake_result(store, experiment, SEED_CURVES.get(experiment.seed, [0.5] * 4), 0.6)
+    assert run_cli(fresh_project, "-q", "--no-run") == 0
+    body = next((fresh_project / "site" / "_posts").glob("*seeds.md")).read_text()
+    # One table of epochs outside the fold; the three seeds' own tables and logs inside it.
+    folded_at = body.index('<details class="litblog-seed-logs">')
+    outside, inside = body[:folded_at], body[folded_at:]
+    assert outside.count('<table class="litblog-epochs">') == 1 and inside.count('<table class="litblog-epochs">') == 3
+    assert "Each seed&#39;s training and log (3 seeds: 1, 2, 3)" in inside
+    assert "mean ± standard deviation over seeds 1, 2, 3" in outside and "litblog-log" not in outside
+    rows = re.findall(r"<tr><td class=\"litblog-num\">(\d+)</td><td class=\"litblog-num\">[^<]*</td>(.*?)</tr>", outside)
+    assert [int(epoch) for epoch, _ in rows] == [1, 2, 3]
+    for (epoch, cells), index in zip(rows, range(3)):
+        accuracy, val_accuracy = re.findall(r'<td class="litblog-num">([^<]*)</td>', cells)
+        values = np.array([SEED_CURVES[seed][index] for seed in (1, 2, 3)])
+        assert val_accuracy == f"{metric_value(values.mean())} ± {metric_value(values.std(ddof=1))}"
+        assert accuracy == "0.5000 ± 0.0000"
+    # The import header: in full with the first listing, folded in the later one of the same module.
+    first, second = body.split("```python")[1:3]
+    assert first.lstrip("\n{% raw %}\n").startswith("from recipes.helpers import tiny_cnn")
+    assert "from recipes.helpers" not in second and "def stripes(" in second
+    fold = body[body.index('<details class="litblog-imports">'):]
+    assert fold.index("from recipes.helpers import tiny_cnn") < fold.index("</details>") < fold.index("```python")
+    # Both targets read it as HTML: Jekyll builds it with nothing to complain about, and the preview too.
+    built = jekyll_build(fresh_project / "site", tmp_path / "out", "/some-repo")
+    assert built.returncode == 0 and not built.problems, built.output
+    for html in (next((tmp_path / "out").rglob("seeds/index.html")).read_text(),
+                 next((fresh_project / "site" / "_site").rglob("seeds/index.html")).read_text()):
+        article = _article(html)
+        assert article.count('<table class="litblog-epochs">') == 4
+        assert re.search(r'<details class="litblog-seed-logs">\s*<summary>', article)
+        assert "<p>&lt;details" not in article and "```" not in article
+        assert 'class="litblog-imports"' in article

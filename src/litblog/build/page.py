@@ -58,6 +58,7 @@ class Page:
     logged: list[str] = field(default_factory=list)  # located, for the log (a chart value that cannot be drawn)
     noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
     details_shown: dict[str, str | None] = field(default_factory=dict)  # experiment -> its notice's details
+    shown_imports: set[str] = field(default_factory=set)  # import headers of recipe listings already shown
     numbers: dict[str, Numbered] = field(default_factory=dict)  # named figures and tables ({ref})
     cited: dict[str, None] = field(default_factory=dict)  # bibliography keys {cite} used, in order
     bibliography: Bibliography | None = None  # the post's, once a {cite} has read it (cite.py)
