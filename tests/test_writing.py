@@ -439,3 +439,41 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
         assert re.search(r'<details class="litblog-seed-logs">\s*<summary>', article)
         assert "<p>&lt;details" not in article and "```" not in article
         assert 'class="litblog-imports"' in article
+
+
+# -- the BibTeX reader and heading anchors under generated input ------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PLAIN = st.text(st.characters(blacklist_characters="{}\\\"@%\r", blacklist_categories=("Cs",)), max_size=30)
+_BRACED = st.recursive(_PLAIN, lambda inner: st.builds(lambda a, b, c: f"{a}{{{b}}}{c}", _PLAIN, inner, _PLAIN),
+                       max_leaves=4)
+_FIELD = st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True)
+_KEY_TEXT = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_:.-]{0,15}", fullmatch=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_KEY_TEXT, st.dictionaries(_FIELD, _BRACED, max_size=4), min_size=1, max_size=4),
+       st.booleans())
+def test_bibtex_values_come_back_as_written(entries, quoted):
+    text = "\n".join(
+        f"@misc{{{key},\n" + "".join(
+            f'  {name} = {{{value}}},\n' if not quoted or "{" in value else f'  {name} = "{value}",\n'
+            for name, value in fields.items()) + "}"
+        for key, fields in entries.items())
+    parsed = parse_bibtex(text, "x.bib")
+    assert {key: entry.fields for key, entry in parsed.items()} == entries
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("@{}(),=#\"%\\ \nabc1")), max_size=60))
+def test_any_bib_text_is_entries_or_a_located_error(text):
+    try:
+        parse_bibtex(text, "x.bib")
+    except UserError as error:
+        assert error.location.path == "x.bib" and 1 <= error.location.line <= text.count("\n") + 1
+
+
+@given(st.text(max_size=40))
+def test_heading_anchors_are_ids_kramdown_accepts(text):
+    assert re.fullmatch(r"[A-Za-z][\w:-]*", slug(text), re.ASCII)

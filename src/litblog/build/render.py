@@ -156,7 +156,7 @@ class Renderer:
         pages: list[Page] = []
         card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
         numbers, numbering_errors = number_blocks(parsed.blocks)  # before any block: a {ref} may come first
-        headings = toc.headings(parsed.blocks, taken=numbers)
+        headings = toc.headings(parsed.blocks, taken=[*numbers, *toc.RESERVED])
         try:
             contents = toc.wanted(post, len(headings)) and bool(headings)
         except UserError as exc:
