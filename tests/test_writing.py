@@ -5,8 +5,6 @@ the Jekyll tree checked through real Jekyll. Results are written by hand (nothin
 from __future__ import annotations
 
 import re
-import shutil
-import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
