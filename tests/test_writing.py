@@ -475,3 +475,29 @@ def test_any_bib_text_is_entries_or_a_located_error(text):
 @given(st.text(max_size=40))
 def test_heading_anchors_are_ids_kramdown_accepts(text):
     assert re.fullmatch(r"[A-Za-z][\w:-]*", slug(text), re.ASCII)
+
+
+@pytest.mark.parametrize("why, failure, blocked, expected", [
+    ("blocked", "The run could not start: " + BLOCKED_MESSAGE, None,  # blocked in this build
+     "needs the ImageNet weights for MobileNetV2, which were not available when this site was built."),
+    ("blocked", "It could not run: " + BLOCKED_MESSAGE, BLOCKED_MESSAGE,  # blocked in an earlier build
+     "needs the ImageNet weights for MobileNetV2, which were not available when this site was built."),
+    ("blocked", "The run could not start: cannot load the cached file", None,
+     "could not start when this site was built: a file it needs was missing."),
+    ("failed", "The run failed: ZeroDivisionError", None, "stopped with an error when this site was built."),
+    ("timeout", "The run timed out: after 5 s", None, "ran out of time when this site was built."),
+    ("not-run", "It has not been run.", None, "has not been run yet."),
+])
+def test_the_readers_sentence_for_each_reason(why, failure, blocked, expected):
+    from types import SimpleNamespace
+
+    from litblog.build import notices
+    from litblog.build.outcomes import ExperimentOutcome, SeedOutcome
+
+    experiment = SimpleNamespace(blocked=blocked, reason="x changed", seed=0)
+    one = ExperimentOutcome.of_seeds([SeedOutcome(0, experiment, None, failure, why)])  # type: ignore[arg-type]
+    assert notices.sentence(one) == expected
+    assert (notices.details(one) is None) == (why == "not-run")
+    both = ExperimentOutcome.of_seeds([SeedOutcome(0, experiment, None, failure, why),  # type: ignore[arg-type]
+                                       SeedOutcome(1, experiment, None, failure, why)])  # type: ignore[arg-type]
+    assert notices.sentence(both) == "(both seeds) " + expected

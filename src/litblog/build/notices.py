@@ -28,7 +28,8 @@ _FAILED = {
 def _reason(run: SeedOutcome) -> str:
     """Why ``run`` has no result, as the rest of a sentence whose subject is the experiment."""
     if run.why == BLOCKED or run.why == RunStatus.BLOCKED.value:
-        message = (run.experiment.blocked or run.failure or "").removeprefix("It could not run: ")
+        # The plan's record ("It could not run: ...") or this build's failure ("The run could not start: ...").
+        message = run.experiment.blocked or re.sub(r"^[^:]{0,40}: ", "", run.failure or "")
         found = _UNAVAILABLE.match(message)
         if found:
             was = "was" if found["verb"] == "is" else "were"
