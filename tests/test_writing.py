@@ -172,6 +172,8 @@ def _check_page(html: str) -> None:
     assert "A footnote with emphasis and a value." in text
     assert "<em>emphasis</em>" in article
     # The contents: every entry links to a heading with that id, the same in both targets.
+    # The contents come after the introduction (whose first paragraph stays the excerpt), before the first heading.
+    assert article.index("Residual nets") < article.index("litblog-toc") < article.index('id="data-and-setup"')
     toc = article[article.index("litblog-toc"):article.index("</nav>")]
     toc_links = _parsed(toc).hrefs
     assert toc_links == ["#data-and-setup", "#results", "#details-quoted--more", "#results-1"]

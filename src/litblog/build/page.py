@@ -64,6 +64,7 @@ class Page:
     bibliography: Bibliography | None = None  # the post's, once a {cite} has read it (cite.py)
     root: Path | None = None  # the project root: where the bibliography is looked for
     heading_ids: dict[int, str] = field(default_factory=dict)  # file line -> anchor of a heading in the contents
+    contents: str = ""  # the table of contents (toc.py), put before the first of those headings
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)

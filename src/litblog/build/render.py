@@ -90,7 +90,8 @@ def folder_depth(url: str) -> int:
 def render_text(block: TextBlock, page: Page) -> str:
     """Prose: its references rendered in place, after the notices of experiments they name without a result."""
     notices = page.notices([name for ref in block.references for name in ref.experiments])
-    return notices + toc.with_anchors(page.substitute(block.text, block.references), block.line, page.heading_ids)
+    return notices + toc.with_anchors(page.substitute(block.text, block.references), block.line, page.heading_ids,
+                                      page.contents)
 
 
 def render_code(block: CodeBlock, page: Page) -> str:
@@ -167,9 +168,9 @@ class Renderer:
                         assets, self._roles, self._inline_markdown, self.charts_dir, errors=list(numbering_errors),
                         numbers=numbers, root=self.root,
                         heading_ids={h.line: h.anchor for h in headings} if contents else {})
-            parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
             if contents:
-                parts.insert(0, page.template(toc.TEMPLATE, entries=toc.entries(headings)))
+                page.contents = page.template(toc.TEMPLATE, entries=toc.entries(headings))
+            parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
             references = references_section(page)
             if references:
                 parts.append(references)

@@ -102,15 +102,20 @@ def tree(found: list[Heading]) -> list[Heading]:
     return top
 
 
-def with_anchors(text: str, first_line: int, anchors: dict[int, str]) -> str:
-    """A text block's rendered Markdown with ``{#id}`` after each listed heading (lines are kept one for one)."""
+def with_anchors(text: str, first_line: int, anchors: dict[int, str], contents: str = "") -> str:
+    """A text block's rendered Markdown with ``{#id}`` after each listed heading (lines are kept one for one),
+    and ``contents`` (the table of contents, HTML) before the first listed heading when it is in this block."""
     if not anchors:
         return text
+    first = min(anchors)
     lines = text.split("\n")
     for index, line in enumerate(lines):
         anchor = anchors.get(first_line + index)
         if anchor is not None and _ATX.match(line):
-            lines[index] = line.rstrip() + " {#" + anchor + "}"
+            heading = line.rstrip() + " {#" + anchor + "}"
+            # After the introduction, not above it: the first paragraph stays the post's excerpt
+            # (Jekyll's feed and SEO description), as a lead section comes before a contents list.
+            lines[index] = f"{contents.strip()}\n\n{heading}" if contents and first_line + index == first else heading
     return "\n".join(lines)
 
 
