@@ -503,3 +503,14 @@ def test_the_readers_sentence_for_each_reason(why, failure, blocked, expected):
     both = ExperimentOutcome.of_seeds([SeedOutcome(0, experiment, None, failure, why),  # type: ignore[arg-type]
                                        SeedOutcome(1, experiment, None, failure, why)])  # type: ignore[arg-type]
     assert notices.sentence(both) == "(both seeds) " + expected
+
+
+def test_citations_that_would_read_alike_get_letters():
+    from litblog.build.bibliography import Bibliography
+
+    entries = parse_bibtex("@misc{b, author={Ann Smith}, year=2020}\n@misc{a, author={Smith, Ann}, year=2020}\n"
+                           "@misc{c, author={Ann Smith and Bo Li and Cy Ng}, year=2020}\n"
+                           "@misc{d, author={Ann Smith and Bo Li and Di Wu}, year=2020}\n@misc{e, author={Smith}}",
+                           "s.bib")
+    years = Bibliography(("s.bib",), entries).years
+    assert years == {"b": "2020a", "a": "2020b", "c": "2020a", "d": "2020b", "e": "n.d."}

@@ -79,12 +79,25 @@ class Entry:
         return f"{families[0]} et al."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Bibliography:
     """The entries of a post's ``.bib`` files, by key."""
 
     files: tuple[str, ...]  # project-relative, for messages
     entries: dict[str, Entry]
+
+    @functools.cached_property
+    def years(self) -> dict[str, str]:
+        """Each key's year as citations write it: "2016a", "2016b" for entries whose authors and year
+        would read alike, lettered in the order of the files."""
+        alike: dict[tuple[str, str], list[str]] = {}
+        for key, entry in self.entries.items():
+            alike.setdefault((entry.short_authors, entry.year), []).append(key)
+        years = {}
+        for (_, year), keys in alike.items():
+            for index, key in enumerate(keys):
+                years[key] = year + (chr(ord("a") + index) if len(keys) > 1 and index < 26 else "")
+        return years
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -327,7 +340,7 @@ def _link(url: str) -> str | None:
     return url if re.match(r"https?://[^\s]+$", url) else None
 
 
-def reference_item(entry: Entry) -> dict[str, Any]:
+def reference_item(entry: Entry, year: str | None = None) -> dict[str, Any]:
     """What ``references.html.j2`` shows of one entry, every text escaped."""
     names = [f"{given} {family}".strip() for family, given in entry.names]
     authors = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
@@ -342,7 +355,7 @@ def reference_item(entry: Entry) -> dict[str, Any]:
     return {
         "anchor": anchor(entry.key),
         "authors": html_text(authors or entry.key),
-        "year": html_text(entry.year),
+        "year": html_text(year or entry.year),
         "title": html_text(entry.field("title")),
         "details": html_text(details),
         "doi": html_text(doi) if doi else None,
@@ -355,5 +368,5 @@ def references_section(page: Page) -> str:
     """The References section of the entries the page cited, in the order first cited; "" when none."""
     if not page.cited or page.bibliography is None:
         return ""
-    items = [reference_item(page.bibliography.entries[key]) for key in page.cited]
+    items = [reference_item(page.bibliography.entries[key], page.bibliography.years[key]) for key in page.cited]
     return page.template(TEMPLATE, items=items, title=Markup("References"))

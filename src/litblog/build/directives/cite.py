@@ -80,7 +80,7 @@ def render(citation: Citation, page: Page, links: bool) -> str:
             parts.append(str(html_text(key)))
             continue
         page.cited.setdefault(key)
-        text = html_text(f"{entry.short_authors}, {entry.year}")
+        text = html_text(f"{entry.short_authors}, {page.bibliography.years[key]}")
         parts.append(f'<a class="litblog-cite" href="#{anchor(key)}">{text}</a>' if links else str(text))
     return "(" + "; ".join(parts) + ")"
 
