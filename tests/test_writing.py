@@ -514,3 +514,16 @@ def test_citations_that_would_read_alike_get_letters():
                            "s.bib")
     years = Bibliography(("s.bib",), entries).years
     assert years == {"b": "2020a", "a": "2020b", "c": "2020a", "d": "2020b", "e": "n.d."}
+
+
+def test_seed_table_counts_the_runs_behind_each_value():
+    from litblog.build.log_table import epoch_table, seeds_table, spread_value
+
+    def table(values):
+        return epoch_table({"epochs": list(range(1, len(values) + 1)), "metrics": {"val_loss": values}}, "")
+
+    combined = seeds_table([(0, table([1.0, 0.5, 0.25])), (1, table([3.0, 0.7])), (2, table([2.0, float("nan")]))])
+    assert combined is not None and combined.seeds == (0, 1, 2) and combined.columns == ("val_loss",)
+    cells = [spread_value(row[2][0], 3) for row in combined.rows]
+    assert cells == ["2.0000 ± 1.0000", "0.6000 ± 0.1414 (n = 2)", "0.2500 (n = 1)"]
+    assert seeds_table([(0, table([1.0]))]) is None  # one run: its own table is the table
