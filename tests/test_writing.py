@@ -362,6 +362,7 @@ def test_notices_say_in_one_sentence_what_is_missing_with_the_details_folded(fre
     assert 'Details: as for <a href="#litblog-notice-weights"><code>weights</code></a>' in body
     assert "Experiment multi is shown without seed 2 of its 2: it has not been run" in text["multi"]
     assert "Experiment later has not been run since its code or settings changed." in text["later"]
+    assert "as for" not in text["multi"] + text["later"]  # details of their own
     # Tables and charts say "not run", linking to the notice, instead of empty cells and bars.
     rows = dict(re.findall(r"^\| `(\w+)` \|(.*)\|$", body, re.M))
     for name in ("weights", "later"):

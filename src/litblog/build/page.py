@@ -83,7 +83,7 @@ class Page:
         self.noticed.add(name)
         outcome = self.outcomes[name]
         details = notices.details(outcome)
-        shown = next((other for other in self.details_shown if self.details_shown[other] == details), None)
+        shown = next((other for other, seen in self.details_shown.items() if details and seen == details), None)
         self.details_shown.setdefault(name, details)
         return self.template("notice.html.j2", name=name, anchor=notice_anchor(name),
                              sentence=html_text(notices.sentence(outcome)),
