@@ -36,7 +36,7 @@ MARKERS = {
     "options FIGURE_OPTIONS", "options TABLE_OPTIONS", "options CHART_OPTIONS", "chart-errors", "roles",
     "claim-operators", "fixed-values", "recorded-values", "history-stats", "seed-statistics",
     "options BUILD_SCHEMA", "options JEKYLL_SCHEMA", "ctx-methods", "optimizers", "heads", "figure-helpers",
-    "synthetic-options", "outside-paths", "image-data-options", "figure-kinds",
+    "synthetic-options", "outside-paths", "image-data-options", "figure-kinds", "writing-front-matter",
 }
 
 OPTION_TUPLES = {
@@ -344,6 +344,12 @@ def test_front_matter_keys(tables):
               and node.value.id == "front_matter" and isinstance(node.slice, ast.Constant)):
             read.add(node.slice.value)
     assert names_of(tables["front-matter"]) == read
+
+
+def test_research_writing_front_matter_keys(tables):
+    from litblog.build import bibliography, toc
+
+    assert names_of(tables["writing-front-matter"]) == {bibliography.FRONT_MATTER_KEY, toc.FRONT_MATTER_KEY}
 
 
 def test_prediction_heads(tables):

@@ -200,7 +200,9 @@ def test_keep_going_writes_the_site_with_a_notice(project):
     done = run_cli_process(project, "--keep-going")
     assert done.returncode == 1
     body = site_post(project)
-    assert "No result for experiment <code>oops</code>" in body and "ZeroDivisionError" in body
+    # One sentence for readers; the exception folded for the author.
+    assert "Experiment <code>oops</code> stopped with an error when this site was built." in body
+    assert re.search(r"<details[^>]*><summary>Details for the author</summary><p>[^<]*ZeroDivisionError", body)
 
 
 def test_building_one_post_keeps_the_others(project, capsys):

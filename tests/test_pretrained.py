@@ -253,8 +253,9 @@ def test_keep_going_writes_every_post_and_shows_the_missing_weights_as_a_notice(
     notice = re.search(r'<div class="litblog-notice".*?</div>', transfer, re.S)
     assert notice, transfer
     text = notice.group(0)
-    assert "No result for experiment <code>model4</code>" in text
-    assert "The run could not start: ImageNet weights for MobileNetV2 are not available" in text
+    assert ("Experiment <code>model4</code> needs the ImageNet weights for MobileNetV2, which were not available "
+            "when this site was built.") in text
+    assert "<summary>Details for the author</summary><p>The run could not start: ImageNet weights for MobileNetV2 are not available" in text
     assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5" in text
     assert "$KERAS_HOME/models" in text and "copy the file into" in text  # the folder it really looked in
     assert str(tmp_path) not in transfer  # the worker scrubbed the machine's paths
@@ -267,7 +268,7 @@ def test_keep_going_writes_every_post_and_shows_the_missing_weights_as_a_notice(
     assert again.returncode == 0, again.stderr
     assert "1 blocked, 0 to run" in again.stderr and "started" not in again.stderr
     assert "experiment 'model4' is blocked by missing files and shown as a notice" in again.stderr
-    assert "No result for experiment <code>model4</code>" in (posts / "2026-01-02-transfer.md").read_text()
+    assert "Experiment <code>model4</code> needs the ImageNet weights" in (posts / "2026-01-02-transfer.md").read_text()
 
     # Once the file it lacked is in the Keras cache, the plan runs it again.
     weights = keras_home / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"

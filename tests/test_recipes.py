@@ -210,7 +210,8 @@ def test_the_study_post_has_every_artefact_from_the_committed_results():
     assert "{result}" not in text and "(no result)" not in text
     # Model 4 needs ImageNet weights nobody could download here: one notice says so, no numbers do.
     (notice,) = re.findall(r'<div class="litblog-notice".*?</div>', text, re.S)
-    assert "No result for experiment <code>model4</code>" in notice
+    assert ("Experiment <code>model4</code> needs the ImageNet weights for MobileNetV2, which were not available "
+            "when this site was built.") in notice
     assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5" in notice and "~/.keras/models" in notice
     # Each model's code and summary, with the seed posts' parameter count.
     for model in ("model1", "model2", "model3"):
@@ -235,6 +236,6 @@ def test_the_study_post_has_every_artefact_from_the_committed_results():
     assert [name for name, _ in rows] == ["model1", "model2", "model3", "model4"]
     for _, cells in rows[:3]:
         assert "?" not in cells and "no result" not in cells and "%" in cells
-    # ... each cell a "no result" placeholder linking to the notice shown once, where model 4 is.
-    assert set(re.sub(r"<[^>]+>", " ", rows[3][1]).replace("|", " ").split()) == {"no", "result"}
+    # ... each cell a "not run" placeholder linking to the notice shown once, where model 4 is.
+    assert set(re.sub(r"<[^>]+>", " ", rows[3][1]).replace("|", " ").split()) == {"not", "run"}
     assert rows[3][1].count('href="#litblog-notice-model4"') == 7

@@ -160,7 +160,8 @@ def test_a_recipe_change_shows_a_notice_and_trains_nothing_without_run(served, p
     state = served.state(version)
     assert state["error"] is None
     page = served.get(PAGE)
-    assert "No result for experiment <code>plain</code>" in page and "run build-site to update it" in page
+    assert "Experiment <code>plain</code> has not been run since its code or settings changed." in page
+    assert "run build-site to update it" in page
     served.wait_for_line(r"2 experiment\(s\) need training \(flipped, plain\): shown as notices; run build-site",
                          after=mark)
     assert "src/recipes/tiny.py changed: rebuilding all posts" in served.output

@@ -121,7 +121,7 @@ def run_check(config: SiteConfig) -> CheckReport:
         charts = scratch / "cache" / "charts"
         _seed_charts(config, charts)
         renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache",
-                            notebooks=NotebookSettings.of(config))
+                            notebooks=NotebookSettings.of(config), root=config.root)
         rendered = [renderer.render(post, _outcomes(post, plan, store, {}, [])) for post in parsed]
         staging = scratch / "site"
         staging.mkdir()

@@ -155,3 +155,51 @@ def metric_value(value: float | None) -> str:
     if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-4):
         return f"{value:.4g}"
     return f"{value:.4f}"
+
+
+@dataclass(frozen=True)
+class SeedsTable:
+    """The epoch tables of several runs as one: per epoch and metric the mean and sample standard
+    deviation over the runs that have the value (``n`` of them); seconds are the mean."""
+
+    seeds: tuple[int, ...]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[int, float | None, tuple[tuple[float, float | None, int] | None, ...]], ...]
+    phases: tuple[tuple[str, int], ...]
+
+
+def seeds_table(tables: list[tuple[int, EpochTable]]) -> SeedsTable | None:
+    """One table over the runs of an experiment (seed, its epoch table); None for fewer than two."""
+    if len(tables) < 2:
+        return None
+    columns: list[str] = []
+    for _, table in tables:
+        columns += [c for c in table.columns if c not in columns]
+    by_epoch: dict[int, list[tuple[float | None, dict[str, float | None]]]] = {}
+    for _, table in tables:
+        for epoch, seconds, values in table.rows:
+            by_epoch.setdefault(epoch, []).append((seconds, dict(zip(table.columns, values))))
+    rows = []
+    for epoch in sorted(by_epoch):
+        runs = by_epoch[epoch]
+        seconds = [s for s, _ in runs if s is not None]
+        cells: list[tuple[float, float | None, int] | None] = []
+        for name in columns:
+            values = [v for _, row in runs if (v := row.get(name)) is not None and math.isfinite(v)]
+            if not values:
+                cells.append(None)
+                continue
+            centre = sum(values) / len(values)
+            spread = math.sqrt(sum((v - centre) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+            cells.append((centre, spread, len(values)))
+        rows.append((epoch, sum(seconds) / len(seconds) if seconds else None, tuple(cells)))
+    return SeedsTable(tuple(seed for seed, _ in tables), tuple(columns), tuple(rows), tables[0][1].phases)
+
+
+def spread_value(cell: tuple[float, float | None, int] | None, runs: int) -> str:
+    """``0.6123 ± 0.0123``; one value alone when only one run has it (``(n = 1)``), ``–`` when none."""
+    if cell is None:
+        return "–"
+    centre, spread, count = cell
+    text = metric_value(centre) if spread is None else f"{metric_value(centre)} ± {metric_value(spread)}"
+    return text if count == runs else f"{text} (n = {count})"

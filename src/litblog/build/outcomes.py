@@ -22,6 +22,11 @@ class SeedOutcome:
     experiment: PlannedExperiment
     result: StoredResult | None
     failure: str | None = None
+    why: str | None = None  # without a result: one of WHY (notices.py words it for readers)
+
+
+# Why a run has no result: its RunStatus value when it ran and failed this build, or one of these.
+BLOCKED, STALE, NOT_RUN = "blocked", "stale", "not-run"
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,13 @@ class ExperimentOutcome:
     result: StoredResult | None
     failure: str | None = None
     seeds: tuple[SeedOutcome, ...] = ()  # set only for more than one seed
+    why: str | None = None  # one run without a result: why (SeedOutcome.why)
 
     @classmethod
     def of_seeds(cls, runs: tuple[SeedOutcome, ...] | list[SeedOutcome]) -> "ExperimentOutcome":
         runs = tuple(runs)
         if len(runs) == 1:
-            return cls(runs[0].experiment, runs[0].result, runs[0].failure)
+            return cls(runs[0].experiment, runs[0].result, runs[0].failure, why=runs[0].why)
         results = [r.result for r in runs if r.result is not None]
         missing = [r for r in runs if r.result is None]
         failure = None
@@ -62,7 +68,7 @@ class ExperimentOutcome:
 
     @property
     def runs(self) -> tuple[SeedOutcome, ...]:
-        return self.seeds or (SeedOutcome(self.experiment.seed, self.experiment, self.result, self.failure),)
+        return self.seeds or (SeedOutcome(self.experiment.seed, self.experiment, self.result, self.failure, self.why),)
 
     @property
     def results(self) -> list[tuple[int, StoredResult]]:

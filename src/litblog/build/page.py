@@ -26,12 +26,15 @@ from markupsafe import Markup
 
 from ..common.errors import UserError
 from ..common.fsutil import atomic_write_bytes
+from . import notices
 from .posts import Post
 from .targets import Target
 from .text import html_text, markdown_text
 
 if TYPE_CHECKING:
+    from .bibliography import Bibliography
     from .directives.base import Reference
+    from .directives.numbering import Numbered
     from .outcomes import ExperimentOutcome
 
 RoleRenderer = Callable[[Any, "Page", bool], str]  # (reference, page, links) -> Markdown
@@ -54,6 +57,14 @@ class Page:
     warnings: list[str] = field(default_factory=list)  # located, reported with the post (RenderedPost.warnings)
     logged: list[str] = field(default_factory=list)  # located, for the log (a chart value that cannot be drawn)
     noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
+    details_shown: dict[str, str | None] = field(default_factory=dict)  # experiment -> its notice's details
+    shown_imports: set[str] = field(default_factory=set)  # import headers of recipe listings already shown
+    numbers: dict[str, Numbered] = field(default_factory=dict)  # named figures and tables ({ref})
+    cited: dict[str, None] = field(default_factory=dict)  # bibliography keys {cite} used, in order
+    bibliography: Bibliography | None = None  # the post's, once a {cite} has read it (cite.py)
+    root: Path | None = None  # the project root: where the bibliography is looked for
+    heading_ids: dict[int, str] = field(default_factory=dict)  # file line -> anchor of a heading in the contents
+    contents: str = ""  # the table of contents (toc.py), put before the first of those headings
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)
@@ -71,8 +82,13 @@ class Page:
             return ""
         self.noticed.add(name)
         outcome = self.outcomes[name]
+        details = notices.details(outcome)
+        shown = next((other for other, seen in self.details_shown.items() if details and seen == details), None)
+        self.details_shown.setdefault(name, details)
         return self.template("notice.html.j2", name=name, anchor=notice_anchor(name),
-                             message=html_text(outcome.failure or "It has not been run."))
+                             sentence=html_text(notices.sentence(outcome)),
+                             details=html_text(details) if details and shown is None else None,
+                             same_as=shown, same_anchor=notice_anchor(shown) if shown else None)
 
     def notices(self, names: Iterable[str]) -> str:
         """Notices for those of ``names`` that miss a result and have no notice yet, as blocks to put first."""
@@ -199,6 +215,9 @@ def caption_markdown() -> markdown.Markdown:
 def notice_anchor(name: str) -> str:
     """The ``id`` of an experiment's notice on its page."""
     return "litblog-notice-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+NOT_RUN = "not run"  # a table cell or chart bar of an experiment without a result
 
 
 def missing_inline(name: str, text: str = "no result") -> str:

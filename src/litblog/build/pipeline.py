@@ -17,6 +17,7 @@ from .execute import RunOutcome, default_jobs, sigterm_as_interrupt
 from .executors import EXECUTORS, ExecutorOptions
 from ..common.fsutil import recover_dir
 from .lock import BuildLock
+from .outcomes import BLOCKED, NOT_RUN, STALE
 from .plan import Plan, PlannedExperiment, make_plan
 from .posts import Post, discover_posts, read_post
 from .progress import ConsoleReporter
@@ -125,7 +126,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
 
     failures = {o.experiment.key: o for o in failed}
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root),
-                        notebooks=NotebookSettings.of(config))
+                        notebooks=NotebookSettings.of(config), root=config.root)
     rendered: list[RenderedPost] = []
     errors: list[UserError] = []
     for post in parsed:
@@ -224,17 +225,19 @@ def _outcomes(parsed: ParsedPost, plan: Plan, store: ResultStore, failures: dict
             experiment = plan.experiments[key]
             result = experiment.result or store.load(experiment.recipe.reference, experiment.key)
             failure = failures.get(experiment.key)
-            message = None
+            message = why = None
             if result is None:
                 if experiment.blocked:
-                    message = f"It could not run: {experiment.blocked}"
+                    message, why = f"It could not run: {experiment.blocked}", BLOCKED
                 elif experiment.key in not_run:
                     message = f"Its inputs changed ({experiment.reason}); run build-site to update it."
+                    why = STALE
                 elif failure is None:
-                    message = "It has not been run."
+                    message, why = "It has not been run.", NOT_RUN
                 else:
                     message = f"The run {failure.status.page_words}: {failure.message}"
-            runs.append(SeedOutcome(seed, experiment, result, message))
+                    why = failure.status.value
+            runs.append(SeedOutcome(seed, experiment, result, message, why))
         outcomes[name] = ExperimentOutcome.of_seeds(runs)
     return outcomes
 

@@ -1,18 +1,22 @@
 """The provenance card: a folded "How this post was built" at the end of every post with experiments.
 
-Per experiment, its recipe (file and function) and a list of runs (one today; one per seed
-when an experiment has several), each with params, seed, key, software versions, hardware,
-when it ran and for how long, the repository commit it ran at and the digests of the files
-it read, all from the result's manifest. The same data, unescaped, goes into
+The data: per experiment, its recipe (file and function) and a list of runs (one per seed),
+each with params, seed, key, software versions, hardware, when it ran and for how long, the
+repository commit it ran at and the digests of the files it read, all from the result's
+manifest. The page shows it as one compact table (``template_values``): a row per run (seed,
+key, date, duration), a heading row per experiment (recipe, params), and what every run shares
+(software, hardware, commit, files read when any) stated once above the table. The same data, unescaped, goes into
 ``site/_build/report.json``. Build-time code: no TensorFlow.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from .text import html_text
+
+from .page import notice_anchor
+from .text import duration, html_text
 from .values import format_value
 
 if TYPE_CHECKING:
@@ -87,31 +91,47 @@ def add_to_report(report: dict[str, Any], plan: Plan, store: ResultStore) -> Non
         row["provenance"] = experiment_data(experiment, [run_data(experiment, result, experiment.blocked)])
 
 
+# The fields of a run a reader compares least: stated once above the table when every run with a
+# result has the same, else a column of their own. Label -> the run's text.
+_SHARED_FIELDS: tuple[tuple[str, Callable[[dict[str, Any]], str | None]], ...] = (
+    ("software", lambda run: _software(run["versions"])),
+    ("hardware", lambda run: _hardware(run["hardware"])),
+    ("commit", lambda run: _commit(run["repository"])),
+    ("files read", lambda run: _reads(run["reads"])),  # None: read nothing (left out when no run read any)
+)
+
+
 def template_values(card: list[dict[str, Any]]) -> dict[str, Any]:
-    """What ``provenance.html.j2`` shows: every value text made safe for HTML and Liquid."""
+    """What ``provenance.html.j2`` shows: one table, a row per run (seed, key, when, how long), what every
+    run shares stated once above it, each experiment's recipe and params in the row that heads its runs;
+    every value text made safe for HTML and Liquid."""
+    stored = [run for entry in card for run in entry["runs"] if run["stored"]]
+    shared, columns = [], []
+    for label, text_of in _SHARED_FIELDS:
+        texts = {text_of(run) for run in stored}
+        if texts == {None} or not texts:
+            continue
+        if len(texts) == 1:
+            shared.append({"label": label, "value": html_text(texts.pop())})
+        else:
+            columns.append((label, text_of))
     experiments = []
     for entry in card:
+        params = entry["runs"][0]["params"] if entry["runs"] else None
         runs = []
         for run in entry["runs"]:
-            shown: dict[str, Any] = {
-                "params": html_text(format_value(run["params"])) if run["params"] else None,
-                "seed": html_text(run["seed"]),
-                "key": html_text(run["key"]),
-                "note": html_text(run["note"]) if run["note"] else None,
-            }
+            shown: dict[str, Any] = {"seed": html_text(run["seed"]), "key": html_text(run["key"]),
+                                     "note": html_text(run["note"]) if run["note"] else None}
             if run["stored"]:
-                shown.update({
-                    "software": html_text(_software(run["versions"])),
-                    "hardware": html_text(_hardware(run["hardware"])),
-                    "ran": html_text(_ran(run)),
-                    "commit": html_text(_commit(run["repository"])),
-                    "reads": [{"digest": html_text((r["sha256"] or "?")[:DIGEST_SHOWN]), "name": html_text(r["name"])}
-                              for r in run["reads"]],
-                })
+                shown.update({"ran": html_text(_date(run)), "duration": html_text(_duration(run)),
+                              "title": html_text(_seconds(run)),
+                              "extra": [html_text(text_of(run) or "none") for _, text_of in columns]})
             runs.append(shown)
         experiments.append({"name": html_text(entry["experiment"]), "function": html_text(entry["function"]),
-                            "file": html_text(entry["file"]), "runs": runs})
-    return {"experiments": experiments}
+                            "file": html_text(entry["file"]),
+                            "anchor": notice_anchor(str(entry["experiment"])),
+                            "params": html_text(format_value(params)) if params else None, "runs": runs})
+    return {"shared": shared, "columns": [html_text(label) for label, _ in columns], "experiments": experiments}
 
 
 def _recipe_file(experiment: PlannedExperiment) -> tuple[str, str]:
@@ -144,18 +164,32 @@ def _hardware(hardware: dict[str, Any] | None) -> str:
     return f"{cpu}" + (f" ({details})" if details else "") + ("; GPUs: " + ", ".join(gpus) if gpus else "; no GPU")
 
 
-def _ran(run: dict[str, Any]) -> str:
+def _reads(reads: list[dict[str, Any]]) -> str | None:
+    return ", ".join(f"{(r['sha256'] or '?')[:DIGEST_SHOWN]} {r['name']}" for r in reads) or None
+
+
+def _date(run: dict[str, Any]) -> str:
+    """When the run was made, to the minute (UTC when recorded so)."""
     when = run.get("created")
     try:
         moment = dt.datetime.fromisoformat(when) if when else None
     except (TypeError, ValueError):
         moment = None
-    if moment is not None and moment.utcoffset() == dt.timedelta(0):
-        when = f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-    seconds = ", ".join(f"{label} {value:.1f} s" for label, value in
-                        (("training", run.get("train_seconds")), ("wall", run.get("wall_seconds")))
-                        if isinstance(value, (int, float)))
-    return "; ".join(x for x in (str(when) if when else f"date {NOT_RECORDED}", seconds) if x)
+    if moment is None:
+        return str(when) if when else NOT_RECORDED
+    zone = " UTC" if moment.utcoffset() == dt.timedelta(0) else ""
+    return f"{moment:%Y-%m-%d %H:%M}{zone}"
+
+
+def _duration(run: dict[str, Any]) -> str:
+    wall = run.get("wall_seconds")
+    return duration(wall) if isinstance(wall, (int, float)) else NOT_RECORDED
+
+
+def _seconds(run: dict[str, Any]) -> str:
+    return ", ".join(f"{label} {value:.1f} s" for label, value in
+                     (("training", run.get("train_seconds")), ("wall", run.get("wall_seconds")))
+                     if isinstance(value, (int, float)))
 
 
 def _commit(repository: dict[str, Any] | None) -> str:

@@ -24,8 +24,10 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 import jinja2
 import jinja2.bccache
 
-from . import notebook, provenance_card
+from . import notebook, provenance_card, toc
+from .bibliography import references_section
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from .directives.numbering import number_blocks
 from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
@@ -88,7 +90,8 @@ def folder_depth(url: str) -> int:
 def render_text(block: TextBlock, page: Page) -> str:
     """Prose: its references rendered in place, after the notices of experiments they name without a result."""
     notices = page.notices([name for ref in block.references for name in ref.experiments])
-    return notices + page.substitute(block.text, block.references)
+    return notices + toc.with_anchors(page.substitute(block.text, block.references), block.line, page.heading_ids,
+                                      page.contents)
 
 
 def render_code(block: CodeBlock, page: Page) -> str:
@@ -129,9 +132,10 @@ class Renderer:
     """Renders parsed posts with the block templates of one project."""
 
     def __init__(self, templates_dir: Path, permalink: str, cache_dir: Path | None = None, *,
-                 notebooks: notebook.NotebookSettings | None = None) -> None:
+                 notebooks: notebook.NotebookSettings | None = None, root: Path | None = None) -> None:
         self.permalink = permalink
         self.notebooks = notebooks  # None: no notebook per post (tests rendering one block)
+        self.root = root if root is not None else templates_dir.parent  # where bibliographies are found
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
         self._environments = {target.name: target.environment(templates_dir, template_cache(cache_dir))
@@ -154,10 +158,24 @@ class Renderer:
         pages: list[Page] = []
         card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
         notebook_file = notebook.post_notebook(parsed, outcomes, self.notebooks) if self.notebooks and card else None
+        numbers, numbering_errors = number_blocks(parsed.blocks)  # before any block: a {ref} may come first
+        headings = toc.headings(parsed.blocks, taken=[*numbers, *toc.RESERVED])
+        try:
+            contents = toc.wanted(post, len(headings)) and bool(headings)
+        except UserError as exc:
+            numbering_errors.append(exc)
+            contents = False
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
-                        assets, self._roles, self._inline_markdown, self.charts_dir)
+                        assets, self._roles, self._inline_markdown, self.charts_dir, errors=list(numbering_errors),
+                        numbers=numbers, root=self.root,
+                        heading_ids={h.line: h.anchor for h in headings} if contents else {})
+            if contents:
+                page.contents = page.template(toc.TEMPLATE, entries=toc.entries(headings))
             parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            references = references_section(page)
+            if references:
+                parts.append(references)
             links = None
             if notebook_file is not None:
                 assert self.notebooks is not None

@@ -47,6 +47,11 @@ class Block:
         """The experiments this block names, each with where it is named; the post must define them."""
         return ()
 
+    def numbered(self) -> tuple[str, str, SourceLocation] | None:
+        """(kind's word, name, where) when a ``name:`` makes this block a target of ``{ref}``
+        (``numbering.py``), else None."""
+        return None
+
 
 def named_in(references: Iterable[Reference]) -> list[tuple[str, SourceLocation]]:
     """The experiments ``references`` name, each at its reference's line."""

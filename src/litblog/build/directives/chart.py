@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError
-from ..page import Page, missing_inline
+from ..page import NOT_RUN, Page, missing_inline
 from ..schema import Option
 from ..spread import chart_error, is_number, mean, seeds_statement
 from ..text import html_text
@@ -31,6 +31,7 @@ from ..yaml_source import YamlDocument
 from .base import (Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument, format_spec_problem,
                    named_in)
 from .figure import caption_text
+from .numbering import caption_number, check_name
 from .seed_values import MISSING, seed_values
 
 
@@ -50,6 +51,10 @@ class ChartDirective(Block):
     location: SourceLocation
     options: YamlDocument = field(compare=False, repr=False)
     error: str = "std"  # error bars of experiments of several seeds: "std" or "ci95"
+    name: str | None = None  # a target of {ref}: numbered "Figure n", as figures are (numbering.py)
+
+    def numbered(self) -> tuple[str, str, SourceLocation] | None:
+        return ("Figure", self.name, self.location) if self.name else None
 
     @property
     def baseline_reference(self) -> tuple[str, str] | None:
@@ -78,6 +83,7 @@ OPTIONS = (
     Option("caption", "str", ""),
     Option("error", "str", "std", choices=("std", "ci95"),
            help="error bars of experiments of several seeds: std (±1 standard deviation) or ci95"),
+    Option("name", "str", None, nullable=True, help="numbers the chart (as a figure) and makes it a target of {ref}`name`"),
 )
 
 
@@ -104,13 +110,15 @@ def parse(source: DirectiveSource) -> ChartDirective | None:
             problems.append(UserError(f"invalid format spec '{options['format']}': {problem}", doc.location("format"),
                                       hint="use a Python format spec such as .1% or .3f"))
     references = source.references_in("caption")
+    check_name(options["name"], doc.location("name"), problems)
     if problems:
         return None
     experiments = tuple(options["experiments"])
     return ChartDirective(experiments, options["value"], tuple(options["labels"] or experiments),
                           options["baseline"], options["baseline_label"], options["format"],
                           options["ylabel"] or options["value"].replace("_", " ").replace(".", " "),
-                          options["caption"], references, source.location, doc, options["error"])
+                          options["caption"], references, source.location, doc, options["error"],
+                          options["name"])
 
 
 def render(chart: ChartDirective, page: Page) -> str:
@@ -123,7 +131,7 @@ def render(chart: ChartDirective, page: Page) -> str:
         location = chart.options.location("experiments", index)
         runs = [] if outcome.result is None else _numbers(page, name, chart.value, location)
         value = None if not runs else runs[0] if not outcome.several else mean(runs)
-        note = None
+        note = NOT_RUN if outcome.result is None else None  # a labelled gap, not an empty bar
         if value is not None and not math.isfinite(value):
             note = f"not finite ({value})"
             page.logged.append(f"{location}: {name}.{chart.value} is {value}: its bar is drawn as not finite")
@@ -166,8 +174,9 @@ def render(chart: ChartDirective, page: Page) -> str:
     alt = caption_text(caption) or f"{chart.ylabel} of " + ", ".join(chart.labels)
     missing = [Markup(missing_inline(name, text=label)) for name, label in zip(chart.experiments, chart.labels)
                if page.outcomes[name].result is None]
+    caption = Markup(caption_number(page.numbers.get(chart.name or ""), caption))
     return notices + page.template("figure.html.j2", src=src, alt=html_text(alt), width=None,
-                                   caption_html=caption, missing=missing)
+                                   caption_html=caption, missing=missing, anchor=chart.name)
 
 
 DIRECTIVE = Directive("chart", ChartDirective, OPTIONS, parse, render)

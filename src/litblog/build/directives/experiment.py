@@ -16,13 +16,14 @@ and the recorded values.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError
-from ..log_table import epoch_table, metric_heading, metric_value, plural
+from ..log_table import epoch_table, metric_heading, metric_value, plural, seeds_table, spread_value
 from ..outcomes import ExperimentOutcome
 from ..page import Page, missing_block
 from ..recipe_source import recipe_listing
@@ -120,7 +121,12 @@ def render(directive: ExperimentDirective, page: Page) -> str:
             recipe = experiment.recipe
             args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
             call = html_text(f"{recipe.function}({args})")
-            parts.append(page.template("code.md.j2", source=recipe_listing(recipe, directive.code), call=call,
+            header, source = split_imports(recipe_listing(recipe, directive.code))
+            # The import header is shown with the first listing that has it; later ones fold it.
+            folded = header if header and header in page.shown_imports else None
+            page.shown_imports.add(header)
+            parts.append(page.template("code.md.j2", source=source if folded else header + source, call=call,
+                                       imports=folded.rstrip() if folded else None,
                                        ran=result is not None,
                                        seed=experiment.seed, seeds=[run.seed for run in outcome.runs],
                                        where=recipe.file.name))
@@ -128,6 +134,8 @@ def render(directive: ExperimentDirective, page: Page) -> str:
             continue
         elif item == "summary" and result.summaries():
             parts.append(_summaries(result, page))
+        elif item == "log" and outcome.several and len(outcome.results) > 1:
+            parts.append(_seed_logs(directive.name, outcome.results, page))
         elif item == "log":
             for seed, run in outcome.results:
                 parts.append(_log(directive.name, run, seed if outcome.several else None, page))
@@ -174,7 +182,54 @@ def _log(name: str, result: StoredResult, seed: int | None, page: Page) -> str:
     text, omitted = capped_log(log_text)
     where = html_text(_result_path(result, LOG)) if omitted else None
     return page.template("log.html.j2", text=text, title=title, omitted=omitted, where=where,
-                         size=size(len(result.log_text.encode("utf-8"))), lines=line_count, **values)
+                         size=size(len(result.log_text.encode("utf-8"))), lines=line_count, folded=(), **values)
+
+
+def split_imports(source: str) -> tuple[str, str]:
+    """(the listing's leading import statements with the blank lines after them, the rest); ("", source)
+    when it does not start with imports (comments before them count as part of the header)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return "", source
+    end = 0
+    for statement in body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            break
+        end = statement.end_lineno or statement.lineno
+    if not end:
+        return "", source
+    lines = source.split("\n")
+    while end < len(lines) and not lines[end].strip():
+        end += 1
+    if end >= len(lines):
+        return "", source  # nothing but imports: nothing to fold
+    return "\n".join(lines[:end]) + "\n", "\n".join(lines[end:])
+
+
+def _seed_logs(name: str, results: list[tuple[int, StoredResult]], page: Page) -> str:
+    """Several seeds: one table of the mean ± standard deviation per epoch, each seed's own table and
+    log folded under it (prose first: one table per experiment, not one per seed)."""
+    folded = [Markup(_log(name, result, seed, page).rstrip()) for seed, result in results]
+    tables = [(seed, table) for seed, result in results
+              if (table := epoch_table(result.history, result.log_text.rstrip())) is not None]
+    combined = seeds_table(tables)
+    seeds = ", ".join(str(seed) for seed, _ in results)
+    summary = f"Each seed's training and log ({plural(len(results), 'seed')}: {seeds})"
+    if combined is None:
+        return page.template("log.html.j2", table=None, text=None, folded=folded, folded_title=summary)
+    starts = {first: phase for phase, first in combined.phases}
+    runs = len(combined.seeds)
+    rows = [{"epoch": epoch, "time": duration(seconds) if seconds is not None else "–",
+             "cells": [spread_value(cell, runs) for cell in cells],
+             "phase": (f"{starts[epoch]}, from epoch {epoch}" if epoch in starts else None)}
+            for epoch, seconds, cells in combined.rows]
+    detail = (f"mean ± standard deviation over seeds {', '.join(str(s) for s in combined.seeds)}; "
+              f"{plural(len(rows), 'epoch')}; time: the mean")
+    return page.template("log.html.j2", table=True, name=name, detail=detail, rows=rows, evaluations=[],
+                         training=[metric_heading(c) for c in combined.columns if not c.startswith("val_")],
+                         validation=[metric_heading(c) for c in combined.columns if c.startswith("val_")],
+                         text=None, folded=folded, folded_title=summary)
 
 
 def _metrics(name: str, outcome: ExperimentOutcome, location: SourceLocation, page: Page) -> str:

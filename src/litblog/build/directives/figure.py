@@ -36,6 +36,7 @@ from ...common.store import StoredResult
 from ..targets import strip_verbatim
 from ..text import html_text
 from .base import Block, Directive, DirectiveSource, Reference, named_in
+from .numbering import caption_number, check_name
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class FigureDirective(Block):
     width: str | None
     location: SourceLocation
     per_seed: bool = False  # an experiment of several seeds: one figure per seed (curves: not the band)
+    name: str | None = None  # a target of {ref}: numbered "Figure n" (numbering.py)
+
+    def numbered(self) -> tuple[str, str, SourceLocation] | None:
+        return ("Figure", self.name, self.location) if self.name else None
 
     def uses(self) -> Iterable[tuple[str, SourceLocation]]:
         return [(self.experiment, self.location), *named_in(self.caption_references)]
@@ -60,6 +65,7 @@ OPTIONS = (
     Option("alt", "str", None, nullable=True),
     Option("width", "str", None, nullable=True, help="a CSS width such as '80%' or '480px'"),
     Option("per_seed", "bool", False, help="an experiment of several seeds: one figure per seed"),
+    Option("name", "str", None, nullable=True, help="numbers the figure and makes it a target of {ref}`name`"),
 )
 
 
@@ -69,11 +75,12 @@ def parse(source: DirectiveSource) -> FigureDirective | None:
         source.problems.append(UserError(f"figure '{source.argument}' should be written experiment.figure",
                                          source.location, hint="for example ```{figure} model1.curves"))
     references = source.references_in("caption")
+    check_name(source.options["name"], source.document.location("name"), source.problems)
     if source.problems:
         return None
     options = source.options
     return FigureDirective(experiment, figure, options["caption"], references, options["alt"], options["width"],
-                           source.location, options["per_seed"])
+                           source.location, options["per_seed"], options["name"])
 
 
 def render(block: FigureDirective, page: Page) -> str:
@@ -87,11 +94,12 @@ def render(block: FigureDirective, page: Page) -> str:
         return ""
     runs = [r for r in outcome.runs if seed is None or r.seed == seed]
     if all(run.result is None for run in runs):
-        return page.notice(block.experiment) or missing_block(block.experiment)
+        return anchor_of(block.name) + (page.notice(block.experiment) or missing_block(block.experiment))
     notices = page.notices([block.experiment])
     caption = page.caption(block.caption, block.caption_references)
+    caption = Markup(caption_number(page.numbers.get(block.name or ""), caption))
     return notices + place_figure(page, block.experiment, figure, block.location, caption=caption, alt=block.alt,
-                                  width=block.width, seed=seed, per_seed=block.per_seed)
+                                  width=block.width, seed=seed, per_seed=block.per_seed, anchor=block.name)
 
 
 DIRECTIVE = Directive("figure", FigureDirective, OPTIONS, parse, render)
@@ -100,7 +108,7 @@ DIRECTIVE = Directive("figure", FigureDirective, OPTIONS, parse, render)
 def place_figure(page: Page, experiment: str, figure: str, location: SourceLocation, *,
                  caption: Markup = Markup(""), alt: str | None = None, width: str | None = None,
                  seed: int | None = None, per_seed: bool = False, captioned: bool = False,
-                 required: bool = True) -> str:
+                 required: bool = True, anchor: str | None = None) -> str:
     """The figure ``figure`` of an experiment's runs (those of ``seed`` only, when given), as HTML.
 
     Each run's figure is the one its recipe saved under that name, else the build-time kind's
@@ -108,7 +116,8 @@ def place_figure(page: Page, experiment: str, figure: str, location: SourceLocat
     without ``seed`` or ``per_seed``, a kind draws one figure over the runs unless a recipe saved
     its own; any other figure is the first seed's. ``captioned``: a figure without ``caption``
     gets the recipe's or the kind's (``show: [curves]``). ``required``: a figure no run can
-    have is an error at ``location``; else nothing is shown.
+    have is an error at ``location``; else nothing is shown. ``anchor``: the ``id`` of the first figure
+    (a named figure, ``numbering.py``).
     """
     outcome = page.outcomes[experiment]
     runs = [r for r in outcome.runs if seed is None or r.seed == seed]
@@ -120,7 +129,8 @@ def place_figure(page: Page, experiment: str, figure: str, location: SourceLocat
             if isinstance(drawing, str):
                 return _lacking(page, experiment, figure, drawing, location, required)
             src = page.asset(_asset_name(page, experiment, figure), _drawn(page, kind, drawing))
-            return _figure(page, src, caption or html_text(drawing.caption), alt, width, f"{figure} of {experiment}")
+            return _figure(page, src, caption or html_text(drawing.caption), alt, width, f"{figure} of {experiment}",
+                           anchor)
         runs = runs[:1]  # the first seed's figure, and the caption says which
         seed = runs[0].seed
         run = runs[0].result
@@ -146,7 +156,8 @@ def place_figure(page: Page, experiment: str, figure: str, location: SourceLocat
             shown = html_text(own_caption)
         tag = "" if tagged is None else f"-seed{tagged}"
         src = page.asset(_asset_name(page, experiment, figure, tag), png)
-        parts.append(_figure(page, src, shown, alt, width, f"{figure} of {experiment}"))
+        parts.append(_figure(page, src, shown, alt, width, f"{figure} of {experiment}", anchor))
+        anchor = None  # one id per page
     return "\n".join(part.rstrip() + "\n" for part in parts if part)
 
 
@@ -200,11 +211,16 @@ def _asset_name(page: Page, experiment: str, figure: str, tag: str = "") -> str:
 
 
 def _figure(page: Page, src: Markup, caption_html: Markup, alt: str | None, width: str | None,
-            fallback_alt: str) -> str:
+            fallback_alt: str, anchor: str | None = None) -> str:
     """The ``figure.html.j2`` block of one image; its ``alt`` is the author's, else the caption's text."""
     alt = alt or caption_text(caption_html) or fallback_alt
-    return page.template("figure.html.j2", src=src, alt=html_text(alt),
+    return page.template("figure.html.j2", src=src, alt=html_text(alt), anchor=anchor,
                          width=html_text(width) if width else None, caption_html=caption_html, missing=())
+
+
+def anchor_of(name: str | None) -> str:
+    """An empty element with a named block's ``id``, where the block itself cannot be shown (no result)."""
+    return f'<div class="litblog-anchor" id="{name}"></div>\n' if name else ""
 
 
 def caption_text(caption_html: Markup) -> str:

@@ -41,6 +41,9 @@ ROLES: dict[str, Role[Any]] = _load(
     Role,
     "result",  # {result}`model1.test.accuracy:.1%`: a value in prose or a caption
     "claim",  # {claim}`model3.test.accuracy > model1.test.accuracy`: checked at build time
+    "ref",  # {ref}`fig-curves`: "Figure 3", a link to the figure, chart or table named fig-curves
+    "numref",  # {numref}`Fig. %s <fig-curves>`: the same, the number put where %s is
+    "cite",  # {cite}`lecun1998,he2016`: (LeCun et al., 1998; He et al., 2016), with a References section
 )
 
 CAPTION_ROLES = tuple(name for name, role in ROLES.items() if role.in_captions)  # a claim's mark belongs in prose

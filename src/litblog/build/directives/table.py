@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from markupsafe import Markup
+
 from ...common.errors import SourceLocation, UserError, did_you_mean
-from ..page import Page, missing_inline
+from ..page import NOT_RUN, Page, missing_inline
 from ..schema import Option
 from ..spread import is_number
 from ...common.store import StoredResult
@@ -26,6 +28,7 @@ from ..values import lookup
 from ..yaml_source import YamlDocument
 from .base import (MINUS, Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument,
                    format_spec_problem, named_in)
+from .numbering import caption_number, check_name
 from .seed_values import split_statistic, value_text
 
 
@@ -41,6 +44,10 @@ class TableDirective(Block):
     caption_references: tuple[Reference, ...]  # its {result} roles
     location: SourceLocation
     options: YamlDocument = field(compare=False, repr=False)
+    name: str | None = None  # a target of {ref}: numbered "Table n" (numbering.py)
+
+    def numbered(self) -> tuple[str, str, SourceLocation] | None:
+        return ("Table", self.name, self.location) if self.name else None
 
     def uses(self) -> Iterable[tuple[str, SourceLocation]]:
         rows = [(name, self.options.location("experiments", index)) for index, name in enumerate(self.experiments)]
@@ -54,6 +61,7 @@ OPTIONS = (
     Option("labels", "str_list", None, nullable=True, help="column headings, one per column"),
     Option("format", "mapping", {}, help="format spec per column, like {test.accuracy: '.1%'}"),
     Option("caption", "str", ""),
+    Option("name", "str", None, nullable=True, help="numbers the table and makes it a target of {ref}`name`"),
 )
 
 
@@ -75,13 +83,14 @@ def parse(source: DirectiveSource) -> TableDirective | None:
                                           doc.location("format", column),
                                           hint="use a Python format spec such as .1%, .3f or ,"))
     references = source.references_in("caption")
+    check_name(options["name"], doc.location("name"), problems)
     if problems:
         return None
     columns = tuple(options["columns"])
     labels = tuple(options["labels"] or columns)
     return TableDirective(tuple(options["experiments"]), columns, labels,
                           {str(k): v for k, v in options["format"].items()},
-                          options["caption"], references, source.location, doc)
+                          options["caption"], references, source.location, doc, options["name"])
 
 
 def render(table: TableDirective, page: Page) -> str:
@@ -94,7 +103,7 @@ def render(table: TableDirective, page: Page) -> str:
         row = [f"`{name}`"]
         for index, column in enumerate(table.columns):
             if outcome.result is None:
-                row.append(missing_inline(name))
+                row.append(missing_inline(name, NOT_RUN))
                 continue
             location = table.options.location("columns", index)
             spec = table.formats.get(column, "")
@@ -103,7 +112,9 @@ def render(table: TableDirective, page: Page) -> str:
         rows.append(row)
     aligns = ["left", *("right" if n else "left" for n in numeric)]
     caption = page.caption(table.caption, table.caption_references)
-    return notices + page.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption)
+    caption = Markup(caption_number(page.numbers.get(table.name or ""), caption))
+    return notices + page.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption,
+                                   anchor=table.name)
 
 
 DIRECTIVE = Directive("table", TableDirective, OPTIONS, parse, render)
