@@ -54,6 +54,8 @@ class Page:
     warnings: list[str] = field(default_factory=list)  # located, reported with the post (RenderedPost.warnings)
     logged: list[str] = field(default_factory=list)  # located, for the log (a chart value that cannot be drawn)
     noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
+    claims: tuple[Any, ...] = ()  # every {claim} of the post (claim.py: the family Holm's correction covers)
+    claim_tests: dict[str, Any] = field(default_factory=dict)  # claim.py's cache of the family's tests
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)

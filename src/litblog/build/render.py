@@ -26,6 +26,7 @@ import jinja2.bccache
 
 from . import provenance_card
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from .directives.claim import ClaimReference, claims_note
 from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
@@ -151,10 +152,15 @@ class Renderer:
         bodies: dict[str, str] = {}
         pages: list[Page] = []
         card = provenance_card.card_data(parsed, outcomes)  # the same data in both targets
+        claims = tuple(ref for block in parsed.blocks if isinstance(block, TextBlock)
+                       for ref in block.references if isinstance(ref, ClaimReference))
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
-                        assets, self._roles, self._inline_markdown, self.charts_dir)
+                        assets, self._roles, self._inline_markdown, self.charts_dir, claims=claims)
             parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            note = claims_note(page)
+            if note:
+                parts.append(note)
             if card:
                 parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"
