@@ -191,7 +191,7 @@ def test_adding_a_seed_runs_only_that_seed_and_removing_one_runs_none(project, c
     _set_seeds(project, "seeds: [1, 2, 3, 4]")
     capsys.readouterr()
     assert run_cli(project, "--plan") == 0
-    listing = capsys.readouterr().err
+    listing = capsys.readouterr().out
     assert re.search(r"^plain \[seed 4\] .* run: ", listing, re.M), listing
     assert re.search(r"^plain \[seed 2\] .* cached", listing, re.M), listing
     assert run_cli(project, "-q") == 0
