@@ -24,7 +24,7 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 import jinja2
 import jinja2.bccache
 
-from . import provenance_card
+from . import provenance_card, typed_numbers
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
 from .directives.claim import ClaimReference, claims_note
 from ..common.errors import UserError, UserErrors
@@ -168,7 +168,8 @@ class Renderer:
         # What any target met is reported, once: most problems are met by every target alike.
         for message in _once(message for page in pages for message in page.logged):
             log.warning("%s", message)
-        errors = _once((error for page in pages for error in page.errors), key=UserError.render)
+        typed_warnings, typed_errors = typed_numbers.report(typed_numbers.check_post(parsed, outcomes))
+        errors = _once((error for page in pages for error in [*page.errors, *typed_errors]), key=UserError.render)
         if errors:
             raise UserErrors(errors)
         front_matter = dict(post.front_matter)
@@ -176,7 +177,7 @@ class Renderer:
         if not isinstance(front_matter.get("date"), dt.datetime):
             front_matter["date"] = post.date
         front_matter["title"] = post.title
-        warnings = _once(warning for page in pages for warning in page.warnings)
+        warnings = _once([*(warning for page in pages for warning in page.warnings), *typed_warnings])
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
 
     def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
