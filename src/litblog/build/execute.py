@@ -257,7 +257,7 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
         "key": experiment.key,
         "replace": experiment.replaces,
         "repository": run_repository(config.root, [s.split("::")[0] for s in experiment.inputs.sources],
-                                     skip=[config.build.results_dir, config.build.site_dir, ".litblog"]),
+                                     skip=[config.build.results_dir, config.build.site_dir, paths.SCRATCH]),
         "key_inputs": experiment.inputs.to_json(),
         "module": recipe.module,
         "function": recipe.function,
