@@ -96,6 +96,7 @@ def test_tost_against_two_one_sided_scipy_tests(n, paired):
     assert test.holds == (-tolerance <= interval.low and interval.high <= tolerance)
 
 
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy's, on equal values
 def test_zero_variance():
     same = [0.5, 0.5, 0.5]
     assert spread.sample_std(same) == 0.0 == float(scipy_stats.tstd(same))
@@ -156,6 +157,7 @@ def test_holm_on_claims_p_values_from_scipy():
     assert all(close(a, expected[i]) for i, a in enumerate(spread.holm(ours)))
 
 
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=10),
        st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=10))
@@ -327,14 +329,18 @@ def test_an_equivalence_claim_whose_interval_exceeds_the_tolerance_fails_with_bo
 def test_paired_claims_and_differences(stats_page):
     # seed k shares its data in both experiments: paired, the difference is clear
     accuracies = {"base": [0.60, 0.70, 0.80], "other": [0.62, 0.73, 0.82]}
+    table = ("\n\n```{table}\nexperiments: [other]\ncolumns: [test.accuracy - base.test.accuracy (paired)]\n"
+             "format: {test.accuracy - base.test.accuracy (paired): '+.2%'}\n```\n")
     rendered, _ = stats_page("Better {claim}`other.test.accuracy > base.test.accuracy (paired)`, by "
                              "{result}`other.test.accuracy - base.test.accuracy (paired):+.1%`; "
-                             "unpaired {claim}`other.test.accuracy > base.test.accuracy`.", accuracies=accuracies)
+                             "unpaired {claim}`other.test.accuracy > base.test.accuracy`." + table,
+                             accuracies=accuracies)
     body = rendered.bodies["preview"]
     paired = scipy_stats.ttest_rel(accuracies["other"], accuracies["base"])
     interval = paired.confidence_interval(0.95)
     assert f"paired t, 95% CI, n = 3 pairs; p = {paired.pvalue:.3f}) excludes zero" in body
     assert f"(95% CI {interval.low:+.1%} to {interval.high:+.1%})" in body
+    assert f"(95% CI {interval.low:+.2%} to {interval.high:+.2%})" in body  # the table's column
     # Welch's t ignores the pairing: the same means, an interval that includes zero, a warning
     assert any("holds for the means" in w and "Welch" in w for w in rendered.warnings)
     assert not any("paired" in w for w in rendered.warnings)
