@@ -369,3 +369,10 @@ def test_several_claims_get_a_note_and_holm_on_request(stats_page):
     # one claim: no note
     rendered, _ = stats_page("{claim}`base.test.accuracy > 0.5`.", accuracies=accuracies)
     assert "litblog-claims-note" not in rendered.bodies["preview"]
+
+
+def test_an_unknown_correction_is_a_located_error(stats_page):
+    from litblog.common.errors import UserError
+    with pytest.raises((UserError, UserErrors)) as info:
+        stats_page("{claim}`base.test.accuracy > 0.5`", front="multiple_comparisons: bonferroni\n")
+    assert "posts/2024-05-06-stats.md:3: 'multiple_comparisons' must be none or holm, got" in str(info.value)
