@@ -182,12 +182,8 @@ def test_paired_needs_the_same_seeds():
 # -- on a page: stored results made with the store's format, no training -------------------------
 
 import json  # noqa: E402
-import shutil  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from litblog.build.config import load_config  # noqa: E402
-from litblog.build.directives import parse_post  # noqa: E402
 from litblog.build.figure_kinds import recorded_confusion  # noqa: E402
 from litblog.build.pipeline import _parse, _read_posts  # noqa: E402
 from litblog.build.plan import make_plan  # noqa: E402
