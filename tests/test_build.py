@@ -117,7 +117,7 @@ def test_plan_lists_what_would_run_and_why(project, capsys):
         (project / "src/recipes/helpers.py").read_text().replace("Conv2D(4, 3", "Conv2D(8, 3"))
     before = {folder: snapshot(project / folder) for folder in ("site", "results")}
     assert run_cli(project, "--plan") == 0
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out  # the plan: stdout
     assert re.search(r"plain\s+tiny.stripes\s+run: src/recipes/helpers.py changed", err)
     assert re.search(r"count\s+counting.counts\s+cached", err)
     assert "2 of 3 experiments would run." in err

@@ -58,7 +58,7 @@ def test_a_build_with_set_is_a_draft_that_leaves_the_published_site_alone(projec
 
 def test_plan_with_set_says_which_experiments_the_overrides_change(project, capsys):
     assert run_cli(project, "--plan", "-v", "--set", "epochs=2", "--set", "augment=true") == 0
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     # plain and flipped already have epochs: 2: only augment changes a key, and only plain's.
     assert re.search(r"^--set augment=true changes plain \(posts/2026-01-05-stripes\.md:\d+\)$", err, re.M), err
     assert "--set epochs=2 changes" not in err

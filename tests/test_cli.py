@@ -139,9 +139,9 @@ def test_a_mistyped_command_is_a_user_error_with_a_suggestion(tmp_path: Path, wo
 
 def test_plan_is_the_plan_flag(fresh_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(fresh_project, "--plan", STRIPES) == 0
-    flag = capsys.readouterr().err
+    flag = capsys.readouterr().out  # the plan is the command's output: stdout
     assert run_cli(fresh_project, "plan", STRIPES) == 0
-    assert capsys.readouterr().err == flag
+    assert capsys.readouterr().out == flag
     assert "plain" in flag and "count" not in flag  # the post's experiment; not the other post's
     assert not (fresh_project / "site").exists() and not (fresh_project / "results").exists()
 
@@ -183,7 +183,7 @@ def test_an_unknown_command_in_a_project_changes_nothing(fresh_project: Path,
 def test_python_m_litblog_runs_a_subcommand(fresh_project: Path, tmp_path: Path) -> None:
     done = _litblog("plan", "--project", str(fresh_project), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "plain" in done.stderr and "Traceback" not in done.stderr
+    assert "plain" in done.stdout and "Traceback" not in done.stderr  # the plan: stdout
 
 
 def test_an_executor_is_a_registry_entry_the_command_line_offers(fresh_project, monkeypatch):

@@ -43,11 +43,11 @@ def test_every_run_time_area_is_pinned() -> None:
 def test_a_changed_split_rekeys_every_experiment_and_plan_names_it(project: Path, package_copy: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(project, "--plan") == 0
-    assert "0 of 3 experiments would run." in capsys.readouterr().err
+    assert "0 of 3 experiments would run." in capsys.readouterr().out
     edit(package_copy / "common" / "datasets.py", "i % 5 < 3", "i % 5 < 2")
     engine.engine_inputs.cache_clear()
     assert run_cli(project, "--plan") == 0
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out
     assert "litblog's data code (litblog/common/datasets.py, litblog/runtime/download.py, litblog/runtime/decoded.py, litblog/runtime/pipelines.py) changed" in err
     assert "3 of 3 experiments would run." in err
 
@@ -61,7 +61,7 @@ def test_build_time_code_and_templates_rekey_nothing(project: Path, package_copy
     engine.engine_inputs.cache_clear()
     assert engine.engine_inputs() == before
     assert run_cli(project, "--plan") == 0
-    assert "0 of 3 experiments would run." in capsys.readouterr().err
+    assert "0 of 3 experiments would run." in capsys.readouterr().out
 
 
 def test_a_repin_keeps_keys_and_a_bump_changes_them(package_copy: Path) -> None:

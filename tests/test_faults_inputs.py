@@ -271,7 +271,7 @@ def test_harmless_variants_build_as_before(project: Path, edit: Callable[[Path],
     edit(project)
     done = run_cli_process(project, "--plan")
     assert done.returncode == 0, done.stderr
-    assert "0 of 3 experiments would run" in done.stderr
+    assert "0 of 3 experiments would run" in done.stdout
 
 
 def test_a_config_folder_error_leaves_the_repository_alone(project: Path) -> None:

@@ -354,8 +354,8 @@ def test_a_tampered_result_is_a_miss_with_a_warning_naming_its_folder(project, c
     shown = folder.relative_to(project).as_posix()
     warning = [line for line in done.stderr.splitlines() if shown in line]
     assert warning and reason in warning[0] and "re-run" in warning[0], done.stderr
-    assert re.search(r"plain\s+tiny\.stripes\s+run: its stored result was rejected", done.stderr), done.stderr
-    assert "1 of 3 experiments would run." in done.stderr
+    assert re.search(r"plain\s+tiny\.stripes\s+run: its stored result was rejected", done.stdout), done.stdout
+    assert "1 of 3 experiments would run." in done.stdout
 
 
 def test_a_tampered_result_is_never_published(project):
@@ -382,7 +382,7 @@ def test_a_hand_edited_result_is_re_run_and_replaced(project):
     assert "99" not in post and "There are 12 horizontal" in post
     no_partial_results(project)
     again = run_cli_process(project, "--plan")
-    assert "0 of 3 experiments would run." in again.stderr and "WARNING" not in again.stderr
+    assert "0 of 3 experiments would run." in again.stdout and "WARNING" not in again.stderr
 
 
 @pytest.mark.parametrize("where", ["other key", "other recipe"])
@@ -402,11 +402,11 @@ def test_a_misplaced_result_is_quarantined_and_re_run_once_not_on_every_build(pr
     quarantine = project / "results" / ".quarantine"
     assert list(quarantine.glob(f"tiny.stripes/{folder.name}*/manifest.json")) and not folder.exists()
     assert (quarantine / ".gitignore").read_text().splitlines()[-1] == "*"  # never committed
-    assert "1 of 3 experiments would run." in done.stderr
+    assert "1 of 3 experiments would run." in done.stdout
     built = run_cli_process(project, "-q")  # runs it once, and keeps the new run
     assert built.returncode == 0, built.stderr
     again = run_cli_process(project, "--plan")
-    assert "WARNING" not in again.stderr and "0 of 3 experiments would run." in again.stderr, again.stderr
+    assert "WARNING" not in again.stderr and "0 of 3 experiments would run." in again.stdout, again.stderr
     no_partial_results(project)
 
 
@@ -418,7 +418,7 @@ def test_this_repository_trains_nothing_after_the_digest_migration(tmp_path):
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, root / name)
     done = run_cli_process(root, "--plan")
     assert done.returncode == 0, done.stderr
-    assert re.search(r"\b0 of \d+ experiments would run\.", done.stderr) and "WARNING" not in done.stderr, done.stderr
+    assert re.search(r"\b0 of \d+ experiments would run\.", done.stdout) and "WARNING" not in done.stderr, done.stderr
 
 
 def test_results_and_site_have_normal_permissions(project):

@@ -311,7 +311,7 @@ def test_the_curves_of_results_stored_by_older_workers_are_drawn_from_history_wi
     site = snapshot(project / "site")
     capsys.readouterr()
     assert run_cli(project, "--plan") == 0
-    assert "0 of 3 experiments would run." in capsys.readouterr().err
+    assert "0 of 3 experiments would run." in capsys.readouterr().out
     assert run_cli(project) == 0
     assert "0 to run" in capsys.readouterr().err
     published = (project / "site/assets/stripes/plain-curves.png").read_bytes()

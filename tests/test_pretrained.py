@@ -275,5 +275,5 @@ def test_keep_going_writes_every_post_and_shows_the_missing_weights_as_a_notice(
     weights.parent.mkdir(parents=True, exist_ok=True)
     weights.write_bytes(b"stand-in")
     plan = run_cli_process(root, "--plan", env={"KERAS_HOME": str(keras_home)})
-    assert "run: the files it lacked are now in the Keras cache: models/" in plan.stderr
-    assert "1 of 2 experiments would run." in plan.stderr
+    assert "run: the files it lacked are now in the Keras cache: models/" in plan.stdout
+    assert "1 of 2 experiments would run." in plan.stdout

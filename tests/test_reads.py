@@ -66,8 +66,8 @@ def test_a_changed_weights_file_reruns_and_a_missing_one_keeps_the_result(projec
     assert reads.sha256(second) != manifest["reads"][name]["sha256"]
     plan = run_cli_process(project, "--plan", env=env)
     assert plan.returncode == 0, plan.stderr
-    assert f"a file it read changed: {name}" in plan.stderr
-    assert "1 of 4 experiments would run." in plan.stderr
+    assert f"a file it read changed: {name}" in plan.stdout
+    assert "1 of 4 experiments would run." in plan.stdout
     rebuilt = run_cli_process(project, env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     [replaced] = manifests(project)
@@ -76,7 +76,7 @@ def test_a_changed_weights_file_reruns_and_a_missing_one_keeps_the_result(projec
 
     second.unlink()
     plan = run_cli_process(project, "--plan", env=env)
-    assert "0 of 4 experiments would run." in plan.stderr, plan.stderr
+    assert "0 of 4 experiments would run." in plan.stdout, plan.stderr
 
 
 def test_portable_names_never_hold_a_machine_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,6 +108,6 @@ def test_a_declared_input_file_is_recorded_and_its_change_reruns(project: Path) 
     assert list(manifest["reads"]) == ["./data/vocabulary.txt"]
     (project / "data" / "vocabulary.txt").write_text("cat\ndog\nbird\n")
     plan = run_cli_process(project, "--plan")
-    assert "a file it read changed: ./data/vocabulary.txt" in plan.stderr, plan.stderr
+    assert "a file it read changed: ./data/vocabulary.txt" in plan.stdout, plan.stderr
     assert run_cli_process(project).returncode == 0
     assert "3 words." in (project / "site" / "_posts" / "2026-01-08-words.md").read_text()

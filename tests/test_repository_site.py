@@ -27,7 +27,7 @@ def repository_copy(tmp_path: Path) -> Path:
 def test_committed_results_match_the_posts_and_recipes(repository_copy):
     done = run_cli_process(repository_copy, "--plan")
     assert done.returncode == 0, done.stderr
-    assert re.search(r"^0 of \d+ experiments would run\.$", done.stderr, re.M), done.stderr
+    assert re.search(r"^0 of \d+ experiments would run\.$", done.stdout, re.M), done.stdout + done.stderr
 
 
 def test_the_site_builds_from_committed_results_alone(repository_copy):

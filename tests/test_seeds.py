@@ -191,7 +191,7 @@ def test_adding_a_seed_runs_only_that_seed_and_removing_one_runs_none(project, c
     _set_seeds(project, "seeds: [1, 2, 3, 4]")
     capsys.readouterr()
     assert run_cli(project, "--plan") == 0
-    listing = capsys.readouterr().err
+    listing = capsys.readouterr().out
     assert re.search(r"^plain \[seed 4\] .* run: ", listing, re.M), listing
     assert re.search(r"^plain \[seed 2\] .* cached", listing, re.M), listing
     assert run_cli(project, "-q") == 0
@@ -309,11 +309,15 @@ def test_values_over_seeds(seeds_golden):
     # mean ± sample standard deviation in the same format, the runs in the title
     assert ('<span class="litblog-spread" title="n = 3 seeds: 66.9%, 68.2%, 69.0%">68.0% ± 1.1%</span>'
             in body), body
-    assert "mean 68.0%, std 1.1%," in body
-    assert "min 66.9%, max 69.0%, n 3," in body
+    # every statistic carries the runs in its title, as the value does
+    runs = 'title="n = 3 seeds: 66.9%, 68.2%, 69.0%"'
+    assert f'mean <span class="litblog-spread" {runs}>68.0%</span>, std <span class="litblog-spread" {runs}>1.1%</span>,' in body
+    assert f'min <span class="litblog-spread" {runs}>66.9%</span>, max <span class="litblog-spread" {runs}>69.0%</span>' in body
     low, high = spread.mean_interval(list(BASE.values()))
-    assert f"interval {low:.1%}–{high:.1%}, seed 1 68.2%" in body
-    assert "epochs 3, params" in body  # equal across seeds: once
+    assert f'interval <span class="litblog-spread" {runs}>{low:.1%}–{high:.1%}</span>, seed 1 <span class="litblog-spread" {runs}>68.2%</span>' in body
+    # equal across seeds: once, never "3 ± 0", the runs in the title
+    assert 'epochs <span class="litblog-spread" title="n = 3 seeds (0, 1, 2): the same value in every run">3</span>, params' in body
+    assert "± 0<" not in body and "± 0.0<" not in body
     # the difference with its interval by Welch's t
     result = spread.welch(list(BETTER.values()), list(BASE.values()))
     assert (f'<span class="litblog-difference" title="Welch&#39;s t, 95% CI, n = 3 and 3">'
@@ -321,17 +325,17 @@ def test_values_over_seeds(seeds_golden):
     # a true claim: a mark with the values
     assert re.search(r'<span class="litblog-claim" title="Checked when the site was built: better.test.accuracy = '
                      r'0.800 \(mean of 3 seeds\) &gt; base.test.accuracy = 0.680 \(mean of 3 seeds\); the 95% interval '
-                     r'of the difference \([0-9.]+ to [0-9.]+; Welch&#39;s t, 95% CI, n = 3 and 3\) excludes zero">✓'
-                     r'</span>', body), body
+                     r'of the difference \([0-9.]+ to [0-9.]+; Welch&#39;s t, 95% CI, n = 3 and 3; p &lt; 0.001\) '
+                     r'excludes zero">✓</span>', body), body
 
 
 def test_table_cells_over_seeds(seeds_golden):
     renderer, post, outcomes = seeds_golden
     body = renderer.render(post, outcomes()).bodies["preview"]
     rows = {line.split(" | ")[0]: line.split(" | ")[1:] for line in body.split("\n") if line.startswith("| `")}
-    assert rows["| `base`"][0] == "false"
+    assert rows["| `base`"][0].endswith(">false</span>")
     assert rows["| `base`"][1].endswith(">68.0% ± 1.1%</span>")
-    assert rows["| `base`"][2:4] == ["68.0%", "3"]
+    assert [cell.rsplit(">", 2)[-2].split("<")[0] for cell in rows["| `base`"][2:4]] == ["68.0%", "3"]
     assert rows["| `better`"][1].endswith(">80.0% ± 1.0%</span>")
     assert rows["| `single`"][1:4] == ["60.0%", "60.0%", "1"]
     assert "title=\"Welch&#39;s t, 95% CI, n = 3 and 3\">+12.0% (95% CI" in rows["| `better`"][4]
@@ -343,7 +347,7 @@ def test_missing_seeds_are_counted_and_noticed(seeds_golden):
     assert ('title="n = 2 seeds: 66.9%, 68.2%; no result for seed 2">67.5% ± 0.9%</span> '
             '(<a class="litblog-missing" href="#litblog-notice-base">1 of 3 seeds missing</a>)') in body
     assert "1 of its 3 seeds has no result. Seed 2: The run failed: boom" in body
-    assert "seed 1 68.2%" in body
+    assert 'seed 1 <span class="litblog-spread" title="n = 2 seeds: 66.9%, 68.2%; no result for seed 2">68.2%</span>' in body
     assert "(no result for seed 2)" not in body
     everything = renderer.render(post, outcomes({"base": {0, 1, 2}})).bodies["preview"]
     assert "None of its 3 seeds has a result. The run failed: boom" in everything

@@ -19,7 +19,7 @@ from .pipeline import EXIT_FAILED, BuildOptions, build
 from .config import CONFIG_NAME, find_project_root
 from .executors import EXECUTORS
 from ..common.errors import LitblogError, UserError, UserErrors, did_you_mean
-from .plan import parse_overrides
+from .plan import parse_force, parse_overrides
 from .progress import NORMAL, QUIET, VERBOSE, make_reporter
 from .schema import PLAIN_VALUES, plain_value_problem
 from .yaml_source import load_scalar
@@ -125,7 +125,10 @@ def _plan_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("posts", nargs="*", metavar="POST",
                         help="post files (default: all posts); a build leaves the others' output as it was")
-    parent.add_argument("--force", action="store_true", help="re-run the experiments even if results are stored")
+    parent.add_argument("--force", nargs="?", const=True, action="append", metavar="EXPERIMENT",
+                        help="re-run even if results are stored: alone, every experiment of the posts built; "
+                             "--force model1 only that experiment's runs, --force 'model1[seed 2]' only that "
+                             "run (repeatable)")
     parent.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                         help="override a param of every experiment that has it (epochs=2), or of one "
                              "(model1.epochs=2); repeatable. A draft: only the preview (site/_site) is "
@@ -177,7 +180,7 @@ def _build_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) 
     from .dask_executor import parse_resources
 
     options = BuildOptions(
-        posts=args.posts, force=args.force, plan_only=args.plan,
+        posts=args.posts, force=parse_force(args.force), plan_only=args.plan,
         overrides=parse_overrides(args.overrides), jobs=args.jobs, keep_going=args.keep_going,
         prune=args.prune, wait_for_lock=not args.no_wait, run=not args.no_run, executor=args.executor,
         scheduler=args.scheduler, dask_resources=parse_resources(args.dask_resources),
@@ -187,7 +190,7 @@ def _build_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) 
 
 def _plan_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) -> int:
     check_overrides(args.overrides)
-    options = BuildOptions(posts=args.posts, force=args.force, plan_only=True,
+    options = BuildOptions(posts=args.posts, force=parse_force(args.force), plan_only=True,
                            overrides=parse_overrides(args.overrides), wait_for_lock=not args.no_wait,
                            retry_blocked=args.retry_blocked)
     return build(root, options, reporter).exit_code
@@ -385,7 +388,21 @@ def parse_command_line(argv: list[str], parser: _Parser | None = None) -> tuple[
     if name is None:
         parser.parse_args(rest)  # prints the top-level help or the version and exits
         name = DEFAULT_COMMAND  # not reached: argparse exits after --help and --version
-    return COMMANDS[name], parser.commands[name].parse_args(rest)
+    args = parser.commands[name].parse_args(rest)
+    _posts_after_force(args)
+    return COMMANDS[name], args
+
+
+def _posts_after_force(args: argparse.Namespace) -> None:
+    """``--force posts/x.md`` is a bare ``--force`` and a post (``--force`` takes an optional
+    experiment name, and argparse gives it the next word)."""
+    values = getattr(args, "force", None)
+    if not values:
+        return
+    posts = [v for v in values if isinstance(v, str) and _looks_like_post(v)]
+    if posts:
+        args.force = [True if v in posts else v for v in values]
+        args.posts = posts + list(args.posts)
 
 
 def main(argv: list[str] | None = None) -> int:

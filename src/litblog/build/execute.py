@@ -26,7 +26,7 @@ from ..common.fsutil import atomic_write_text
 from .launch import WorkerProcess, launch_worker, worker_environment
 from .plan import PlannedExperiment
 from ..common.protocol import RunStatus
-from .provenance import repository_state
+from .provenance import run_repository
 from ..common.store import MANIFEST, ResultStore
 
 if TYPE_CHECKING:
@@ -256,7 +256,8 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
     return {
         "key": experiment.key,
         "replace": experiment.replaces,
-        "repository": repository_state(config.root),
+        "repository": run_repository(config.root, [s.split("::")[0] for s in experiment.inputs.sources],
+                                     skip=[config.build.results_dir, config.build.site_dir, paths.SCRATCH]),
         "key_inputs": experiment.inputs.to_json(),
         "module": recipe.module,
         "function": recipe.function,

@@ -65,6 +65,8 @@ class Page:
     root: Path | None = None  # the project root: where the bibliography is looked for
     heading_ids: dict[int, str] = field(default_factory=dict)  # file line -> anchor of a heading in the contents
     contents: str = ""  # the table of contents (toc.py), put before the first of those headings
+    claims: tuple[Any, ...] = ()  # every {claim} of the post (claim.py: the family Holm's correction covers)
+    claim_tests: dict[str, Any] = field(default_factory=dict)  # claim.py's cache of the family's tests
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)

@@ -18,9 +18,9 @@ from .executors import EXECUTORS, ExecutorOptions
 from ..common.fsutil import recover_dir
 from .lock import BuildLock
 from .outcomes import BLOCKED, NOT_RUN, STALE
-from .plan import Plan, PlannedExperiment, make_plan
+from .plan import Force, Plan, PlannedExperiment, make_plan
 from .posts import Post, discover_posts, read_post
-from .progress import ConsoleReporter
+from .progress import NORMAL, ConsoleReporter
 from ..common.protocol import RunStatus
 from .notebook import NotebookSettings
 from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
@@ -35,7 +35,7 @@ class BuildOptions:
     """What one ``build-site`` invocation asks for."""
 
     posts: list[str] = field(default_factory=list)  # post files to build; empty: all
-    force: bool = False
+    force: Force = False  # True: every run; plan.ForceTarget names: only those runs (--force model1[seed 2])
     plan_only: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
     jobs: int | None = None
@@ -81,7 +81,7 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         reporter.plan(plan, listing=True)
         if options.overrides:
             for line in drafts.describe(drafts.override_changes(parsed, config, store, plan), plan):
-                reporter.info(line)
+                reporter.output(line, NORMAL)  # part of the plan: stdout
         return BuildSummary(EXIT_OK, plan)
     reporter.plan(plan)
     _warn_future(selected, reporter)

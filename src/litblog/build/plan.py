@@ -5,9 +5,10 @@ Identical experiments (same key) used by several posts are planned, and run, onc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 
@@ -120,6 +121,64 @@ class Plan:
         return runs.keys[0]
 
 
+@dataclass(frozen=True)
+class ForceTarget:
+    """``--force model1`` (every run of the experiment) or ``--force 'model1[seed 2]'`` (one run)."""
+
+    name: str
+    seed: int | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.seed is None else f"{self.name}[seed {self.seed}]"
+
+
+_FORCE_TARGET = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_-]*)(?:\[\s*seed\s*=?\s*(?P<seed>\d+)\s*\])?$")
+Force = bool | tuple[ForceTarget, ...]  # True: every run of the posts being built
+
+
+def parse_force(values: Sequence[str | bool] | None) -> Force:
+    """``--force`` values: ``True`` (a bare ``--force``) forces every run; names force only those
+    experiments, ``NAME[seed K]`` one run of one."""
+    if not values:
+        return False
+    if any(value is True for value in values):
+        return True
+    targets = []
+    for value in values:
+        match = _FORCE_TARGET.match(str(value).strip())
+        if match is None:
+            raise UserError(f"--force '{value}' is not an experiment or one of its runs",
+                            hint="write --force model1, or --force 'model1[seed 2]' for one seed; "
+                                 "a bare --force re-runs every experiment of the posts built")
+        targets.append(ForceTarget(match["name"], int(match["seed"]) if match["seed"] is not None else None))
+    return tuple(dict.fromkeys(targets))
+
+
+def _forced(force: Force, name: str, seed: int) -> bool:
+    if isinstance(force, bool):
+        return force
+    return any(t.name == name and (t.seed is None or t.seed == seed) for t in force)
+
+
+def _check_force(force: Force, posts: list[ParsedPost], config: SiteConfig) -> list[UserError]:
+    """Each ``--force`` target names an experiment of the posts being built, and a seed it has."""
+    if isinstance(force, bool):
+        return []
+    seeds: dict[str, set[int]] = {}
+    for parsed in posts:
+        for directive in parsed.experiments.values():
+            seeds.setdefault(directive.name, set()).update(directive_seeds(directive, config))
+    errors = []
+    for target in force:
+        if target.name not in seeds:
+            errors.append(UserError(f"--force {target}: no experiment '{target.name}' in the posts being built",
+                                    suggestion=did_you_mean(target.name, seeds), hint=one_of(sorted(seeds)) or None))
+        elif target.seed is not None and target.seed not in seeds[target.name]:
+            errors.append(UserError(f"--force {target}: experiment '{target.name}' has no seed {target.seed}",
+                                    hint="its seeds: " + ", ".join(str(s) for s in sorted(seeds[target.name]))))
+    return errors
+
+
 def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
     """``--set epochs=2`` or ``--set model1.epochs=2`` into a dict; values are YAML scalars."""
     overrides: dict[str, Any] = {}
@@ -140,11 +199,13 @@ def make_plan(
     store: ResultStore,
     *,
     overrides: dict[str, Any] | None = None,
-    force: bool = False,
+    force: Force = False,
     retry_blocked: bool = False,
     versions: dict[str, str] | None = None,
 ) -> Plan:
     """Resolve every experiment in ``posts``; all user errors are raised together.
+
+    ``force``: True re-runs every run; a tuple of :class:`ForceTarget` only the runs they name.
 
     A run recorded as blocked (missing pretrained weights) is not tried again until the
     files it lacked are in the Keras cache, or ``retry_blocked`` (or ``force``) is set.
@@ -152,7 +213,7 @@ def make_plan(
     litblog's pins where TensorFlow is not installed).
     """
     overrides = overrides or {}
-    errors: list[UserError] = []
+    errors: list[UserError] = _check_force(force, posts, config)
     plan = Plan()
     versions = versions or framework_versions()
     used_overrides: set[str] = set()
@@ -168,11 +229,12 @@ def make_plan(
             for seed in seeds:
                 use = ExperimentUse(parsed.post.path, directive.name, directive.location,
                                     seed if len(seeds) > 1 else None)
-                planned = _plan_seed(resolved, seed, use, directive, config, store, digest_cache, force,
-                                     retry_blocked)
+                planned = _plan_seed(resolved, seed, use, directive, config, store, digest_cache,
+                                     _forced(force, directive.name, seed), retry_blocked)
                 existing = plan.experiments.get(planned.key)
-                if existing is not None:
-                    planned = replace(existing, uses=existing.uses + (use,))
+                if existing is not None:  # the same run in another post (or directive): forced if either is
+                    first = planned if planned.replaces and not existing.replaces else existing
+                    planned = replace(first, uses=existing.uses + (use,))
                 plan.experiments[planned.key] = planned
                 keys.append(planned.key)
             plan.runs[(parsed.post.path, directive.name)] = ExperimentRuns(seeds, tuple(keys))
@@ -317,13 +379,22 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
 
 
 def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs) -> str:
-    """Name the inputs that changed since the closest stored result of the same recipe."""
+    """Name the inputs that changed since the closest stored result of the same recipe; a run whose
+    other seeds are stored with the same inputs is simply missing (never added, or deleted)."""
     new = inputs.to_json()
     best: list[str] | None = None
+    same_but_seed: list[int] = []
     for result in store.results(recipe):
-        changes = describe_changes(result.manifest.get("key_inputs", {}), new)
+        old = result.manifest.get("key_inputs", {})
+        changes = describe_changes(old, new)
+        if {**old, "seed": new.get("seed")} == new:
+            same_but_seed.append(old.get("seed"))
         if best is None or len(changes) < len(best):
             best = changes
+    if same_but_seed:
+        others = ", ".join(str(s) for s in sorted(same_but_seed, key=str))
+        return (f"missing: no stored result for seed {inputs.seed} (seed{'s' if len(same_but_seed) > 1 else ''} "
+                f"{others} with the same inputs {'are' if len(same_but_seed) > 1 else 'is'} stored)")
     if not best:
         return "no result yet"
     return "; ".join(best[:4]) + (f"; and {len(best) - 4} more" if len(best) > 4 else "")

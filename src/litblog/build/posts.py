@@ -127,6 +127,10 @@ def _check_front_matter(rel: str, front_matter: dict[str, Any], document: YamlDo
         value = front_matter.get(key)
         if value is not None and not isinstance(value, (str, int, float)):
             raise UserError(f"'{key}' must be text, got {_describe(value)}", where(key))
+    if front_matter.get("multiple_comparisons", "none") not in ("none", "holm"):  # claim.CORRECTIONS
+        raise UserError(f"'multiple_comparisons' must be none or holm, got "
+                        f"{_describe(front_matter['multiple_comparisons'])}", where("multiple_comparisons"),
+                        hint="holm corrects the post's claims for multiple comparisons")
     if "published" in front_matter and not isinstance(front_matter["published"], bool):
         raise UserError(f"'published' must be true or false, got {_describe(front_matter['published'])}",
                         where("published"))

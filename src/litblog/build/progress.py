@@ -1,4 +1,8 @@
-"""What the build tells its user while it runs: plan, live progress of runs, warnings, outcome."""
+"""What the build tells its user while it runs: plan, live progress of runs, warnings, outcome.
+
+The plan ``--plan`` asks for is the command's output and goes to stdout (``build-site --plan |
+grep model1``); progress, warnings and errors go to stderr.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ QUIET, NORMAL, VERBOSE = 0, 1, 2
 class ConsoleReporter:
     """Plain line-per-event output: one line per finished epoch, which reads well in CI logs."""
 
-    def __init__(self, stream: TextIO | None = None, verbosity: int = NORMAL, root: Path | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, verbosity: int = NORMAL, root: Path | None = None,
+                 out: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
+        self.out = out or sys.stdout  # what a command prints as its result: --plan's listing
         self.verbosity = verbosity
         self.root = root
         self._started: dict[str, float] = {}
@@ -42,6 +48,11 @@ class ConsoleReporter:
     def info(self, text: str) -> None:
         self._say(text)
 
+    def output(self, text: str, level: int = QUIET) -> None:
+        """A line of the command's result (the plan), on stdout."""
+        if self.verbosity >= level:
+            print(text, file=self.out, flush=True)
+
     def detail(self, text: str) -> None:
         self._say(text, VERBOSE)
 
@@ -59,10 +70,10 @@ class ConsoleReporter:
             for experiment in experiments:
                 uses = ", ".join(f"{u.location}" for u in experiment.uses)
                 state = f"run: {experiment.reason}" if experiment.needs_run else experiment.reason
-                self._say(f"{experiment.label:<16} {experiment.recipe.reference:<32} {state}  [{uses}]", QUIET)
+                self.output(f"{experiment.label:<16} {experiment.recipe.reference:<32} {state}  [{uses}]")
                 if experiment.blocked:
-                    self._say(f"{'':<16} {experiment.blocked}", VERBOSE)
-            self._say(f"{len(to_run)} of {len(experiments)} experiments would run.", QUIET)
+                    self.output(f"{'':<16} {experiment.blocked}", VERBOSE)
+            self.output(f"{len(to_run)} of {len(experiments)} experiments would run.")
             return
         blocked = sum(1 for e in experiments if e.blocked)
         cached = len(experiments) - len(to_run) - blocked
@@ -187,8 +198,9 @@ class RunProgress:
 class LiveReporter(ConsoleReporter):
     """On a terminal: one live line per running experiment (epoch, batch, metrics, time left)."""
 
-    def __init__(self, stream: TextIO | None = None, verbosity: int = NORMAL, root: Path | None = None) -> None:
-        super().__init__(stream, verbosity, root)
+    def __init__(self, stream: TextIO | None = None, verbosity: int = NORMAL, root: Path | None = None,
+                 out: TextIO | None = None) -> None:
+        super().__init__(stream, verbosity, root, out)
         from rich.console import Console
 
         self._console = Console(file=self.stream, highlight=False, soft_wrap=True)

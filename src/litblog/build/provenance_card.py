@@ -196,7 +196,11 @@ def _commit(repository: dict[str, Any] | None) -> str:
     if not repository or not repository.get("commit"):
         return NOT_RECORDED
     dirty = repository.get("dirty")
-    state = {True: "with uncommitted changes", False: "clean tree"}.get(dirty, "tree state not recorded")
+    files = repository.get("dirty_files")
+    if files:  # what the run used that the commit does not hold
+        state = "not in the commit: " + ", ".join(str(f) for f in files)
+    else:
+        state = {True: "with uncommitted changes", False: "clean tree"}.get(dirty, "tree state not recorded")
     return f"{str(repository['commit'])[:DIGEST_SHOWN]} ({state})"
 
 

@@ -24,9 +24,10 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 import jinja2
 import jinja2.bccache
 
-from . import notebook, provenance_card, toc
+from . import notebook, provenance_card, toc, typed_numbers
 from .bibliography import references_section
 from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from .directives.claim import ClaimReference, claims_note
 from .directives.numbering import number_blocks
 from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
@@ -165,14 +166,19 @@ class Renderer:
         except UserError as exc:
             numbering_errors.append(exc)
             contents = False
+        claims = tuple(ref for block in parsed.blocks if isinstance(block, TextBlock)
+                       for ref in block.references if isinstance(ref, ClaimReference))
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
                         assets, self._roles, self._inline_markdown, self.charts_dir, errors=list(numbering_errors),
-                        numbers=numbers, root=self.root,
+                        numbers=numbers, root=self.root, claims=claims,
                         heading_ids={h.line: h.anchor for h in headings} if contents else {})
             if contents:
                 page.contents = page.template(toc.TEMPLATE, entries=toc.entries(headings))
             parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            note = claims_note(page)
+            if note:
+                parts.append(note)
             references = references_section(page)
             if references:
                 parts.append(references)
@@ -191,7 +197,8 @@ class Renderer:
         # What any target met is reported, once: most problems are met by every target alike.
         for message in _once(message for page in pages for message in page.logged):
             log.warning("%s", message)
-        errors = _once((error for page in pages for error in page.errors), key=UserError.render)
+        typed_warnings, typed_errors = typed_numbers.report(typed_numbers.check_post(parsed, outcomes))
+        errors = _once([*(error for page in pages for error in page.errors), *typed_errors], key=UserError.render)
         if errors:
             raise UserErrors(errors)
         front_matter = dict(post.front_matter)
@@ -199,7 +206,7 @@ class Renderer:
         if not isinstance(front_matter.get("date"), dt.datetime):
             front_matter["date"] = post.date
         front_matter["title"] = post.title
-        warnings = _once(warning for page in pages for warning in page.warnings)
+        warnings = _once([*(warning for page in pages for warning in page.warnings), *typed_warnings])
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
 
     def render_block(self, target: str, template_name: str, /, **values: Any) -> str:

@@ -7,12 +7,19 @@
 - history statistics ``<metric>.<stat>``, stat one of best, last, first, min, max, best_epoch
   (best is the maximum, or the minimum for losses and errors), for the whole history or one
   phase: ``fine_tuning.val_accuracy.last``.
+
+Per-class precision and recall are read from the run's confusion counts where it recorded them:
+a precision of a class the run never predicted (a recall of a class the split lacks) is
+:class:`Undefined`, never the 0.0 the worker records; over several runs :func:`pooled_rate`
+gives the value of the summed counts, which is what the summed confusion matrix shows.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 from ..common.store import StoredResult, ValueNotFound
 
@@ -39,11 +46,88 @@ def lookup(result: StoredResult, path: str) -> Any:
         return fixed[path]
     recorded = _flatten(result.metrics)
     if path in recorded:
+        counts = _rate_counts(recorded, path)
+        if counts is not None and counts[1] == 0:
+            return Undefined(_UNDEFINED_WHY[counts[2]])  # recorded as 0.0, which it is not
         return recorded[path]
     value = _history_stat(result.history, path)
     if value is not None:
         return value
     raise ValueNotFound(f"no value '{path}'", available_names(result))
+
+
+class Undefined(float):
+    """A value a run does not have, such as the precision of a class it never predicted: NaN as a
+    number (statistics leave it out), ``undefined (never predicted)`` in any format."""
+
+    reason: str
+
+    def __new__(cls, reason: str) -> "Undefined":
+        value = super().__new__(cls, math.nan)
+        value.reason = reason
+        return value
+
+    def __format__(self, spec: str) -> str:
+        return f"undefined ({self.reason})"
+
+    def __str__(self) -> str:
+        return format(self, "")
+
+    __repr__ = __str__
+
+
+def is_undefined(value: Any) -> bool:
+    return isinstance(value, Undefined)
+
+
+# ``test.per_class.cat.precision``: (name, class, rate)
+_PER_CLASS = re.compile(r"^(?:(?P<name>.+)\.)?per_class\.(?P<cls>[^.]+)\.(?P<rate>precision|recall)$")
+_UNDEFINED_WHY = {"precision": "never predicted", "recall": "no images of the class"}
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A per-class rate of several runs from their summed confusion counts: ``hits / total``."""
+
+    value: float  # an Undefined when total is 0
+    hits: int
+    total: int
+    rate: str  # "precision" or "recall"
+
+
+def _rate_counts(recorded_values: dict[str, Any], path: str) -> tuple[int, int, str] | None:
+    """(hits, total, rate) of a per-class ``path`` from the confusion counts; None without them."""
+    match = _PER_CLASS.match(path)
+    if match is None:
+        return None
+    prefix = f"{match['name']}.confusion." if match["name"] else "confusion."
+    cls, rate = match["cls"], match["rate"]
+    classes = {name.split(".")[0] for name in (k[len(prefix):] for k in recorded_values if k.startswith(prefix))}
+    try:
+        hits = int(recorded_values[f"{prefix}{cls}.{cls}"])
+        if rate == "precision":
+            total = sum(int(recorded_values[f"{prefix}{other}.{cls}"]) for other in classes)
+        else:
+            total = sum(int(recorded_values[f"{prefix}{cls}.{other}"]) for other in classes)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return hits, total, rate
+
+
+def pooled_rate(results: Sequence[StoredResult], path: str) -> Pooled | None:
+    """A per-class precision or recall over ``results`` from their summed confusion counts; None
+    for any other path or when a run lacks the counts."""
+    hits = total = 0
+    rate = ""
+    for result in results:
+        counts = _rate_counts(_flatten(result.metrics), path)
+        if counts is None:
+            return None
+        hits, total, rate = hits + counts[0], total + counts[1], counts[2]
+    if not results:
+        return None
+    value = hits / total if total else Undefined(_UNDEFINED_WHY[rate])
+    return Pooled(value, hits, total, rate)
 
 
 def available_names(result: StoredResult) -> list[str]:
@@ -105,7 +189,7 @@ def _history_stat(history: dict[str, Any], path: str) -> Any:
 
 def format_value(value: Any, spec: str = "") -> str:
     """A value as text: with ``spec`` if given, else numbers to four significant digits."""
-    if spec:
+    if spec or isinstance(value, Undefined):
         return format(value, spec)
     if value is None:
         return "–"

@@ -25,6 +25,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..common.dirty import repository_entry
 from ..common.paths import shown_keras_home
 from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
                        PARENT_PID_ENV)
@@ -293,7 +294,8 @@ def run(spec: dict[str, Any]) -> int:
             "runtime": {"python": platform.python_version(), "tensorflow": tf.__version__,
                         "keras": keras.__version__, "numpy": _version("numpy")},
             "litblog": _version("litblog"),
-            "repository": spec.get("repository", {"commit": None, "dirty": None}),
+            # dirty, and dirty_files, when code it ran or a file it read is not in the commit
+            "repository": repository_entry(spec.get("repository"), reads.recorded()),
             "reads": reads.recorded(),
             **entries,
         }

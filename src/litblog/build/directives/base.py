@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 MINUS = re.compile(r"\s+-\s+")  # a difference: the minus has spaces around it (names may hold '-')
+PAIRED = re.compile(r"\s*\(paired\)\s*$")  # a difference or claim compared seed by seed: "a.x - b.x (paired)"
 
 
 class Reference(Protocol):

@@ -31,7 +31,7 @@ from ..schema import PLAIN_VALUES, Option, parse_seeds, plain_value_problem
 from ...common.store import LOG, StoredResult
 from ..summary_table import result_summaries
 from ..text import cell, duration, html_text, markdown_text, size
-from ..values import format_value, recorded
+from ..values import format_value, lookup, recorded
 from ..yaml_source import YamlDocument
 from .base import IDENTIFIER, Block, Directive, DirectiveSource
 from .figure import place_figure
@@ -235,7 +235,9 @@ def _seed_logs(name: str, results: list[tuple[int, StoredResult]], page: Page) -
 def _metrics(name: str, outcome: ExperimentOutcome, location: SourceLocation, page: Page) -> str:
     names = [k for k in recorded(outcome.result).items() if not k[0].startswith("model.")]
     if not outcome.several:
-        values = [(cell(html_text(k)), cell(markdown_text(format_value(v)))) for k, v in names]
+        # lookup, not the raw record: a precision of a class never predicted is undefined, not 0.0
+        values = [(cell(html_text(k)), cell(markdown_text(format_value(lookup(outcome.result, k)))))
+                  for k, _ in names]
     else:
         values = [(cell(html_text(k)), cell(value_text(page, name, k, "", location))) for k, _ in names]
     return page.template("metrics.md.j2", values=values) if values else ""

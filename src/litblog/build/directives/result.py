@@ -2,7 +2,8 @@
 
 ``{result}`model1.test.accuracy:.1%``` renders ``68.0%`` (``68.0% ± 1.4%`` over seeds, see
 ``seed_values.py``); ``{result}`model3.test.accuracy - model1.test.accuracy:+.1%``` renders the
-difference of two values, with its 95% interval when both sides have several runs.
+difference of two values, with its 95% interval when a side has several runs (Welch's t, or a
+paired t with ``(paired)`` after the difference: ``{result}`a.x - b.x (paired):+.1%```).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from ...common.errors import SourceLocation, UserError
 from ..page import Page
-from .base import MINUS, Role, ValuePath, format_spec_problem, value_path
+from .base import MINUS, PAIRED, Role, ValuePath, format_spec_problem, value_path
 from .seed_values import value_text
 
 
@@ -30,6 +31,7 @@ class ValueReference:
     start: int  # offsets of the whole role in the text it was found in
     end: int
     minus: ValuePath | None = None
+    paired: bool = False  # "(paired)": the difference's interval by a paired t over the seeds
 
     @property
     def experiments(self) -> tuple[str, ...]:
@@ -39,12 +41,16 @@ class ValueReference:
 def parse(content: str, location: SourceLocation, start: int, end: int,
           errors: list[UserError]) -> ValueReference | None:
     target, _, format_spec = content.partition(":")
+    paired = PAIRED.search(target)
+    if paired:
+        target = target[:paired.start()]
     operands = MINUS.split(target.strip())
     paths = [value_path(operand) for operand in operands]
-    if len(operands) > 2 or not all(paths):
+    if len(operands) > 2 or not all(paths) or (paired and len(operands) != 2):
         errors.append(UserError(f"result reference '{content}' needs an experiment and a metric", location,
                                 hint="write {result}`experiment.metric`, {result}`experiment.metric:.1%` or "
-                                     "{result}`model2.test.accuracy - model1.test.accuracy:+.1%`"))
+                                     "{result}`model2.test.accuracy - model1.test.accuracy:+.1%` ('(paired)' after a difference "
+                                     "for a paired t)"))
         return None
     if format_spec:
         problem = format_spec_problem(format_spec)
@@ -55,12 +61,12 @@ def parse(content: str, location: SourceLocation, start: int, end: int,
     first = paths[0]
     assert first is not None
     return ValueReference(first.experiment, first.path, format_spec, location, start, end,
-                           paths[1] if len(paths) == 2 else None)
+                           paths[1] if len(paths) == 2 else None, bool(paired))
 
 
 def render(reference: ValueReference, page: Page, links: bool) -> str:
     return value_text(page, reference.experiment, reference.metric, reference.format_spec, reference.location,
-                      links=links, minus=reference.minus)
+                      links=links, minus=reference.minus, paired=reference.paired)
 
 
 ROLE = Role("result", ValueReference, parse, render, in_captions=True)

@@ -13,12 +13,12 @@ from typing import Any
 
 from ...common.errors import SourceLocation, UserError, did_you_mean, one_of
 from ..page import Page, lacking, missing_inline
-from ..spread import (SeedValues, Term, difference_of_means, difference_text, formatted, is_number,
+from ..spread import (PairingError, SeedValues, Term, difference_of_means, difference_text, formatted, is_number,
                       seed_of_statistic, seeds_title, spread_text, statistic_name, statistic_text)
 from ...common.store import StoredResult, ValueNotFound
 from ..text import html_text, markdown_text
-from ..values import format_value, lookup
-from .base import MINUS, Quantity, ValuePath
+from ..values import format_value, lookup, pooled_rate
+from .base import MINUS, PAIRED, Quantity, ValuePath
 
 MISSING = object()  # a value a result does not have (its error is already on the page)
 
@@ -43,12 +43,15 @@ def split_statistic(result: StoredResult, path: str) -> tuple[str, str | None] |
 
 
 def value_text(page: Page, experiment: str, path: str, spec: str, location: SourceLocation, *,
-               links: bool = True, minus: ValuePath | None = None) -> str:
+               links: bool = True, minus: ValuePath | None = None, paired: bool = False) -> str:
     """A value (or a difference) as Markdown: one run's value as it is; several runs' as mean ±
-    standard deviation with the runs in the title; a statistic; a difference with its interval.
-    Without ``links`` (captions): plain text only."""
+    standard deviation with the runs in the title; a statistic; a difference with its interval
+    (``paired``: a paired t over the seeds). Without ``links`` (captions): plain text only."""
     if minus is not None or MINUS.search(path):
-        if minus is None:  # a table column "test.accuracy - model1.test.accuracy"
+        if minus is None:  # a table column "test.accuracy - model1.test.accuracy [(paired)]"
+            found_paired = PAIRED.search(path)
+            if found_paired:
+                path, paired = path[:found_paired.start()], True
             path, other = MINUS.split(path, maxsplit=1)
             other_experiment, _, other_path = other.partition(".")
             minus = ValuePath(other_experiment, other_path)
@@ -56,7 +59,8 @@ def value_text(page: Page, experiment: str, path: str, spec: str, location: Sour
                 page.errors.append(UserError(f"undefined experiment '{other_experiment}' in '{other}'", location,
                                              suggestion=did_you_mean(other_experiment, page.outcomes)))
                 return "?"
-        return _difference_text(page, ValuePath(experiment, path), minus, spec, location, links=links)
+        return _difference_text(page, ValuePath(experiment, path), minus, spec, location, links=links,
+                                paired=paired)
     outcome = page.outcomes[experiment]
     found = seed_values(page, experiment, path, location)
     if found is None:
@@ -68,21 +72,32 @@ def value_text(page: Page, experiment: str, path: str, spec: str, location: Sour
     if seed is not None and seed in outcome.missing:
         return missing_inline(experiment, f"(no result for seed {seed})") if links else \
             f"(no result for seed {seed})"
-    if statistic is None and (not outcome.several or values.uniform):
-        # One run's value as it always was; a param or a count all runs share, once.
+    if statistic is None and not outcome.several:
+        # One run's value as it always was.
         text = _format(page, values.values[0][1], experiment, path, spec, location)
         return text + lacking(experiment, outcome.missing, len(outcome.runs), links)
     try:
+        title = seeds_title(values, spec)
+        if not outcome.several:  # a statistic of one run: as it always was, without a title
+            text = formatted(values.statistic(statistic), spec) if seed is not None else \
+                statistic_text(values, statistic, spec)
+            return markdown_text(text) + lacking(experiment, outcome.missing, len(outcome.runs), links)
         if seed is not None:
-            return markdown_text(formatted(values.statistic(statistic), spec))
-        if statistic is not None:
-            return markdown_text(statistic_text(values, statistic, spec))
-        text, title = spread_text(values, spec), seeds_title(values, spec)
+            text = formatted(values.statistic(statistic), spec)
+        elif statistic is not None:
+            text = statistic_text(values, statistic, spec)
+        elif values.uniform and values.pooled is None:
+            # A value every run shares (a param, a count), once; the runs in the title as for any value.
+            text = formatted(values.values[0][1], spec)
+        else:
+            text = spread_text(values, spec)
     except (ValueError, TypeError):
         page.errors.append(UserError(f"format '{spec}' does not fit {values.name} = {values.values[0][1]!r}",
                                      location, hint="numbers take specs like .1% or .3f; text takes none"))
         return "?"
-    return _marked(experiment, text, title, "litblog-spread", outcome.missing, len(outcome.runs), links)
+    # A seed's own value lacks nothing; any other value says how many runs it lacks.
+    missing = () if seed is not None else outcome.missing
+    return _marked(experiment, text, title, "litblog-spread", missing, len(outcome.runs), links)
 
 
 def seed_values(page: Page, experiment: str, path: str,
@@ -104,7 +119,8 @@ def seed_values(page: Page, experiment: str, path: str,
         if value is MISSING:
             return MISSING
         values.append((seed, value))
-    found = SeedValues(f"{experiment}.{path}", tuple(values), outcome.missing)
+    pooled = pooled_rate([result for _, result in runs], path) if len(runs) > 1 else None
+    found = SeedValues(f"{experiment}.{path}", tuple(values), outcome.missing, pooled)
     seed = seed_of_statistic(statistic) if statistic else None
     if seed is not None and seed not in [run.seed for run in outcome.runs]:
         page.errors.append(UserError(f"experiment '{experiment}' has no seed {seed}", location,
@@ -143,19 +159,28 @@ def terms(page: Page, quantity: Quantity | ValuePath | float, location: SourceLo
         bad = next(v for _, v in values.values if not is_number(v))
         page.errors.append(UserError(f"{quantity} is {bad!r}, not a number", location))
         return MISSING
-    return [Term(str(quantity), sign, tuple(values.numbers), quantity.experiment,
-                 dict(zip(values.seeds, values.numbers)))]
+    defined = dict(values.defined)  # an undefined rate (a class never predicted) is left out
+    if not defined:
+        page.errors.append(UserError(f"{quantity} is {values.values[0][1]}: there is nothing to compare",
+                                     location, hint="compare a value every run has, or its recall"))
+        return MISSING
+    return [Term(str(quantity), sign, tuple(defined.values()), quantity.experiment, defined)]
 
 
 def _difference_text(page: Page, first: ValuePath, second: ValuePath, spec: str, location: SourceLocation, *,
-                     links: bool) -> str:
+                     links: bool, paired: bool = False) -> str:
     found = terms(page, Quantity(first, second), location)
     if found is MISSING:
         return "?"
     if found is None:
         names = [n for n in (first.experiment, second.experiment) if page.outcomes[n].result is None]
         return missing_inline(names[0], "(no result)") if links else "(no result)"
-    interval = difference_of_means(found)  # type: ignore[arg-type]
+    try:
+        interval = difference_of_means(found, paired=paired)  # type: ignore[arg-type]
+    except PairingError as exc:
+        page.errors.append(UserError(f"{first} - {second} (paired): {exc}", location,
+                                     hint="leave out '(paired)' for Welch's t, which needs no pairs"))
+        return "?"
     outcomes = page.outcomes
     several = (outcomes[first.experiment].several or outcomes[second.experiment].several) and first != second
     try:
