@@ -41,6 +41,8 @@ def _reason(run: SeedOutcome) -> str:
         return "has not been run since its code or settings changed"
     if run.why in _FAILED:
         return _FAILED[run.why]  # type: ignore[index]
+    if run.why is None and run.failure:  # a failure recorded without its status: still a failure
+        return _FAILED[RunStatus.FAILED.value]
     return "has not been run yet" if run.why in (NOT_RUN, None) else "has no result"
 
 
@@ -69,6 +71,6 @@ def _plural(reason: str, count: int) -> str:
 def details(outcome: ExperimentOutcome) -> str | None:
     """The author's details: what the runs without a result said (exception, URLs, what to do);
     None when the sentence says it all (a run that has simply not been made)."""
-    if all(run.why in (NOT_RUN, None) for run in outcome.runs if run.result is None):
+    if all(run.why == NOT_RUN or (run.why is None and not run.failure) for run in outcome.runs if run.result is None):
         return None
     return outcome.failure
