@@ -25,7 +25,7 @@ import jinja2
 import jinja2.bccache
 
 from . import provenance_card
-from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from .directives import DIRECTIVES, ROLES, CodeBlock, Container, ParsedPost, TextBlock
 from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
@@ -93,7 +93,7 @@ def render_text(block: TextBlock, page: Page) -> str:
 
 def render_code(block: CodeBlock, page: Page) -> str:
     """An author's code block, as written."""
-    return page.target.code_block(block.text)
+    return page.target.code_block(block.text, nested=block.nested)
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
@@ -154,7 +154,8 @@ class Renderer:
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
                         assets, self._roles, self._inline_markdown, self.charts_dir)
-            parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            parts = [self._render_block(block, page, parsed.containers.get(index))
+                     for index, block in enumerate(parsed.blocks)]
             if card:
                 parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card)))
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"
@@ -172,6 +173,11 @@ class Renderer:
         front_matter["title"] = post.title
         warnings = _once(warning for page in pages for warning in page.warnings)
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
+
+    def _render_block(self, block: Any, page: Page, container: Container | None) -> str:
+        """One block's Markdown; a directive inside a blockquote or list item stays inside it."""
+        rendered = self._blocks[type(block)](block, page)
+        return rendered if container is None else container.carry(rendered)
 
     def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
         """One block template rendered for ``target``, for blocks added outside a post's blocks (banners)."""
