@@ -305,7 +305,8 @@ def test_a_directive_inside_a_blockquote_or_list_item_is_parsed_with_exact_lines
         > params: {epochs: 2}
         > ```
 
-        1. ~~~{table}
+        1. The table:
+           ~~~{table}
            experiments: [m1]
            columns: [test.accuracy]
            ~~~
@@ -316,16 +317,25 @@ def test_a_directive_inside_a_blockquote_or_list_item_is_parsed_with_exact_lines
     assert isinstance(table, TableDirective) and table.columns == ("test.accuracy",)
     containers = {parsed.blocks[i].__class__.__name__: c for i, c in parsed.containers.items()}
     assert containers["ExperimentDirective"].kinds == ("blockquote",)
-    assert (containers["TableDirective"].first, containers["TableDirective"].rest) == ("1. ", "   ")
+    assert containers["TableDirective"].prefix == "   " and containers["TableDirective"].separate
+    assert not containers["ExperimentDirective"].separate
     errors = errors_of("""
         Text.
 
-        - > ```{experiment} m1
+        - Quoted:
+          > ```{experiment} m1
           > recipe: a.b
           > parms: {epochs: 2}
           > ```
         """)
-    assert errors == ["posts/2024-01-01-x.md:9: unknown option 'parms' (did you mean 'params'?)"]
+    assert errors == ["posts/2024-01-01-x.md:10: unknown option 'parms' (did you mean 'params'?)"]
+    assert errors_of("""
+        - ```{table}
+          experiments: []
+          ```
+        """) == ["posts/2024-01-01-x.md:5: directive 'table' cannot start a list item\n"
+                 "  hint: write the item's text after its marker and the directive on the next lines, "
+                 "indented as that text"]
 
 
 def test_a_directive_closed_by_the_end_of_its_container_is_not_closed():

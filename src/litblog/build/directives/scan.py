@@ -32,18 +32,20 @@ _ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*)\}(?P<ticks>`+)(?!`)(?P<content>"
 
 @dataclass(frozen=True)
 class Container:
-    """Where a directive inside blockquotes or list items stands: the prefixes that keep each
-    line of its output there (``> `` for a quote, spaces for a list item's content)."""
+    """Where a directive stands when its output needs more than its place: inside blockquotes or
+    list items, the prefix that keeps each line of its output there (``> `` for a quote, spaces
+    for a list item's content); after a line of text, a blank line first (a fence may interrupt
+    a paragraph, a table or an HTML block may not: kramdown would read them as its text)."""
 
-    kinds: tuple[str, ...]  # "blockquote", "list item", outermost first
-    first: str  # before the fence on its line: ``> ``, ``- ``, ``> 1. ``
-    rest: str  # for the lines after it: ``> ``, ``  ``, ``>    ``
+    kinds: tuple[str, ...]  # "blockquote", "list item", outermost first; () at the top level
+    prefix: str  # before each line of output: ``> ``, ``  ``, ``>    ``; "" at the top level
+    separate: bool = False  # the line before the fence is text
 
     def carry(self, rendered: str) -> str:
         """``rendered`` (Markdown) with every line prefixed so that it stays in the containers."""
-        out = rendered.rstrip("\n").split("\n")
-        return "\n".join((self.first if i == 0 else self.rest) + line if line.strip() else
-                         (self.first if i == 0 else self.rest).rstrip() for i, line in enumerate(out))
+        out = rendered.strip("\n").split("\n")
+        lines = [self.prefix + line if line.strip() else self.prefix.rstrip() for line in out]
+        return "\n".join([self.prefix.rstrip()] * self.separate + lines)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ class ParsedPost:
 
     post: Post
     blocks: tuple[Block, ...]
-    # Directives inside a blockquote or list item, by their index in ``blocks``: rendered in place,
-    # every line of what they render carried inside the same containers.
+    # Directives inside a blockquote or list item, or right after a line of text, by their index in
+    # ``blocks``: rendered in place, every line of what they render carried inside the same containers.
     containers: Mapping[int, Container] = field(default_factory=dict)
 
     @property
@@ -96,11 +98,19 @@ def parse_post(post: Post) -> ParsedPost:
             errors.append(UserError(f"directive '{info['name']}' is not closed", location,
                                     hint=f"end it with a line holding only {span.fence}{where}"))
             continue
+        if span.prefix != span.continuation:
+            # Its output would begin on the marker's line, where Liquid may leave nothing (a raw
+            # tag) and kramdown then reads the item's content with another indentation.
+            errors.append(UserError(f"directive '{info['name']}' cannot start a list item", location,
+                                    hint="write the item's text after its marker and the directive on the "
+                                         "next lines, indented as that text"))
+            continue
         body = lines[span.start + 1:span.end - 1] if not span.containers else span.content.split("\n")[:-1]
         block = _parse_directive(info["name"], info["argument"], body, post.path, file_line, location, errors)
         if block is not None:
-            if span.containers:
-                containers[len(blocks)] = Container(span.containers, span.prefix, span.continuation)
+            separate = span.start > 0 and bool(lines[span.start - 1].strip(" \t>"))
+            if span.containers or separate:
+                containers[len(blocks)] = Container(span.containers, span.continuation, separate)
             blocks.append(block)
         elif info["name"] == "experiment":
             broken.add(info["argument"])  # already reported: references to it are not errors too
