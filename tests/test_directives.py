@@ -347,3 +347,23 @@ def test_a_directive_closed_by_the_end_of_its_container_is_not_closed():
         """)
     assert errors == ["posts/2024-01-01-x.md:5: directive 'experiment' is not closed\n"
                       "  hint: end it with a line holding only ``` in its blockquote"]
+
+
+def test_a_directive_fence_inside_an_html_block_is_an_error_not_silently_html():
+    errors = errors_of("""
+        <div class="note">
+        ```{experiment} m1
+        recipe: a.b
+        ```
+        </div>
+
+        <details>
+
+        ```{experiment} m2
+        recipe: a.b
+        ```
+
+        </details>
+        """)
+    assert errors == ["posts/2024-01-01-x.md:6: this directive is inside an HTML block, where Markdown reads it as HTML\n"
+                      "  hint: leave a blank line between the HTML and the directive"]

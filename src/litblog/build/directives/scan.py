@@ -22,7 +22,7 @@ from ..yaml_source import parse_yaml
 from .base import Block, CodeBlock, Directive, DirectiveSource, Reference, TextBlock
 from .experiment import ExperimentDirective
 from .registry import CAPTION_ROLES, DIRECTIVES, ROLES
-from .structure import CodeSpan, code_spans
+from .structure import CodeSpan, Structure, read_structure
 
 _DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[^}\s]*)\}\s*(?P<argument>.*?)\s*$")
 # A role is ``{name}`` immediately followed by a code span.
@@ -83,7 +83,9 @@ def parse_post(post: Post) -> ParsedPost:
             refs = find_references(text, post.path, post.body_line + position, errors)
             blocks.append(TextBlock(text, post.body_line + position, refs))
 
-    for span in code_spans(post.body):
+    structure = read_structure(post.body)
+    _check_html_blocks(structure, lines, post, errors)
+    for span in structure.code:
         file_line = post.body_line + span.start
         info = _DIRECTIVE_INFO.match(span.info) if span.fence else None
         add_text(span.start)
@@ -119,6 +121,21 @@ def parse_post(post: Post) -> ParsedPost:
     if errors:
         raise UserErrors(errors)
     return ParsedPost(post, tuple(blocks), containers)
+
+
+# A directive's opening fence, wherever it stands (after container markers).
+_DIRECTIVE_FENCE = re.compile(r"^[ \t>]*(?:[-+*]|\d{1,9}[.)])?[ \t>]*(?:`{3,}|~{3,})\s*\{[^}\s]*\}")
+
+
+def _check_html_blocks(structure: Structure, lines: list[str], post: Post, errors: list[UserError]) -> None:
+    """A directive fence inside an HTML block is HTML to Markdown (and kramdown): it would be
+    shown as text, silently, so it is an error at its line."""
+    for block in structure.html:
+        for index in block:
+            if index < len(lines) and _DIRECTIVE_FENCE.match(lines[index]):
+                errors.append(UserError("this directive is inside an HTML block, where Markdown reads it as HTML",
+                                        post.location(post.body_line + index),
+                                        hint="leave a blank line between the HTML and the directive"))
 
 
 def _nested(span: CodeSpan) -> bool:

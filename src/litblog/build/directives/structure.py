@@ -44,18 +44,34 @@ class CodeSpan:
         return _LIST_MARKER.sub(lambda m: " " * len(m.group(0)), self.prefix)
 
 
+@dataclass(frozen=True)
+class Structure:
+    """What the scanner needs of a post's block structure."""
+
+    code: tuple[CodeSpan, ...]  # its code blocks, in order
+    html: tuple[range, ...]  # the lines of its HTML blocks (0-based), in order
+
+
 def code_spans(body: str) -> list[CodeSpan]:
     """The code blocks of ``body`` in order, as a CommonMark parser (and kramdown) reads them."""
+    return list(read_structure(body).code)
+
+
+def read_structure(body: str) -> Structure:
+    """The code and HTML blocks of ``body``, as a CommonMark parser (and kramdown) reads them."""
     # markdown-it-py ends a line at a lone "\r" too; a space keeps its lines the body's lines.
     tokens = _PARSER.parse(body.replace("\r", " "))
     lines = body.split("\n")
     spans: list[CodeSpan] = []
+    html: list[range] = []
     open_containers: list[str] = []
     for token in tokens:
         if token.type in _CONTAINERS:
             open_containers.append(_CONTAINERS[token.type])
         elif token.type in ("blockquote_close", "list_item_close"):
             open_containers.pop()
+        elif token.type == "html_block" and token.map is not None:
+            html.append(range(*token.map))
         elif token.type in ("fence", "code_block") and token.map is not None:
             start, end = token.map
             first = lines[start] if start < len(lines) else ""
@@ -69,4 +85,4 @@ def code_spans(body: str) -> list[CodeSpan]:
             else:
                 prefix = first[:len(first) - len(first.lstrip(" \t>"))] if open_containers else ""
                 spans.append(CodeSpan(start, end, "", "", token.content, True, tuple(open_containers), prefix))
-    return spans
+    return Structure(tuple(spans), tuple(html))
