@@ -343,7 +343,7 @@ def test_a_directive_closed_by_the_end_of_its_container_is_not_closed():
         > ```{experiment} m1
         > recipe: a.b
 
-        After the quote.
+        After the quote, {result}`m1.a` (not an error too).
         """)
     assert errors == ["posts/2024-01-01-x.md:5: directive 'experiment' is not closed\n"
                       "  hint: end it with a line holding only ``` in its blockquote"]

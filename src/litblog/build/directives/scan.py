@@ -1,8 +1,9 @@
 """Finding directives and roles in a post: fences and inline roles, each handed to its registry entry.
 
-Directive fences are lifted out of the Markdown the way Python-Markdown's fenced_code
-extension stashes code blocks; everything else (prose, Liquid, HTML, math, ordinary code
-fences) passes through as text blocks, untouched. What a directive or role means is its
+Code blocks are found as CommonMark finds them (``structure.py``, markdown-it-py), inside
+blockquotes and list items too; directive fences among them are lifted out of the Markdown the
+way Python-Markdown's fenced_code extension stashes code blocks; everything else (prose,
+Liquid, HTML, math, ordinary code) passes through as text and code blocks, untouched. What a directive or role means is its
 module's business (``registry.py`` lists them); this module only finds them, reads a
 directive's YAML options and checks them against the directive's, and checks that every
 experiment a block names is defined in the post.
@@ -99,6 +100,8 @@ def parse_post(post: Post) -> ParsedPost:
             where = f" in its {span.containers[-1]}" if span.containers else ""
             errors.append(UserError(f"directive '{info['name']}' is not closed", location,
                                     hint=f"end it with a line holding only {span.fence}{where}"))
+            if info["name"] == "experiment":
+                broken.add(info["argument"])
             continue
         if span.prefix != span.continuation:
             # Its output would begin on the marker's line, where Liquid may leave nothing (a raw
@@ -106,6 +109,8 @@ def parse_post(post: Post) -> ParsedPost:
             errors.append(UserError(f"directive '{info['name']}' cannot start a list item", location,
                                     hint="write the item's text after its marker and the directive on the "
                                          "next lines, indented as that text"))
+            if info["name"] == "experiment":
+                broken.add(info["argument"])
             continue
         body = lines[span.start + 1:span.end - 1] if not span.containers else span.content.split("\n")[:-1]
         block = _parse_directive(info["name"], info["argument"], body, post.path, file_line, location, errors)
