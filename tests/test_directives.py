@@ -271,6 +271,8 @@ def test_roles_in_prose_inside_containers_are_found_at_their_line():
         recipe: a.b
         ```
 
+            a stray ` in indented code is code, not the start of a span
+
         > quoted {result}`m1.test.accuracy`
         lazy continuation {result}`m1.test.loss`
 
@@ -278,7 +280,7 @@ def test_roles_in_prose_inside_containers_are_found_at_their_line():
         """))
     refs = [(ref.location.line, type(ref).__name__) for b in parsed.blocks if isinstance(b, TextBlock)
             for ref in b.references]
-    assert refs == [(9, "ValueReference"), (10, "ValueReference"), (12, "ClaimReference")]
+    assert refs == [(11, "ValueReference"), (12, "ValueReference"), (14, "ClaimReference")]
 
 
 def test_a_code_span_ends_at_a_blank_line_and_an_unmatched_backtick_run_is_literal():
