@@ -227,3 +227,145 @@ def test_a_registered_directive_is_parsed_with_its_options_checked_and_its_names
         "posts/2024-01-01-x.md:8: undefined experiment 'm2' (none are defined)",
         "posts/2024-01-01-x.md:10: a note needs words",
     ]
+
+
+# -- block structure by CommonMark's rules: code and directives inside blockquotes and list items --
+
+
+def test_code_inside_blockquotes_and_list_items_is_code_and_its_roles_are_not_evaluated():
+    body = textwrap.dedent("""
+        > ~~~
+        > {result}`nowhere.a` {{ site.title }}
+        > ~~~
+
+        - item
+          ```
+          {claim}`nowhere.a > 1`
+          ```
+          1. nested
+             ~~~
+             {result}`nowhere.b`
+             ~~~
+
+        - > ```
+          > {result}`nowhere.c`
+          > ```
+
+        Then indented code:
+
+            {result}`nowhere.d`
+
+        > ~~~
+        > {result}`nowhere.e` (a fence closed by the end of its quote)
+        """).lstrip("\n")
+    parsed = parse_post(make_post(body))  # no "undefined experiment 'nowhere'"
+    assert "\n".join(b.text for b in parsed.blocks) == body
+    code = [(b.line, b.nested) for b in parsed.blocks if isinstance(b, CodeBlock)]
+    assert code == [(5, True), (10, True), (14, True), (18, True), (24, True), (26, True)]
+    assert all(b.references == () for b in parsed.blocks if isinstance(b, TextBlock))
+
+
+def test_roles_in_prose_inside_containers_are_found_at_their_line():
+    parsed = parse_post(make_post("""
+        ```{experiment} m1
+        recipe: a.b
+        ```
+
+            a stray ` in indented code is code, not the start of a span
+
+        > quoted {result}`m1.test.accuracy`
+        lazy continuation {result}`m1.test.loss`
+
+        - item ``{result}`m1.not_a_role` `` and {claim}`m1.test.accuracy > 0.5`
+        """))
+    refs = [(ref.location.line, type(ref).__name__) for b in parsed.blocks if isinstance(b, TextBlock)
+            for ref in b.references]
+    assert refs == [(11, "ValueReference"), (12, "ValueReference"), (14, "ClaimReference")]
+
+
+def test_a_code_span_ends_at_a_blank_line_and_an_unmatched_backtick_run_is_literal():
+    # Inline code as CommonMark reads it: a stray `` in one paragraph does not swallow a role
+    # in the next one, nor does a lone ` pair with a later paragraph's.
+    parsed = parse_post(make_post("""
+        ```{experiment} m1
+        recipe: a.b
+        ```
+        A stray `` here, then a value {result}`m1.a`.
+
+        > and a stray ` in a quote
+        >
+        > then {result}`m1.b`.
+        """))
+    refs = [ref.location.line for b in parsed.blocks if isinstance(b, TextBlock) for ref in b.references]
+    assert refs == [8, 12]
+
+
+def test_a_directive_inside_a_blockquote_or_list_item_is_parsed_with_exact_lines():
+    parsed = parse_post(make_post("""
+        > ```{experiment} m1
+        > recipe: a.b
+        > params: {epochs: 2}
+        > ```
+
+        1. The table:
+           ~~~{table}
+           experiments: [m1]
+           columns: [test.accuracy]
+           ~~~
+        """))
+    experiment, table = (b for b in parsed.blocks if not isinstance(b, TextBlock))
+    assert isinstance(experiment, ExperimentDirective) and experiment.params == {"epochs": 2}
+    assert experiment.location.line == 5 and experiment.param_location("epochs").line == 7
+    assert isinstance(table, TableDirective) and table.columns == ("test.accuracy",)
+    containers = {parsed.blocks[i].__class__.__name__: c for i, c in parsed.containers.items()}
+    assert containers["ExperimentDirective"].kinds == ("blockquote",)
+    assert containers["TableDirective"].prefix == "   " and containers["TableDirective"].separate
+    assert not containers["ExperimentDirective"].separate
+    errors = errors_of("""
+        Text.
+
+        - Quoted:
+          > ```{experiment} m1
+          > recipe: a.b
+          > parms: {epochs: 2}
+          > ```
+        """)
+    assert errors == ["posts/2024-01-01-x.md:10: unknown option 'parms' (did you mean 'params'?)"]
+    assert errors_of("""
+        - ```{table}
+          experiments: []
+          ```
+        """) == ["posts/2024-01-01-x.md:5: directive 'table' cannot start a list item\n"
+                 "  hint: write the item's text after its marker and the directive on the next lines, "
+                 "indented as that text"]
+
+
+def test_a_directive_closed_by_the_end_of_its_container_is_not_closed():
+    errors = errors_of("""
+        > ```{experiment} m1
+        > recipe: a.b
+
+        After the quote, {result}`m1.a` (not an error too).
+        """)
+    assert errors == ["posts/2024-01-01-x.md:5: directive 'experiment' is not closed\n"
+                      "  hint: end it with a line holding only ``` in its blockquote"]
+
+
+def test_a_directive_fence_inside_an_html_block_is_an_error_not_silently_html():
+    errors = errors_of("""
+        <div class="note">
+        ```{experiment} m1
+        recipe: a.b
+        ```
+        </div>
+
+        <details>
+
+        ```{experiment} m2
+        recipe: a.b
+        ```
+
+        </details>
+        """)
+    assert errors == ["posts/2024-01-01-x.md:6: this directive is inside an HTML block, where Markdown reads it as HTML\n"
+                      "  hint: leave a blank line between the HTML and the directive"]

@@ -26,7 +26,7 @@ import jinja2.bccache
 
 from . import notebook, provenance_card, toc, typed_numbers
 from .bibliography import references_section
-from .directives import DIRECTIVES, ROLES, CodeBlock, ParsedPost, TextBlock
+from .directives import DIRECTIVES, ROLES, CodeBlock, Container, ParsedPost, TextBlock
 from .directives.claim import ClaimReference, claims_note
 from .directives.numbering import number_blocks
 from ..common.errors import UserError, UserErrors
@@ -97,7 +97,7 @@ def render_text(block: TextBlock, page: Page) -> str:
 
 def render_code(block: CodeBlock, page: Page) -> str:
     """An author's code block, as written."""
-    return page.target.code_block(block.text)
+    return page.target.code_block(block.text, nested=block.nested)
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
@@ -175,7 +175,8 @@ class Renderer:
                         heading_ids={h.line: h.anchor for h in headings} if contents else {})
             if contents:
                 page.contents = page.template(toc.TEMPLATE, entries=toc.entries(headings))
-            parts = [self._blocks[type(block)](block, page) for block in parsed.blocks]
+            parts = [self._render_block(block, page, parsed.containers.get(index))
+                     for index, block in enumerate(parsed.blocks)]
             note = claims_note(page)
             if note:
                 parts.append(note)
@@ -208,6 +209,11 @@ class Renderer:
         front_matter["title"] = post.title
         warnings = _once([*(warning for page in pages for warning in page.warnings), *typed_warnings])
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
+
+    def _render_block(self, block: Any, page: Page, container: Container | None) -> str:
+        """One block's Markdown; a directive inside a blockquote or list item stays inside it."""
+        rendered = self._blocks[type(block)](block, page)
+        return rendered if container is None else container.carry(rendered)
 
     def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
         """One block template rendered for ``target``, for blocks added outside a post's blocks (banners)."""

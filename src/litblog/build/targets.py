@@ -43,9 +43,10 @@ class Target:
         """The ``src`` of a file at ``site_path`` (``assets/...``) on a page ``page_root`` below the site root."""
         raise NotImplementedError
 
-    def code_block(self, text: str) -> str:
-        """An author's fenced code block, fences included."""
-        return self.verbatim(text, block=True) if has_liquid(text) else text
+    def code_block(self, text: str, *, nested: bool = False) -> str:
+        """An author's code block, fences included. ``nested`` (inside a blockquote or list item,
+        or indented code): protected without adding a line, which would end its container."""
+        return self.verbatim(text, block=not nested) if has_liquid(text) else text
 
     def author_text(self, text: str) -> str:
         """The author's Markdown between inserted values: code spans are shown as written; other

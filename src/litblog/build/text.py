@@ -21,8 +21,12 @@ _TEXT_REFERENCES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}~$"}
 _TEXT_REFERENCES.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&quot;"})
 _TYPOGRAPHIC = re.compile(r"-(?=-)|\.(?=\.\.)")
 _BLOCK_START = re.compile(r"^(#|[-+=](?=\s|$)|\d+(?=\.\s))")
-# An inline code span (its backticks matched in number): what is inside is shown, never read.
-CODE_SPAN = re.compile(r"(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
+# What a code span may hold, as CommonMark reads it: any text but a blank line (in a blockquote,
+# a line holding only its markers), which ends the paragraph and so the span.
+SPAN_CONTENT = r"(?:[^\n]|\n(?![ \t>]*(?:\n|$)))+?"
+# An inline code span: a whole run of backticks (never part of one) closed by a run of the same
+# length; a run without one is literal. What is inside is shown, never read.
+CODE_SPAN = re.compile(r"(?<!`)(?P<ticks>`+)(?!`)(?P<content>" + SPAN_CONTENT + r")(?<!`)(?P=ticks)(?!`)")
 
 
 def markdown_text(value: Any) -> str:

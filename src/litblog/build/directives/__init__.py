@@ -9,11 +9,11 @@ of experiments with several seeds.
 
 from .base import Block, CodeBlock, Directive, DirectiveSource, Reference, Role, TextBlock
 from .registry import CAPTION_ROLES, DIRECTIVES, ROLES
-from .scan import ParsedPost, find_references, parse_post
+from .scan import Container, ParsedPost, find_references, parse_post
 from .experiment import ExperimentDirective  # the directive the plan runs
 
 __all__ = [
-    "CAPTION_ROLES", "DIRECTIVES", "ROLES", "Block", "CodeBlock", "Directive", "DirectiveSource",
+    "CAPTION_ROLES", "DIRECTIVES", "ROLES", "Block", "CodeBlock", "Container", "Directive", "DirectiveSource",
     "ExperimentDirective", "ParsedPost", "Reference", "Role", "TextBlock",
     "find_references", "parse_post",
 ]

@@ -73,10 +73,13 @@ class TextBlock(Block):
 
 @dataclass(frozen=True)
 class CodeBlock(Block):
-    """An ordinary fenced code block, fences included, passed through as written."""
+    """An ordinary code block (fenced, fences included, or indented), passed through as written."""
 
     text: str
     line: int
+    # Inside a blockquote or list item (its lines carry their markers), or indented code: what
+    # protects it from Liquid must stay inside its lines, adding none.
+    nested: bool = False
 
 
 @dataclass(frozen=True)

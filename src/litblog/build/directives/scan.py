@@ -1,8 +1,9 @@
 """Finding directives and roles in a post: fences and inline roles, each handed to its registry entry.
 
-Directive fences are lifted out of the Markdown the way Python-Markdown's fenced_code
-extension stashes code blocks; everything else (prose, Liquid, HTML, math, ordinary code
-fences) passes through as text blocks, untouched. What a directive or role means is its
+Code blocks are found as CommonMark finds them (``structure.py``, markdown-it-py), inside
+blockquotes and list items too; directive fences among them are lifted out of the Markdown the
+way Python-Markdown's fenced_code extension stashes code blocks; everything else (prose,
+Liquid, HTML, math, ordinary code) passes through as text and code blocks, untouched. What a directive or role means is its
 module's business (``registry.py`` lists them); this module only finds them, reads a
 directive's YAML options and checks them against the directive's, and checks that every
 experiment a block names is defined in the post.
@@ -11,22 +12,41 @@ experiment a block names is defined in the post.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from ...common.errors import SourceLocation, UserError, UserErrors, did_you_mean, one_of
 from ..posts import Post
 from ..schema import validate_options
-from ..text import CODE_SPAN
+from ..text import CODE_SPAN, SPAN_CONTENT
 from ..yaml_source import parse_yaml
 from .base import Block, CodeBlock, Directive, DirectiveSource, Reference, TextBlock
 from .experiment import ExperimentDirective
 from .registry import CAPTION_ROLES, DIRECTIVES, ROLES
+from .structure import CodeSpan, Structure, read_structure
 
-_FENCE_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[^}\s]*)\}\s*(?P<argument>.*?)\s*$")
 # A role is ``{name}`` immediately followed by a code span.
-_ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*)\}(?P<ticks>`+)(?P<content>.+?)(?<!`)(?P=ticks)(?!`)", re.S)
+_ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*)\}(?P<ticks>`+)(?!`)(?P<content>" + SPAN_CONTENT
+                   + r")(?<!`)(?P=ticks)(?!`)")
+
+
+@dataclass(frozen=True)
+class Container:
+    """Where a directive stands when its output needs more than its place: inside blockquotes or
+    list items, the prefix that keeps each line of its output there (``> `` for a quote, spaces
+    for a list item's content); after a line of text, a blank line first (a fence may interrupt
+    a paragraph, a table or an HTML block may not: kramdown would read them as its text)."""
+
+    kinds: tuple[str, ...]  # "blockquote", "list item", outermost first; () at the top level
+    prefix: str  # before each line of output: ``> ``, ``  ``, ``>    ``; "" at the top level
+    separate: bool = False  # the line before the fence is text
+
+    def carry(self, rendered: str) -> str:
+        """``rendered`` (Markdown) with every line prefixed so that it stays in the containers."""
+        out = rendered.strip("\n").split("\n")
+        lines = [self.prefix + line if line.strip() else self.prefix.rstrip() for line in out]
+        return "\n".join([self.prefix.rstrip()] * self.separate + lines)
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,9 @@ class ParsedPost:
 
     post: Post
     blocks: tuple[Block, ...]
+    # Directives inside a blockquote or list item, or right after a line of text, by their index in
+    # ``blocks``: rendered in place, every line of what they render carried inside the same containers.
+    containers: Mapping[int, Container] = field(default_factory=dict)
 
     @property
     def experiments(self) -> dict[str, ExperimentDirective]:
@@ -42,61 +65,87 @@ class ParsedPost:
 
 
 def parse_post(post: Post) -> ParsedPost:
-    """Split ``post`` into blocks. All problems in the post are raised together."""
+    """Split ``post`` into blocks. All problems in the post are raised together.
+
+    Code blocks are found as CommonMark finds them (``structure.py``), inside blockquotes and
+    list items too: a fence whose info string is ``{name}`` is a directive, any other fenced or
+    indented code block is a :class:`CodeBlock`, passed through unevaluated. The rest is text.
+    """
     errors: list[UserError] = []
     blocks: list[Block] = []
+    containers: dict[int, Container] = {}
     lines = post.body.split("\n")
-    text_lines: list[str] = []
-    text_start = post.body_line
     broken: set[str] = set()
+    position = 0  # the first body line not yet in a block
 
-    def flush_text(next_line: int) -> None:
-        nonlocal text_lines, text_start
-        if text_lines:
-            text = "\n".join(text_lines)
-            refs = find_references(text, post.path, text_start, errors)
-            blocks.append(TextBlock(text, text_start, refs))
-        text_lines = []
-        text_start = next_line
+    def add_text(end: int) -> None:
+        if end > position:
+            text = "\n".join(lines[position:end])
+            refs = find_references(text, post.path, post.body_line + position, errors)
+            blocks.append(TextBlock(text, post.body_line + position, refs))
 
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        file_line = post.body_line + i
-        opening = _FENCE_OPEN.match(line)
-        if not opening or (opening["fence"][0] == "`" and "`" in opening["info"]):
-            text_lines.append(line)
-            i += 1
-            continue
-        close = _find_fence_end(lines, i, opening["fence"])
-        info = _DIRECTIVE_INFO.match(opening["info"])
+    structure = read_structure(post.body)
+    _check_html_blocks(structure, lines, post, errors)
+    for span in structure.code:
+        file_line = post.body_line + span.start
+        info = _DIRECTIVE_INFO.match(span.info) if span.fence else None
+        add_text(span.start)
+        position = span.end
         if info is None:
-            # An ordinary code fence: passed through whole, so nothing inside is parsed.
-            end = len(lines) if close is None else close + 1
-            flush_text(file_line)
-            blocks.append(CodeBlock("\n".join(lines[i:end]), file_line))
-            i = end
-            text_start = post.body_line + i
+            # Ordinary code: passed through whole, so nothing inside is parsed.
+            blocks.append(CodeBlock("\n".join(lines[span.start:span.end]), file_line, nested=_nested(span)))
             continue
         location = post.location(file_line)
-        if close is None:
+        if not span.closed:
+            where = f" in its {span.containers[-1]}" if span.containers else ""
             errors.append(UserError(f"directive '{info['name']}' is not closed", location,
-                                    hint=f"end it with a line holding only {opening['fence']}"))
-            break
-        flush_text(file_line)
-        block = _parse_directive(info["name"], info["argument"], lines[i + 1:close],
-                                 post.path, file_line, location, errors)
+                                    hint=f"end it with a line holding only {span.fence}{where}"))
+            if info["name"] == "experiment":
+                broken.add(info["argument"])
+            continue
+        if span.prefix != span.continuation:
+            # Its output would begin on the marker's line, where Liquid may leave nothing (a raw
+            # tag) and kramdown then reads the item's content with another indentation.
+            errors.append(UserError(f"directive '{info['name']}' cannot start a list item", location,
+                                    hint="write the item's text after its marker and the directive on the "
+                                         "next lines, indented as that text"))
+            if info["name"] == "experiment":
+                broken.add(info["argument"])
+            continue
+        body = lines[span.start + 1:span.end - 1] if not span.containers else span.content.split("\n")[:-1]
+        block = _parse_directive(info["name"], info["argument"], body, post.path, file_line, location, errors)
         if block is not None:
+            separate = span.start > 0 and bool(lines[span.start - 1].strip(" \t>"))
+            if span.containers or separate:
+                containers[len(blocks)] = Container(span.containers, span.continuation, separate)
             blocks.append(block)
         elif info["name"] == "experiment":
             broken.add(info["argument"])  # already reported: references to it are not errors too
-        i = close + 1
-        text_start = post.body_line + i
-    flush_text(post.body_line + len(lines))
+    add_text(len(lines))
     _check_experiment_names(blocks, errors, broken)
     if errors:
         raise UserErrors(errors)
-    return ParsedPost(post, tuple(blocks))
+    return ParsedPost(post, tuple(blocks), containers)
+
+
+# A directive's opening fence, wherever it stands (after container markers).
+_DIRECTIVE_FENCE = re.compile(r"^[ \t>]*(?:[-+*]|\d{1,9}[.)])?[ \t>]*(?:`{3,}|~{3,})\s*\{[^}\s]*\}")
+
+
+def _check_html_blocks(structure: Structure, lines: list[str], post: Post, errors: list[UserError]) -> None:
+    """A directive fence inside an HTML block is HTML to Markdown (and kramdown): it would be
+    shown as text, silently, so it is an error at its line."""
+    for block in structure.html:
+        for index in block:
+            if index < len(lines) and _DIRECTIVE_FENCE.match(lines[index]):
+                errors.append(UserError("this directive is inside an HTML block, where Markdown reads it as HTML",
+                                        post.location(post.body_line + index),
+                                        hint="leave a blank line between the HTML and the directive"))
+
+
+def _nested(span: CodeSpan) -> bool:
+    """Code whose Liquid protection must not add lines: inside a container, or indented code."""
+    return bool(span.containers) or not span.fence
 
 
 def find_references(text: str, path: str, first_line: int, errors: list[UserError], *,
@@ -130,14 +179,6 @@ def find_references(text: str, path: str, first_line: int, errors: list[UserErro
                 refs.append(ref)
         position = role.end()
     return tuple(refs)
-
-
-def _find_fence_end(lines: list[str], start: int, fence: str) -> int | None:
-    closing = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
-    for j in range(start + 1, len(lines)):
-        if closing.match(lines[j]):
-            return j
-    return None
 
 
 def _parse_directive(name: str, argument: str, body: list[str], path: str, fence_line: int,
