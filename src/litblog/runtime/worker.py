@@ -16,7 +16,6 @@ import importlib
 import json
 import os
 import platform
-import shutil
 import signal
 import sys
 import threading
@@ -25,6 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from ..common.fsutil import remove_confined
 from ..common.paths import shown_keras_home
 from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
                        PARENT_PID_ENV)
@@ -301,7 +301,7 @@ def run(spec: dict[str, Any]) -> int:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         store.commit(staging, spec["key_inputs"]["recipe"], spec["key"], replace=spec.get("replace", False))
         if checkpoint_dir is not None:
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+            remove_confined(checkpoint_dir, checkpoint_dir.parent, ignore_errors=True)
         events.emit("stored")
         return EXIT_OK
     except PretrainedWeightsUnavailable as exc:
@@ -331,7 +331,7 @@ def run(spec: dict[str, Any]) -> int:
         return EXIT_FAILED
     finally:
         if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_confined(staging, store.root, ignore_errors=True)
         held.close()
 
 
