@@ -111,3 +111,105 @@ def test_the_shared_helper_refuses_paths_reached_through_a_link(tmp_path, caplog
     assert remove_confined(root / ".." / "blog", root) is False  # not an entry inside the root
     assert remove_confined(root / "linked", root) is True  # the link itself goes
     assert snapshot(archive) == before
+
+
+# -- 2. a result holds only the numbers of the code its key names ---------------------------------------
+
+SWAPPING = {
+    # The recipe rewrites a module it imported, mid-run, and leaves it changed.
+    "rewritten": '''
+from pathlib import Path
+
+from recipes import swapped_helper
+
+
+def run(ctx):
+    path = Path(swapped_helper.__file__)
+    path.write_text(path.read_text() + "\\nVALUE = 2\\n")
+    ctx.record("value", swapped_helper.VALUE)
+''',
+    # The module is swapped, imported (lazily) while swapped, then put back before the run ends.
+    "swapped and restored": '''
+from pathlib import Path
+
+
+def run(ctx):
+    path = Path(__file__).with_name("swapped_helper.py")
+    original = path.read_text()
+    path.write_text("VALUE = 99\\n")
+    from recipes import swapped_helper
+    path.write_text(original)
+    ctx.record("value", swapped_helper.VALUE)
+''',
+    # A project module imported by a name the plan cannot read: the key does not cover it.
+    "imported unseen": '''
+import importlib
+
+
+def run(ctx):
+    name = "recipes." + "unseen" + "_helper"
+    ctx.record("value", importlib.import_module(name).VALUE)
+''',
+}
+
+
+@pytest.mark.parametrize("case", sorted(SWAPPING))
+def test_a_module_changed_during_a_run_fails_it_naming_the_file_and_stores_nothing(project, case):
+    recipes = project / "src" / "recipes"
+    (recipes / "swapped_helper.py").write_text("VALUE = 1\n")
+    (recipes / "unseen_helper.py").write_text("VALUE = 3\n")
+    (recipes / "swapping.py").write_text(SWAPPING[case])
+    (project / "posts" / "2026-01-08-swap.md").write_text(
+        "---\ntitle: Swap\n---\n\nThe value is {result}`swap.value`.\n\n"
+        "```{experiment} swap\nrecipe: swapping.run\nshow: [metrics]\n```\n")
+    if case == "swapped and restored":  # the plan keys the module the recipe imports lazily
+        (recipes / "swapping.py").write_text(SWAPPING[case] + "\nif False:\n    from recipes import swapped_helper\n")
+    results_before = snapshot(project / "results")
+    done = run_cli_process(project, "-q")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    shown = "src/recipes/unseen_helper.py" if case == "imported unseen" else "src/recipes/swapped_helper.py"
+    words = "was imported by the run but is not part of its key" if case == "imported unseen" else \
+        "changed while the run was running"
+    assert f"{shown} {words}" in output, output
+    assert snapshot(project / "results") == results_before  # nothing stored
+    assert not (project / "results" / "swapping.run").exists()
+    no_partial_results(project)
+
+
+# -- 4. recipe modules read as Python reads them -------------------------------------------------------
+
+LATIN1 = '# -*- coding: latin-1 -*-\n"""Caf\xe9 cr\xe8me."""\n\n\ndef accent(ctx):\n    ctx.record("word", len("caf\xe9"))\n'
+
+
+def test_latin1_and_bom_recipe_modules_run_and_are_shown(project):
+    recipes = project / "src" / "recipes"
+    (recipes / "latin.py").write_bytes(LATIN1.encode("latin-1"))
+    (recipes / "bommed.py").write_bytes(b"\xef\xbb\xbf" + LATIN1.replace("# -*- coding: latin-1 -*-\n", "")
+                                        .replace("accent", "marked").encode("utf-8"))
+    (project / "posts" / "2026-01-08-accents.md").write_text(
+        "---\ntitle: Accents\n---\n\n{result}`latin.word` and {result}`bom.word`.\n\n"
+        "```{experiment} latin\nrecipe: latin.accent\nshow: [code, metrics]\ncode: module\n```\n\n"
+        "```{experiment} bom\nrecipe: bommed.marked\nshow: [code, metrics]\n```\n")
+    done = run_cli_process(project, "-q")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "Traceback" not in output, output
+    page = (project / "site" / "_posts" / "2026-01-08-accents.md").read_text(encoding="utf-8")
+    assert "Caf\xe9 cr\xe8me" in page and 'len("caf\xe9")' in page and "\ufeff" not in page
+    assert len(list((project / "results" / "latin.accent").glob("*/manifest.json"))) == 1
+    assert len(list((project / "results" / "bommed.marked").glob("*/manifest.json"))) == 1
+
+
+def test_a_coding_line_or_a_bom_reads_the_text_python_runs(tmp_path):
+    from litblog.build.recipe_source import find_recipe, recipe_digest, source_digest
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    utf8 = LATIN1.replace("latin-1", "utf-8")
+    (recipes / "plain.py").write_text(utf8, encoding="utf-8")
+    (recipes / "latin.py").write_bytes(LATIN1.encode("latin-1"))
+    (recipes / "bommed.py").write_bytes(b"\xef\xbb\xbf" + utf8.encode("utf-8"))
+    digests = {name: (source_digest(recipes / f"{name}.py"), recipe_digest(find_recipe(f"{name}.accent", recipes)))
+               for name in ("plain", "latin", "bommed")}
+    assert digests["latin"] == digests["plain"] == digests["bommed"]  # the coding comment is no token
+    assert 'len("caf\xe9")' in find_recipe("latin.accent", recipes).source

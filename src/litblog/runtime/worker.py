@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import importlib.machinery
 import json
 import os
 import platform
@@ -43,6 +44,96 @@ class Terminated(BaseException):
 
 class KeyBusy(Exception):
     """Another worker process is still running the same experiment (same key)."""
+
+
+class SourceChanged(Exception):
+    """The code a run executed is not the code its key was planned from: nothing may be stored."""
+
+
+# Project modules this run compiled, by resolved path: the very bytes Python executed.
+_EXECUTED: dict[Path, bytes] = {}
+
+
+class _KeyedSourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles a project module from the bytes it records, never from a cached ``.pyc``.
+
+    So the check before storing (:func:`check_sources`) sees the source that ran, even when
+    the file was swapped and put back during the run.
+    """
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        _EXECUTED[Path(path).resolve()] = data
+        return self.source_to_code(data, path)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def record_project_imports(import_root: Path) -> None:
+    """Have modules under ``import_root`` (the recipes and their siblings) imported by :class:`_KeyedSourceLoader`."""
+    root = import_root.resolve()
+    loaders = [(importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+               (_KeyedSourceLoader, importlib.machinery.SOURCE_SUFFIXES),
+               (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES)]
+
+    def hook(entry: str) -> Any:
+        try:
+            inside = _inside(Path(entry or ".").resolve(), root)
+        except (OSError, RuntimeError, ValueError):
+            inside = False
+        if not inside:
+            raise ImportError("not a project folder")  # the next hook (Python's own) takes it
+        return importlib.machinery.FileFinder(entry, *loaders)
+
+    sys.path_hooks.insert(0, hook)
+    for entry in list(sys.path_importer_cache):
+        try:
+            if _inside(Path(entry or ".").resolve(), root):
+                del sys.path_importer_cache[entry]
+        except (OSError, RuntimeError, ValueError):
+            pass
+
+
+def check_sources(sources: dict[str, str], project_root: Path, import_root: Path) -> None:
+    """Raise :class:`SourceChanged` unless the code this run executed is the code its key was planned from.
+
+    ``sources`` is the key's (``path::function`` for the recipe's module, a path for each
+    project module it imports, by digest). Checked: the source each of those modules was
+    compiled from, the file as it is now, and that every project module in ``sys.modules``
+    (under ``import_root``, litblog itself aside) is one of them.
+    """
+    from ..common.sources import decode_source, keyed_digest, read_source
+
+    root = project_root.resolve()
+    keyed: set[Path] = set()
+    for entry, expected in sorted(sources.items()):
+        name = entry.partition("::")[0]
+        file = (root / name).resolve()
+        keyed.add(file)
+        ran = _EXECUTED.get(file)
+        try:
+            now = read_source(file)
+            texts = [now] if ran is None else [decode_source(ran, file.name), now]
+        except (OSError, SyntaxError):
+            texts = []
+        if not texts or any(keyed_digest(entry, text) != expected for text in texts):
+            raise SourceChanged(f"{name} changed while the run was running: the code the run used is not the "
+                                f"code its key was planned from, so nothing was stored; build again "
+                                f"(and leave the project's modules alone while runs are in progress)")
+    import_folder = import_root.resolve()
+    for module_name, module in sorted(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or module_name == "litblog" or module_name.startswith("litblog."):
+            continue
+        path = Path(file).resolve()
+        if path.suffix == ".py" and _inside(path, import_folder) and path not in keyed:
+            shown = path.relative_to(root).as_posix() if _inside(path, root) else path.name
+            raise SourceChanged(f"{shown} was imported by the run but is not part of its key (litblog finds a "
+                                f"recipe's modules by reading its import statements), so nothing was stored; "
+                                f"import it with a plain import statement in the recipe's module")
 
 
 def make_path_scrubber(replacements: dict[str, str]) -> Callable[[str], str]:
@@ -256,6 +347,7 @@ def run(spec: dict[str, Any]) -> int:
         held.enter_context(key_lock(checkpoint_dir, on_wait=lambda text: events.emit("waiting", message=text)))
         staging = store.new_staging(spec["key"])
         sys.path.insert(0, spec["import_root"])
+        record_project_imports(Path(spec["import_root"]))
         import keras  # noqa: F401  (imports TensorFlow: only in workers)
         import tensorflow as tf
 
@@ -299,6 +391,8 @@ def run(spec: dict[str, Any]) -> int:
         }
         # The manifest is written last: a folder with a manifest is a complete result.
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        # Last, right before storing: the key must name the code that made these numbers.
+        check_sources(spec["key_inputs"]["sources"], project_root, Path(spec["import_root"]))
         store.commit(staging, spec["key_inputs"]["recipe"], spec["key"], replace=spec.get("replace", False))
         if checkpoint_dir is not None:
             remove_confined(checkpoint_dir, checkpoint_dir.parent, ignore_errors=True)
@@ -315,6 +409,10 @@ def run(spec: dict[str, Any]) -> int:
     except Terminated:
         print("litblog: stopped (SIGTERM)", file=sys.stderr)
         return EXIT_TERMINATED
+    except SourceChanged as exc:
+        events.emit("failed", kind="recipe", message=scrub(str(exc)))
+        print(f"litblog: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyBusy as exc:
         events.emit("failed", kind="busy", message=str(exc))
         print(f"litblog: {exc}", file=sys.stderr)
