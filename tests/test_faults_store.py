@@ -213,3 +213,19 @@ def test_a_coding_line_or_a_bom_reads_the_text_python_runs(tmp_path):
                for name in ("plain", "latin", "bommed")}
     assert digests["latin"] == digests["plain"] == digests["bommed"]  # the coding comment is no token
     assert 'len("caf\xe9")' in find_recipe("latin.accent", recipes).source
+
+
+# -- 7. command-line values are checked before they reach a library --------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (("--scheduler", "tcp://127.0.0.1"), "error: argument --scheduler: 'tcp://127.0.0.1' has no port"),
+    (("--scheduler", "tcp://no_such host:8786"), "is not a host name or IP address"),
+    (("--scheduler", "tcp://127.0.0.1:99999"), "error: argument --scheduler: 'tcp://127.0.0.1:99999': Port out of range"),
+    (("--scheduler", "tcp://127.0.0.1:eighty"), "error: argument --scheduler: 'tcp://127.0.0.1:eighty'"),
+    (("--scheduler", "http://127.0.0.1:8786"), "unknown scheme 'http'"),
+    (("--scheduler", "tcp://127.0.0.1:8786", "--dask-resources", "GPU"), "'GPU' should be written NAME=AMOUNT"),
+    (("--scheduler", "tcp://127.0.0.1:8786", "--dask-resources", "GPU=nan"), "must be a finite number"),
+    (("--scheduler", "tcp://127.0.0.1:8786", "--dask-resources", "GPU=-1"), "must be a finite number"),
+])
+def test_a_bad_dask_value_is_an_error_line_not_a_library_traceback(project, args, message):
+    expect_refusal(project, "--executor", "dask", *args, message=message)
