@@ -229,3 +229,27 @@ def test_a_coding_line_or_a_bom_reads_the_text_python_runs(tmp_path):
 ])
 def test_a_bad_dask_value_is_an_error_line_not_a_library_traceback(project, args, message):
     expect_refusal(project, "--executor", "dask", *args, message=message)
+
+
+# -- 5. nothing silently left out ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", [".MD", ".Md", ".MARKDOWN"])
+def test_a_post_with_an_upper_case_extension_is_built(project, suffix):
+    source = (project / "posts" / "2026-01-06-counts.md").read_text()
+    (project / "posts" / f"2026-01-09-shouting{suffix}").write_text(source.replace("Counting images", "Loud"))
+    done = run_cli_process(project, "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = project / "site" / "_posts" / "2026-01-09-shouting.md"
+    assert written.is_file() and "There are 12 horizontal" in written.read_text()
+    assert not list((project / "site" / "_posts").glob(f"*{suffix}"))  # Jekyll's own extension, whatever the source's
+
+
+def test_a_data_dir_that_does_not_exist_is_a_warning_at_its_line(project):
+    config = project / "_config.yml"
+    config.write_text(config.read_text() + "  data_dir: no-such-folder\n")
+    line = config.read_text().splitlines().index("  data_dir: no-such-folder") + 1
+    done = run_cli_process(project, "--plan")
+    assert done.returncode == 0, done.stderr
+    assert f"_config.yml:{line}: litblog.data_dir is 'no-such-folder', a folder that does not exist" in done.stderr
+    (project / "no-such-folder").mkdir()
+    assert "data_dir" not in run_cli_process(project, "--plan").stderr

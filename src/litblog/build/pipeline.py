@@ -62,6 +62,8 @@ class BuildSummary:
 def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
     """Build the site of the project at ``root``. User errors raise :class:`LitblogError`."""
     config = load_config(root)
+    for warning in config.warnings:
+        reporter.warning(warning)
     with BuildLock(paths.lock_path(config.root), wait=options.wait_for_lock, on_wait=reporter.info):
         return _build_locked(config, options, reporter)
 
