@@ -253,3 +253,85 @@ def test_a_data_dir_that_does_not_exist_is_a_warning_at_its_line(project):
     assert f"_config.yml:{line}: litblog.data_dir is 'no-such-folder', a folder that does not exist" in done.stderr
     (project / "no-such-folder").mkdir()
     assert "data_dir" not in run_cli_process(project, "--plan").stderr
+
+
+# -- 6. workers that end, and leave nothing behind ---------------------------------------------------------
+
+THREADS = '''
+import threading
+import time
+
+
+def lingering(ctx):
+    threading.Thread(target=time.sleep, args=(3600,), name="left-running").start()  # not a daemon
+    ctx.record("value", 1)
+'''
+
+TRACED = '''
+from pathlib import Path
+
+import tensorflow as tf
+
+
+def traced(ctx):
+    @tf.function
+    def double_positive(x):
+        if tf.reduce_sum(x) > 0:  # control flow: AutoGraph converts it through a generated file
+            return x * 2.0
+        return x
+
+    ctx.record("value", float(double_positive(tf.constant([1.5]))[0]))
+
+
+def scribble(ctx):
+    Path("posts", "notes.txt").write_text("written by a recipe")
+    ctx.record("value", 2)
+'''
+
+
+def add_post(project: Path, module: str, source: str, name: str, recipe: str) -> None:
+    (project / "src" / "recipes" / f"{module}.py").write_text(source)
+    (project / "posts" / f"2026-01-09-{name}.md").write_text(
+        f"---\ntitle: {name}\n---\n\n```{{experiment}} {name}\nrecipe: {module}.{recipe}\nshow: [metrics]\n```\n")
+
+
+def test_a_non_daemon_thread_left_by_a_recipe_does_not_keep_a_cold_build_waiting(project):
+    import subprocess
+    import sys
+
+    add_post(project, "threads", THREADS, "lingering", "lingering")
+    try:
+        done = subprocess.run([sys.executable, "-m", "litblog", "--project", str(project), "-q"],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "LITBLOG_WARM_WORKERS": "0"})
+    except subprocess.TimeoutExpired:
+        pytest.fail("the build waited on the thread its recipe left running")
+    finally:
+        from conftest import worker_pids
+
+        for pid in worker_pids(project):
+            os.kill(pid, 9)
+    assert done.returncode == 0, done.stderr
+    assert list((project / "results" / "threads.lingering").glob("*/manifest.json"))
+
+
+def test_warm_runs_leave_no_autograph_file_in_the_temporary_folder(project, tmp_path):
+    add_post(project, "traced", TRACED, "traced", "traced")
+    temporary = tmp_path / "system-tmp"
+    temporary.mkdir()
+    (project / ".litblog" / "logs" / "warm-server.log").unlink(missing_ok=True)  # the copied build's
+    done = run_cli_process(project, "-q", env={"TMPDIR": str(temporary), "LITBLOG_WARM_WORKERS": "30"})
+    assert done.returncode == 0, done.stderr
+    assert "forked pid" in (project / ".litblog" / "logs" / "warm-server.log").read_text()  # the run was warm
+    assert json.loads(next((project / "results" / "traced.traced").glob("*/metrics.json")).read_text())["value"] == 3.0
+    assert not list(temporary.rglob("__autograph_generated_file*")), list(temporary.rglob("*"))
+    assert not list((project / ".litblog").rglob("__autograph_generated_file*"))  # removed with the run
+
+
+def test_a_recipe_writing_into_posts_is_reported_naming_the_file(project):
+    add_post(project, "traced", TRACED, "scribble", "scribble")
+    done = run_cli_process(project)
+    assert done.returncode == 0, done.stderr
+    assert "files of the project's sources changed while experiments ran (scribble): posts/notes.txt" in done.stderr
+    again = run_cli_process(project)  # nothing runs: nothing to report
+    assert "changed while experiments ran" not in again.stderr

@@ -19,14 +19,15 @@ import os
 import platform
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..common.fsutil import remove_confined
-from ..common.paths import shown_keras_home
+from ..common.fsutil import make_unique_dir, remove_confined
+from ..common.paths import shown_keras_home, worker_tmp_dir
 from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
                        PARENT_PID_ENV)
 
@@ -72,29 +73,42 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _project_folder(entry: str, root: Path) -> bool:
+    """``entry`` (a ``sys.path`` entry or a package's folder) is the project's: ``root`` is the
+    deepest ``sys.path`` entry holding it (a virtual environment inside the project is not)."""
+    try:
+        path = Path(entry or ".").resolve()
+        if not _inside(path, root):
+            return False
+        deeper = [Path(p or ".").resolve() for p in sys.path if isinstance(p, str)]
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return not any(_inside(path, other) and root in other.parents for other in deeper)
+
+
+def _project_module_file(name: str, file: str, root: Path) -> Path | None:
+    """The file of module ``name`` when it is the one importing ``name`` from ``root`` finds."""
+    path = Path(file).resolve()
+    base = root.joinpath(*name.split("."))
+    return path if path in (base.with_suffix(".py"), base / "__init__.py") else None
+
+
 def record_project_imports(import_root: Path) -> None:
-    """Have modules under ``import_root`` (the recipes and their siblings) imported by :class:`_KeyedSourceLoader`."""
+    """Have the project's modules (under ``import_root``) imported by :class:`_KeyedSourceLoader`."""
     root = import_root.resolve()
     loaders = [(importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
                (_KeyedSourceLoader, importlib.machinery.SOURCE_SUFFIXES),
                (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES)]
 
     def hook(entry: str) -> Any:
-        try:
-            inside = _inside(Path(entry or ".").resolve(), root)
-        except (OSError, RuntimeError, ValueError):
-            inside = False
-        if not inside:
+        if not _project_folder(entry, root):
             raise ImportError("not a project folder")  # the next hook (Python's own) takes it
         return importlib.machinery.FileFinder(entry, *loaders)
 
     sys.path_hooks.insert(0, hook)
     for entry in list(sys.path_importer_cache):
-        try:
-            if _inside(Path(entry or ".").resolve(), root):
-                del sys.path_importer_cache[entry]
-        except (OSError, RuntimeError, ValueError):
-            pass
+        if _project_folder(entry, root):
+            del sys.path_importer_cache[entry]
 
 
 def check_sources(sources: dict[str, str], project_root: Path, import_root: Path) -> None:
@@ -128,8 +142,8 @@ def check_sources(sources: dict[str, str], project_root: Path, import_root: Path
         file = getattr(module, "__file__", None)
         if not isinstance(file, str) or module_name == "litblog" or module_name.startswith("litblog."):
             continue
-        path = Path(file).resolve()
-        if path.suffix == ".py" and _inside(path, import_folder) and path not in keyed:
+        path = _project_module_file(module_name, file, import_folder)
+        if path is not None and path not in keyed:
             shown = path.relative_to(root).as_posix() if _inside(path, root) else path.name
             raise SourceChanged(f"{shown} was imported by the run but is not part of its key (litblog finds a "
                                 f"recipe's modules by reading its import statements), so nothing was stored; "
@@ -320,6 +334,19 @@ def accelerate(choices: Any) -> None:
         print("litblog: XLA auto-clustering on")
 
 
+def use_temporary_folder(parent: Path) -> Path:
+    """Make a new folder under ``parent`` this process's temporary folder (``tempfile`` and ``TMPDIR``).
+
+    A warm worker is forked from a server whose ``tempfile.tempdir`` is already set, and no
+    worker runs its exit handlers (it ends with ``os._exit``), so what TensorFlow and the recipe
+    leave in the temporary folder goes with this one, removed when the run ends.
+    """
+    folder = make_unique_dir(parent, "")
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    return folder
+
+
 def run(spec: dict[str, Any]) -> int:
     """Run the experiment ``spec`` describes; returns the exit status."""
     from ..common import reads
@@ -335,6 +362,7 @@ def run(spec: dict[str, Any]) -> int:
     store = ResultStore(Path(spec["results_dir"]))
     checkpoint_dir = Path(spec["checkpoint_dir"]) if spec.get("checkpoint_dir") else None
     staging: Path | None = None
+    temporary: Path | None = None
     held = contextlib.ExitStack()
     scrub = make_path_scrubber({
         str(project_root): ".",
@@ -344,6 +372,7 @@ def run(spec: dict[str, Any]) -> int:
         os.path.expanduser("~"): "~",
     })
     try:
+        temporary = use_temporary_folder(worker_tmp_dir(project_root))
         held.enter_context(key_lock(checkpoint_dir, on_wait=lambda text: events.emit("waiting", message=text)))
         staging = store.new_staging(spec["key"])
         sys.path.insert(0, spec["import_root"])
@@ -431,6 +460,8 @@ def run(spec: dict[str, Any]) -> int:
         if staging is not None:
             remove_confined(staging, store.root, ignore_errors=True)
         held.close()
+        if temporary is not None:
+            remove_confined(temporary, temporary.parent, ignore_errors=True)
 
 
 def _describe(exc: BaseException) -> str:
@@ -467,7 +498,8 @@ def _version(distribution: str) -> str:
 def main(argv: list[str] | None = None, *, forked: bool = False) -> int:
     """``python -m litblog.runtime.worker SPEC``: guard against orphaning and SIGTERM first, then run.
 
-    ``forked``: this process is a warm server's child (:mod:`litblog.runtime.warm_server`), not the build's.
+    ``forked``: this process is a warm server's child (:mod:`litblog.runtime.warm_server`), not the
+    build's, and the status is returned; otherwise the process ends here (:func:`exit_process`).
     """
     _watch_parent(forked)
     _raise_on_sigterm()
@@ -475,9 +507,28 @@ def main(argv: list[str] | None = None, *, forked: bool = False) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-        return run(spec)
+        code = run(spec)
     except Terminated:
-        return EXIT_TERMINATED
+        code = EXIT_TERMINATED
+    if forked:
+        return code  # the warm server's child ends itself the same way
+    exit_process(code)
+    return code  # not reached
+
+
+def exit_process(code: int) -> None:
+    """End this worker now: output flushed, no wait for threads the recipe left running (not daemons).
+
+    The result is stored (or the failure reported) before this; a fresh interpreter's normal
+    exit would join every non-daemon thread and could keep the build waiting forever.
+    """
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code if isinstance(code, int) and 0 <= code <= 255 else EXIT_FAILED)
 
 
 if __name__ == "__main__":
