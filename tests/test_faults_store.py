@@ -335,3 +335,14 @@ def test_a_recipe_writing_into_posts_is_reported_naming_the_file(project):
     assert "files of the project's sources changed while experiments ran (scribble): posts/notes.txt" in done.stderr
     again = run_cli_process(project)  # nothing runs: nothing to report
     assert "changed while experiments ran" not in again.stderr
+
+
+@pytest.mark.parametrize("source, message", [
+    (b'def counts(ctx):\n    X = "caf\xe9"\n', "the file is not valid utf-8 text (byte 0xe9); save it as UTF-8 or declare its "
+                                             "coding (PEP 263) (counting.py:2)"),
+    (b"# coding: klingon\ndef counts(ctx):\n    pass\n", "unknown encoding: klingon (counting.py:1)"),
+])
+def test_a_recipe_python_could_not_decode_is_a_located_error(project, source, message):
+    (project / "src" / "recipes" / "counting.py").write_bytes(source)
+    expect_refusal(project, "--plan", message=f"posts/2026-01-06-counts.md:8: recipe 'counting.counts' cannot be "
+                                              f"read: {message}")

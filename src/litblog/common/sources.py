@@ -23,16 +23,22 @@ from pathlib import Path
 def decode_source(data: bytes, name: str = "<source>") -> str:
     """``data`` decoded as Python decodes a module: its coding line or UTF-8, a byte-order mark dropped.
 
-    ``SyntaxError`` (as Python's own) for an unknown coding or bytes that are not in it.
+    ``SyntaxError`` (as Python's own, with ``name`` and the line) for an unknown coding or bytes
+    that are not in it.
     """
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SyntaxError(f"{name}: {exc}") from None
+        line = next((i for i, text in enumerate(data.split(b"\n")[:2], 1) if b"coding" in text), 1)
+        raise SyntaxError(str(exc.msg if hasattr(exc, "msg") and exc.msg else exc), (name, line, 0, "")) from None
     try:
         return data.decode(encoding)  # "utf-8-sig" when there is a BOM: dropped
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SyntaxError(f"{name}: the file is not valid {encoding} text ({exc})") from None
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SyntaxError(f"the file is not valid {encoding} text (byte 0x{data[exc.start]:02x}); "
+                          f"save it as UTF-8 or declare its coding (PEP 263)", (name, line, 0, "")) from None
+    except LookupError as exc:
+        raise SyntaxError(str(exc), (name, 1, 0, "")) from None
 
 
 def read_source(file: Path) -> str:
@@ -59,8 +65,17 @@ def token_digest(text: str) -> str:
 
 
 def source_digest(file: Path) -> str:
-    """:func:`token_digest` of a Python file, read as Python reads it."""
-    return token_digest(read_source(file))
+    """:func:`token_digest` of a Python file, read as Python reads it.
+
+    A file Python could not decode either is hashed as bytes: the plan keys it all the same,
+    and the run reports Python's own error when it imports it.
+    """
+    data = file.read_bytes()
+    try:
+        text = decode_source(data, file.name)
+    except SyntaxError:
+        return hashlib.sha256(data).hexdigest()
+    return token_digest(text)
 
 
 @dataclass(frozen=True)
