@@ -346,3 +346,16 @@ def test_a_recipe_python_could_not_decode_is_a_located_error(project, source, me
     (project / "src" / "recipes" / "counting.py").write_bytes(source)
     expect_refusal(project, "--plan", message=f"posts/2026-01-06-counts.md:8: recipe 'counting.counts' cannot be "
                                               f"read: {message}")
+
+
+def test_a_result_is_never_committed_through_a_linked_recipe_folder(tmp_path):
+    archive = outside_archive(tmp_path)
+    before = snapshot(archive)
+    store = ResultStore(tmp_path / "blog" / "results")
+    store.root.mkdir(parents=True)
+    (store.root / "linked.recipe").symlink_to(archive, target_is_directory=True)
+    staging = store.new_staging("cccc")
+    (staging / MANIFEST).write_text(json.dumps({"key": "cccc", "recipe": "linked.recipe"}))
+    with pytest.raises(OSError, match="results/linked.recipe is a symbolic link"):
+        store.commit(staging, "linked.recipe", "cccc")
+    assert snapshot(archive) == before

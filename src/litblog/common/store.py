@@ -318,6 +318,9 @@ class ResultStore:
         """
         seal(staging)
         target = self.folder(recipe, key)
+        problem = confinement_problem(target, self.root)
+        if problem is not None:  # a recipe folder linked elsewhere: never written through
+            raise OSError(errno.EPERM, f"the result cannot be stored: {problem}", str(target))
         target.parent.mkdir(parents=True, exist_ok=True)
         existing, _ = self._check(recipe, key)
         if existing is not None and not replace:
