@@ -441,7 +441,8 @@ OUTSIDE = {
     "common/reads": {"keras_home"},  # files a run read in the Keras cache
     "build/render": {"gettempdir"},  # litblog-cache/charts without a cache folder
     "build/warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
-    "runtime/worker": {"expanduser", "LITBLOG_DATA_DIR"},  # scrubbing machine paths from what is stored
+    # scrubbing machine paths from what is stored; TMPDIR set to the run's .litblog/tmp/ folder (a way in)
+    "runtime/worker": {"expanduser", "LITBLOG_DATA_DIR", "TMPDIR"},
 }
 _CALLS_OUT = {"expanduser", "gettempdir", "mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile", "home",
               "keras_home", "keras_cache_dir", "keras_models_dir"}

@@ -7,8 +7,9 @@ Writing and reading checkpoints is the worker's business (:mod:`litblog.runtime.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
+
+from ..common.fsutil import remove_confined
 
 
 def remove_stale(root: Path, keep: set[str]) -> None:
@@ -26,9 +27,9 @@ def remove_stale(root: Path, keep: set[str]) -> None:
         lock = root / f"{key}.lock"
         if entry.is_dir():
             if not _in_use(lock):
-                shutil.rmtree(entry, ignore_errors=True)
+                remove_confined(entry, root, ignore_errors=True)
         elif entry == lock and not (root / key).exists() and not _in_use(lock):
-            lock.unlink(missing_ok=True)
+            remove_confined(lock, root, ignore_errors=True)
 
 
 def _in_use(lock: Path) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -47,6 +48,64 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"error: {message}\n  hint: {self.prog} --help lists the options\n")
+
+
+# -- values checked before they reach a library (argparse ``type=``: a bad one is ``error: ...``, exit 2) --
+
+# The transports distributed's Client connects over; ``inproc`` is one process's own and never a cluster.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def scheduler_address(text: str) -> str:
+    """``--scheduler``: ``[SCHEME://]HOST:PORT``, as ``distributed.Client`` takes it; else ``ArgumentTypeError``."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    example = "for example tcp://127.0.0.1:8786"
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        scheme, rest = "tcp", text
+    if scheme.lower() not in SCHEDULER_SCHEMES:
+        raise argparse.ArgumentTypeError(f"'{text}': unknown scheme '{scheme}' (use one of "
+                                         f"{', '.join(s + '://' for s in SCHEDULER_SCHEMES)}; {example})")
+    try:
+        parts = urlsplit(f"{scheme.lower()}://{rest}")
+        port = parts.port
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}': {exc} ({example})") from None
+    host = parts.hostname or ""
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise argparse.ArgumentTypeError(f"'{text}' should be only SCHEME://HOST:PORT ({example})")
+    if not host:
+        raise argparse.ArgumentTypeError(f"'{text}' names no host ({example})")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host[-1:] == "." or not all(_HOST_LABEL.match(label) for label in host.split(".")) \
+                or host.replace(".", "").isdigit():
+            raise argparse.ArgumentTypeError(f"'{text}': '{host}' is not a host name or IP address "
+                                             f"({example})") from None
+    if port is None:
+        raise argparse.ArgumentTypeError(f"'{text}' has no port ({example}; 8786 is Dask's default)")
+    if port == 0:
+        raise argparse.ArgumentTypeError(f"'{text}': port 0 is not a scheduler's port (use 1-65535; {example})")
+    return text
+
+
+def resource_assignment(text: str) -> str:
+    """``--dask-resources``: ``NAME=AMOUNT``, a plain name and a finite amount of at least 0."""
+    name, separator, amount = text.partition("=")
+    example = "for example --dask-resources GPU=1"
+    if not separator or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name.strip()):
+        raise argparse.ArgumentTypeError(f"'{text}' should be written NAME=AMOUNT ({example})")
+    try:
+        value = float(amount)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': '{amount}' is not a number ({example})") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}': the amount must be a finite number, 0 or more ({example})")
+    return text
 
 
 def check_overrides(assignments: list[str]) -> None:
@@ -158,9 +217,10 @@ def _build_setup(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", "-j", type=int, metavar="N", help="experiments to run at once")
     parser.add_argument("--executor", choices=tuple(EXECUTORS), default="local",
                         help="where experiments run: " + "; ".join(f"{e.name}, {e.help}" for e in EXECUTORS.values()))
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_address,
                         help="the Dask scheduler for --executor dask, like tcp://HOST:8786")
     parser.add_argument("--dask-resources", action="append", default=[], metavar="NAME=AMOUNT",
+                        type=resource_assignment,
                         help="Dask worker resources each experiment needs, like GPU=1; repeatable")
     parser.add_argument("--keep-going", action="store_true", default=None,
                         help="after a failed experiment, run the others and write the site with a notice")

@@ -93,6 +93,7 @@ class SiteConfig:
     root: Path
     jekyll: dict[str, Any]
     build: BuildSettings = field(default_factory=BuildSettings)
+    warnings: tuple[str, ...] = ()  # located lines the build prints: settings that are valid but do nothing
 
     def path(self, setting: str) -> Path:
         """Absolute path of a folder setting such as ``posts_dir``."""
@@ -185,7 +186,22 @@ def _validate(root: Path, data: dict[str, Any], document: YamlDocument) -> SiteC
         errors += _check_folders(root, settings, document)
     if errors:
         raise UserErrors(errors)
-    return SiteConfig(root=root, jekyll=jekyll, build=BuildSettings(**settings))
+    return SiteConfig(root=root, jekyll=jekyll, build=BuildSettings(**settings),
+                      warnings=tuple(_missing_data_dir(root, settings.get("data_dir"), document)))
+
+
+def _missing_data_dir(root: Path, data_dir: str | None, document: YamlDocument) -> list[str]:
+    """A warning when ``litblog.data_dir`` names no folder: datasets would silently come from elsewhere."""
+    if not data_dir:
+        return []
+    from ..common.datasets import search_dirs  # the worker's own rule for where data_dir points
+
+    folder = search_dirs(data_dir, root)[-2]  # [LITBLOG_DATA_DIR,] data_dir, the Keras cache
+    if folder.is_dir():
+        return []
+    return [f"{document.location('litblog', 'data_dir')}: litblog.data_dir is '{data_dir}', a folder that does "
+            f"not exist; datasets are looked for in LITBLOG_DATA_DIR and the Keras cache only (create the "
+            f"folder, or correct or remove the setting)"]
 
 
 def _check_repository(settings: dict[str, Any], document: YamlDocument) -> list[UserError]:

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import select
-import shutil
 import tarfile
 import tempfile
 import time
@@ -26,6 +25,7 @@ from typing import Any
 
 from .config import SiteConfig
 from ..common.errors import UserError
+from ..common.fsutil import remove_confined
 from .execute import Reporter, RunOutcome, is_stored, log_path_for, outcome_of, worker_spec
 from .launch import launch_worker, worker_environment
 from ..common.protocol import RunStatus
@@ -161,7 +161,7 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
             result = buffer.getvalue()
         return {"code": code, "log": log, "events": events, "result": result}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_confined(work, work.parent, ignore_errors=True)
 
 
 def _run_worker(spec_file: Path, project: Path, timeout: float | None) -> tuple[int | str, str, list[dict]]:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import threading
 import time
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 from .config import SiteConfig
 from ..common import paths
-from ..common.fsutil import atomic_write_text
+from ..common.fsutil import atomic_write_text, remove_confined
 from .launch import WorkerProcess, launch_worker, worker_environment
 from .plan import PlannedExperiment
 from ..common.protocol import RunStatus
@@ -401,4 +400,4 @@ def _log_tail(path: Path) -> str:
 def _remove_staging(store: ResultStore, key: str) -> None:
     """Remove what a stopped worker of ``key`` left in the store's staging area."""
     for folder in (store.root / ".tmp").glob(f"{key}-*"):
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_confined(folder, store.root, ignore_errors=True)

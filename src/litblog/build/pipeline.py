@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ..common import paths
-from . import drafts, provenance_card
+from . import drafts, provenance_card, watch
 from .checkpoints import remove_stale
 from .config import SiteConfig, load_config
 from .directives import ParsedPost, parse_post
 from ..common.errors import LitblogError, UserError, UserErrors
 from .execute import RunOutcome, default_jobs, sigterm_as_interrupt
 from .executors import EXECUTORS, ExecutorOptions
-from ..common.fsutil import recover_dir
+from ..common.fsutil import recover_dir, remove_confined
 from .lock import BuildLock
 from .outcomes import BLOCKED, NOT_RUN, STALE
 from .plan import Force, Plan, PlannedExperiment, make_plan
@@ -64,6 +64,8 @@ class BuildSummary:
 def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
     """Build the site of the project at ``root``. User errors raise :class:`LitblogError`."""
     config = load_config(root)
+    for warning in config.warnings:
+        reporter.warning(warning)
     with BuildLock(paths.lock_path(config.root), wait=options.wait_for_lock, on_wait=reporter.info):
         return _build_locked(config, options, reporter)
 
@@ -72,6 +74,8 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     recover_dir(config.path("site_dir"))
     store = ResultStore(config.path("results_dir"))
     store.clean_staging()
+    # Temporary folders of workers that were killed (their runs remove their own): no run is in progress.
+    remove_confined(paths.worker_tmp_dir(config.root), paths.scratch_dir(config.root), ignore_errors=True)
     all_posts = _read_posts(config)
     selected = _select(config, all_posts, options.posts)
     parsed = _parse(selected)
@@ -92,9 +96,12 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     if options.run:
         executor = EXECUTORS[options.executor]
         # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
+        sources = watch.snapshot(config)
         with sigterm_as_interrupt():
             outcomes = executor.run(plan.to_run(), config, store, reporter, ExecutorOptions(
                 jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources))
+        for line in watch.warnings(sources, watch.snapshot(config), (o.experiment.label for o in outcomes)):
+            reporter.warning(line)
     else:
         outcomes, unrun = [], plan.to_run()
         for experiment in unrun:

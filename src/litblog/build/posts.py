@@ -44,13 +44,18 @@ class Post:
         return SourceLocation(self.path, line)
 
 
+def is_post_name(path: Path) -> bool:
+    """``path`` ends in a post's extension, in any case (``.md``, ``.MD``, ``.Markdown``), as editors save them."""
+    return path.suffix.lower() in POST_SUFFIXES
+
+
 def discover_posts(posts_dir: Path) -> list[Path]:
     """Every post file under ``posts_dir``, sorted; names starting with ``_`` or ``.`` are drafts."""
     if not posts_dir.is_dir():
         return []
     return sorted(
         p for p in posts_dir.rglob("*")
-        if p.suffix in POST_SUFFIXES and p.is_file()
+        if is_post_name(p) and p.is_file()
         and not any(part.startswith(("_", ".")) for part in p.relative_to(posts_dir).parts)
     )
 

@@ -6,15 +6,16 @@ Planning must not import TensorFlow, so recipes are inspected with :mod:`ast` on
 from __future__ import annotations
 
 import ast
-import hashlib
-import io
-import textwrap
-import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..common.errors import did_you_mean, one_of
+from ..common.sources import ModuleUse, function_digest, module_use, read_source, source_digest, token_digest
+
+__all__ = ["ModuleUse", "Recipe", "RecipeNotFound", "RecipeParameter", "check_param_type", "find_recipe",
+           "function_digest", "module_use", "project_dependencies", "read_source", "recipe_digest",
+           "recipe_listing", "source_digest", "token_digest"]
 
 _NO_DEFAULT = object()
 
@@ -65,7 +66,7 @@ def find_recipe(reference: str, recipes_dir: Path) -> Recipe:
         available = [p.stem for p in recipes_dir.glob("*.py") if p.stem != "__init__"]
         raise RecipeNotFound(f"recipe module '{module_name}' not found in {recipes_dir.name}/",
                              did_you_mean(module_name, available) or one_of(available))
-    source = file.read_text(encoding="utf-8")
+    source = read_source(file)
     tree = ast.parse(source, filename=file.name)
     functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     node = functions.get(function)
@@ -149,7 +150,7 @@ def project_dependencies(file: Path, import_root: Path) -> list[Path]:
             continue
         seen.add(current)
         try:
-            tree = ast.parse(current.read_text(encoding="utf-8"))
+            tree = ast.parse(read_source(current))
         except SyntaxError:
             continue  # the worker reports it when the recipe runs
         package_parts = list(current.relative_to(root).with_suffix("").parts)
@@ -199,64 +200,14 @@ def _resolve(module: list[str], root: Path) -> list[Path]:
     return found
 
 
-def source_digest(file: Path) -> str:
-    """Hash of a Python file's tokens: comments, blank lines and line endings do not count."""
-    return _token_digest(file.read_bytes().decode("utf-8"))
-
-
-@dataclass(frozen=True)
-class ModuleUse:
-    """What one function of a module uses from the module itself, read with :mod:`ast`.
-
-    ``needed``: the module's functions and classes the function uses, directly or through each
-    other (itself included); ``body``: the module-level statements that are not definitions
-    (imports, constants, calls), the docstring left out. :func:`recipe_digest` hashes ``body``
-    and ``needed``; :func:`recipe_listing` shows them.
-    """
-
-    source: str
-    definitions: dict[str, ast.AST]
-    needed: tuple[str, ...]
-    body: tuple[ast.stmt, ...]
-
-    def segment(self, node: ast.AST) -> str:
-        """The source lines of a top-level ``node``, decorators included."""
-        start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
-        return "\n".join(self.source.splitlines()[start - 1:node.end_lineno])
-
-
-def module_use(file: Path, function: str) -> ModuleUse:
-    """The closure of ``function`` in the module ``file`` (see :class:`ModuleUse`)."""
-    source = file.read_text(encoding="utf-8").replace("\r\n", "\n")
-    tree = ast.parse(source)
-    definitions = {node.name: node for node in tree.body
-                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    needed: list[str] = []
-    pending = [function]
-    while pending:
-        name = pending.pop()
-        if name in needed or name not in definitions:
-            continue
-        needed.append(name)
-        pending.extend(n.id for n in ast.walk(definitions[name]) if isinstance(n, ast.Name))
-    body = [node for node in tree.body if node not in definitions.values()]
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-        body = body[1:]  # the module docstring
-    return ModuleUse(source, definitions, tuple(needed), tuple(body))
-
-
 def recipe_digest(recipe: Recipe) -> str:
-    """Hash of what running one recipe executes from its own module.
+    """Hash of what running one recipe executes from its own module (:func:`function_digest`).
 
     That is the function, the module-level statements (imports, constants), and the module's
     functions and classes the recipe uses, directly or through each other. Another recipe in
     the same module can change without re-running this one.
     """
-    use = module_use(recipe.file, recipe.function)
-    digest = hashlib.sha256()
-    for node in [*use.body, *(use.definitions[name] for name in sorted(use.needed))]:
-        digest.update(_token_digest(textwrap.dedent(use.segment(node))).encode())
-    return digest.hexdigest()
+    return function_digest(read_source(recipe.file), recipe.function)
 
 
 def recipe_listing(recipe: Recipe, code: str = "function") -> str:
@@ -268,8 +219,8 @@ def recipe_listing(recipe: Recipe, code: str = "function") -> str:
     whole module.
     """
     if code == "module":
-        return recipe.file.read_text(encoding="utf-8").replace("\r\n", "\n").strip("\n")
-    use = module_use(recipe.file, recipe.function)
+        return read_source(recipe.file).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    use = module_use(read_source(recipe.file), recipe.function)
     nodes = [use.definitions[name] for name in use.needed]
     used = {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
     assignments = [node for node in use.body if _bound_names(node) is not None]
@@ -308,20 +259,3 @@ def _bound_names(node: ast.stmt) -> set[str] | None:
     else:
         return None
     return {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
-
-
-def _token_digest(text: str) -> str:
-    text = text.replace("\r\n", "\n")
-    digest = hashlib.sha256()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type in (tokenize.COMMENT, tokenize.NL):
-                continue
-            digest.update(tokenize.tok_name[token.type].encode())
-            digest.update(b"\0")
-            # Indentation width is layout, not meaning.
-            digest.update(b"" if token.type == tokenize.INDENT else token.string.encode())
-            digest.update(b"\0")
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        digest.update(text.encode())
-    return digest.hexdigest()

@@ -183,7 +183,7 @@ class _Watcher:
         for folder, suffixes in self.folders:
             if folder.is_dir():
                 files += [p for p in folder.rglob("*")
-                          if (suffixes is None or p.suffix in suffixes) and not _ignored(p.relative_to(folder))]
+                          if (suffixes is None or p.suffix.lower() in suffixes) and not _ignored(p.relative_to(folder))]
         if self.results_dir.is_dir():  # results stored by a build-site run elsewhere
             files += self.results_dir.glob("*/*/manifest.json")
         config_file = self.root / CONFIG_NAME

@@ -20,7 +20,6 @@ import json
 import numbers
 import os
 import re
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Sequence
 
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_text, remove_confined
 from .paths import SCRATCH, keras_cache_dir, keras_home, shown_keras_home
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -252,11 +251,11 @@ def _extract(archive: Path, dataset: RemoteDataset, announce: Announce | None = 
     try:
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(staging)
-        if target.exists():
-            shutil.rmtree(target)
+        if target.exists() or target.is_symlink():
+            remove_confined(target, target_parent)
         os.replace(staging / dataset.folder, target)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_confined(staging, target_parent, ignore_errors=True)
     if announce is not None:
         announce(f"extracted {archive.name} into {shown_cache_path(target)} ({_folder_size(target)}); "
                  f"later runs use this copy")
@@ -581,8 +580,8 @@ def synthetic_folder(cache_dir: Path, image_size: int = 32, per_class: int = 40,
                 pixels = (np.clip(image, 0, 1) * 255).astype("uint8")
                 Image.fromarray(pixels).save(out / f"{cls}.{index}.png")
     (staging / ".complete").write_text("")
-    if target.exists():
-        shutil.rmtree(target)
+    if target.exists() or target.is_symlink():
+        remove_confined(target, target.parent)
     os.replace(staging, target)
     return target
 

@@ -8,11 +8,14 @@ renamed into ``site/`` or ``results/`` and must be readable there like any other
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import secrets
 import shutil
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def current_umask() -> int:
@@ -67,12 +70,65 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def remove_path(path: Path) -> None:
-    """Remove a file, a symlink or a folder tree at ``path`` (nothing if absent); errors propagate."""
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
-        path.unlink()
-    elif path.is_dir():
-        shutil.rmtree(path)
+def _shown(path: Path, root: Path) -> str:
+    """``path`` for a message: relative to the folder above ``root`` (``results/x``), else as given."""
+    try:
+        return path.relative_to(root.parent).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def confinement_problem(path: Path, root: Path) -> str | None:
+    """Why ``path`` may not be deleted as a part of ``root``, or None.
+
+    ``path`` must name an entry below ``root`` (no ``..``), and the folder holding it must lie
+    inside ``root`` once symbolic links are resolved: a link among ``path``'s parents would
+    make a deletion land wherever it points. ``path`` itself may be a link (the link is what
+    goes, never its target).
+    """
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        return f"{path} is not inside {root}"
+    if not relative.parts or ".." in relative.parts:
+        return f"{_shown(path, root)} is not an entry inside {_shown(root, root)}"
+    real_root = root.resolve()
+    parent = path.parent
+    while parent != root:
+        if parent.is_symlink():
+            return (f"{_shown(parent, root)} is a symbolic link to {os.readlink(parent)}: "
+                    f"nothing is deleted through it")
+        parent = parent.parent
+    real_parent = path.parent.resolve()
+    if real_parent != real_root and real_root not in real_parent.parents:
+        return f"{_shown(path.parent, root)} lies outside {_shown(root, root)} once links are resolved"
+    return None
+
+
+def remove_confined(path: Path, root: Path, *, ignore_errors: bool = False) -> bool:
+    """Delete ``path`` (a file, a folder tree or a symbolic link) as a part of ``root``; True if gone.
+
+    The one way litblog deletes in the project, the store or its own folders. A symbolic link is
+    removed itself, never followed (``shutil.rmtree`` does not follow links inside a tree either),
+    so nothing outside ``root`` is ever deleted; a ``path`` reached through a link, or outside
+    ``root``, is left alone with a warning that says so (see :func:`confinement_problem`).
+    ``ignore_errors``: an ``OSError`` while deleting leaves what remains (False) instead of raising.
+    """
+    problem = confinement_problem(path, root)
+    if problem is not None:
+        log.warning(f"not deleted: {problem}")
+        return False
+    try:
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        if not ignore_errors:
+            raise
+    return not (path.exists() or path.is_symlink())
 
 
 def discard(path: Path) -> bool:
@@ -82,8 +138,8 @@ def discard(path: Path) -> bool:
     deleted (a read-only folder inside it) must not fail every later build.
     """
     try:
-        remove_path(path)
-        return True
+        if remove_confined(path, path.parent):
+            return True
     except OSError:
         pass
     try:

@@ -54,6 +54,15 @@ def lock_path(root: Path) -> Path:
     return scratch_dir(root) / "build.lock"
 
 
+def worker_tmp_dir(root: Path) -> Path:
+    """``.litblog/tmp/``: each worker's temporary folder (``TMPDIR``), removed when its run ends.
+
+    What a run writes there (TensorFlow's ``__autograph_generated_file*.py``, a recipe's
+    temporary files) is removed with it, even when the worker ends with ``os._exit``.
+    """
+    return scratch_dir(root) / "tmp"
+
+
 def warm_dir(root: Path) -> Path:
     """``.litblog/warm/``: which warm server is the project's current one."""
     return scratch_dir(root) / "warm"

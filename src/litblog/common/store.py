@@ -14,19 +14,19 @@ accidents and hand edits; they are not a signature.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
 import logging
 import os
 import secrets
-import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from .errors import UserError
-from .fsutil import atomic_write_text, make_unique_dir, remove_path
+from .fsutil import atomic_write_text, confinement_problem, make_unique_dir, remove_confined
 from .reads import sha256
 
 log = logging.getLogger(__name__)
@@ -253,8 +253,16 @@ class ResultStore:
         return result
 
     def quarantine(self, folder: Path) -> Path:
-        """Move ``folder`` to ``.quarantine/<recipe>/`` in the store (ignored by git); returns where."""
+        """Move ``folder`` to ``.quarantine/<recipe>/`` in the store (ignored by git); returns where.
+
+        ``OSError`` if ``folder`` or the quarantine is reached through a symbolic link: a move
+        never carries a folder out of the store or into a place outside it.
+        """
         base = self.root / QUARANTINE
+        for path in (folder, base / folder.parent.name / folder.name):
+            problem = confinement_problem(path, self.root)
+            if problem is not None:
+                raise OSError(errno.EPERM, f"not moved: {problem}")
         base.mkdir(parents=True, exist_ok=True)
         ignore = base / ".gitignore"
         if not ignore.is_file():
@@ -298,7 +306,7 @@ class ResultStore:
         """An empty folder on the store's file system to write a run into (normal permissions)."""
         tmp_root = self.root / ".tmp"
         if tmp_root.is_symlink() or (tmp_root.exists() and not tmp_root.is_dir()):
-            tmp_root.unlink()
+            remove_confined(tmp_root, self.root)  # the link itself: a run is never staged outside the store
         return make_unique_dir(tmp_root, f"{key}-")
 
     def commit(self, staging: Path, recipe: str, key: str, *, replace: bool = False) -> Path:
@@ -310,15 +318,19 @@ class ResultStore:
         """
         seal(staging)
         target = self.folder(recipe, key)
+        problem = confinement_problem(target, self.root)
+        if problem is not None:  # a recipe folder linked elsewhere: never written through
+            raise OSError(errno.EPERM, f"the result cannot be stored: {problem}", str(target))
         target.parent.mkdir(parents=True, exist_ok=True)
         existing, _ = self._check(recipe, key)
         if existing is not None and not replace:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_confined(staging, self.root, ignore_errors=True)
             return target
-        if (target / MANIFEST).is_file():
+        if (target / MANIFEST).is_file() and not target.is_symlink():
             self.quarantine(target)
-        elif target.exists() or target.is_symlink():  # a blocked record, or leftovers of an older run
-            remove_path(target)
+        elif target.exists() or target.is_symlink():  # a blocked record, leftovers of an older run, a link
+            if not remove_confined(target, self.root):
+                raise OSError(errno.EPERM, f"{self._shown(target)} cannot be replaced", str(target))
         os.replace(staging, target)
         self.problems.pop(target, None)
         return target
@@ -339,24 +351,29 @@ class ResultStore:
                         yield result
 
     def prune(self, keep: set[tuple[str, str]]) -> list[Path]:
-        """Remove results whose (recipe, key) is not in ``keep``; the staging and quarantine folders stay."""
+        """Remove results whose (recipe, key) is not in ``keep``; the staging and quarantine folders stay.
+
+        A recipe folder that is a symbolic link (say to an archive kept elsewhere) is not followed:
+        it is left alone with a warning. A result folder that is a link is removed as a link.
+        """
         removed: list[Path] = []
         if not self.root.is_dir():
             return removed
-        for recipe_dir in sorted(d for d in self.root.iterdir() if d.is_dir()):
-            if recipe_dir.name.startswith("."):
+        for recipe_dir in sorted(self.root.iterdir()):
+            if recipe_dir.name.startswith(".") or not recipe_dir.is_dir():
+                continue
+            if recipe_dir.is_symlink():
+                log.warning(f"--prune: {self._shown(recipe_dir)} is a symbolic link to {os.readlink(recipe_dir)}; "
+                            f"not followed, nothing in it was deleted (remove the link to prune it)")
                 continue
             for folder in sorted(recipe_dir.iterdir()):
-                if folder.is_dir() and (recipe_dir.name, folder.name) not in keep:
-                    shutil.rmtree(folder)
-                    removed.append(folder)
+                if (folder.is_dir() or folder.is_symlink()) and (recipe_dir.name, folder.name) not in keep:
+                    if remove_confined(folder, self.root):
+                        removed.append(folder)
             if not any(recipe_dir.iterdir()):
                 recipe_dir.rmdir()
         return removed
 
     def clean_staging(self) -> None:
         """Remove staging folders left by interrupted runs (no build may be running: hold the lock)."""
-        tmp_root = self.root / ".tmp"
-        if tmp_root.is_symlink() or (tmp_root.exists() and not tmp_root.is_dir()):
-            tmp_root.unlink(missing_ok=True)
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        remove_confined(self.root / ".tmp", self.root, ignore_errors=True)

@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..common.fsutil import remove_confined
+
 DECODE_VERSION = 1  # the decoding rule: tf.io.decode_image (3 channels) then bilinear tf.image.resize
 LIMIT_BYTES = int(float(os.environ.get("LITBLOG_DECODED_CACHE_GB", "8")) * 1e9)
 FOLDER = "decoded"
@@ -80,5 +82,5 @@ def _prune(folder: Path, keep: Path) -> None:
         if total <= LIMIT_BYTES:
             break
         if path != keep:
-            path.unlink(missing_ok=True)
+            remove_confined(path, folder, ignore_errors=True)
             total -= size

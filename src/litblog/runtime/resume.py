@@ -15,12 +15,11 @@ complete generation and is replaced atomically, so a kill at any point leaves a 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..common.fsutil import atomic_write_text
+from ..common.fsutil import atomic_write_text, remove_confined
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -79,10 +78,10 @@ class RunCheckpoint:
         (generation / RECORD).write_text(json.dumps(asdict(record)))
         atomic_write_text(fit_dir / "current", generation.name)
         for old in previous:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_confined(old, self.folder, ignore_errors=True)
 
     def clear(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_confined(self.folder, self.folder.parent, ignore_errors=True)
 
 
 def restore_weights(model: "keras.Model", weights: Path) -> None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import importlib.machinery
 import json
 import os
 import platform
-import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -26,7 +27,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..common.dirty import repository_entry
-from ..common.paths import shown_keras_home
+from ..common.fsutil import make_unique_dir, remove_confined
+from ..common.paths import shown_keras_home, worker_tmp_dir
 from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
                        PARENT_PID_ENV)
 
@@ -44,6 +46,109 @@ class Terminated(BaseException):
 
 class KeyBusy(Exception):
     """Another worker process is still running the same experiment (same key)."""
+
+
+class SourceChanged(Exception):
+    """The code a run executed is not the code its key was planned from: nothing may be stored."""
+
+
+# Project modules this run compiled, by resolved path: the very bytes Python executed.
+_EXECUTED: dict[Path, bytes] = {}
+
+
+class _KeyedSourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles a project module from the bytes it records, never from a cached ``.pyc``.
+
+    So the check before storing (:func:`check_sources`) sees the source that ran, even when
+    the file was swapped and put back during the run.
+    """
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        _EXECUTED[Path(path).resolve()] = data
+        return self.source_to_code(data, path)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _project_folder(entry: str, root: Path) -> bool:
+    """``entry`` (a ``sys.path`` entry or a package's folder) is the project's: ``root`` is the
+    deepest ``sys.path`` entry holding it (a virtual environment inside the project is not)."""
+    try:
+        path = Path(entry or ".").resolve()
+        if not _inside(path, root):
+            return False
+        deeper = [Path(p or ".").resolve() for p in sys.path if isinstance(p, str)]
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return not any(_inside(path, other) and root in other.parents for other in deeper)
+
+
+def _project_module_file(name: str, file: str, root: Path) -> Path | None:
+    """The file of module ``name`` when it is the one importing ``name`` from ``root`` finds."""
+    path = Path(file).resolve()
+    base = root.joinpath(*name.split("."))
+    return path if path in (base.with_suffix(".py"), base / "__init__.py") else None
+
+
+def record_project_imports(import_root: Path) -> None:
+    """Have the project's modules (under ``import_root``) imported by :class:`_KeyedSourceLoader`."""
+    root = import_root.resolve()
+    loaders = [(importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+               (_KeyedSourceLoader, importlib.machinery.SOURCE_SUFFIXES),
+               (importlib.machinery.SourcelessFileLoader, importlib.machinery.BYTECODE_SUFFIXES)]
+
+    def hook(entry: str) -> Any:
+        if not _project_folder(entry, root):
+            raise ImportError("not a project folder")  # the next hook (Python's own) takes it
+        return importlib.machinery.FileFinder(entry, *loaders)
+
+    sys.path_hooks.insert(0, hook)
+    for entry in list(sys.path_importer_cache):
+        if _project_folder(entry, root):
+            del sys.path_importer_cache[entry]
+
+
+def check_sources(sources: dict[str, str], project_root: Path, import_root: Path) -> None:
+    """Raise :class:`SourceChanged` unless the code this run executed is the code its key was planned from.
+
+    ``sources`` is the key's (``path::function`` for the recipe's module, a path for each
+    project module it imports, by digest). Checked: the source each of those modules was
+    compiled from, the file as it is now, and that every project module in ``sys.modules``
+    (under ``import_root``, litblog itself aside) is one of them.
+    """
+    from ..common.sources import decode_source, keyed_digest, read_source
+
+    root = project_root.resolve()
+    keyed: set[Path] = set()
+    for entry, expected in sorted(sources.items()):
+        name = entry.partition("::")[0]
+        file = (root / name).resolve()
+        keyed.add(file)
+        ran = _EXECUTED.get(file)
+        try:
+            now = read_source(file)
+            texts = [now] if ran is None else [decode_source(ran, file.name), now]
+        except (OSError, SyntaxError):
+            texts = []
+        if not texts or any(keyed_digest(entry, text) != expected for text in texts):
+            raise SourceChanged(f"{name} changed while the run was running: the code the run used is not the "
+                                f"code its key was planned from, so nothing was stored; build again "
+                                f"(and leave the project's modules alone while runs are in progress)")
+    import_folder = import_root.resolve()
+    for module_name, module in sorted(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or module_name == "litblog" or module_name.startswith("litblog."):
+            continue
+        path = _project_module_file(module_name, file, import_folder)
+        if path is not None and path not in keyed:
+            shown = path.relative_to(root).as_posix() if _inside(path, root) else path.name
+            raise SourceChanged(f"{shown} was imported by the run but is not part of its key (litblog finds a "
+                                f"recipe's modules by reading its import statements), so nothing was stored; "
+                                f"import it with a plain import statement in the recipe's module")
 
 
 def make_path_scrubber(replacements: dict[str, str]) -> Callable[[str], str]:
@@ -230,6 +335,19 @@ def accelerate(choices: Any) -> None:
         print("litblog: XLA auto-clustering on")
 
 
+def use_temporary_folder(parent: Path) -> Path:
+    """Make a new folder under ``parent`` this process's temporary folder (``tempfile`` and ``TMPDIR``).
+
+    A warm worker is forked from a server whose ``tempfile.tempdir`` is already set, and no
+    worker runs its exit handlers (it ends with ``os._exit``), so what TensorFlow and the recipe
+    leave in the temporary folder goes with this one, removed when the run ends.
+    """
+    folder = make_unique_dir(parent, "")
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    return folder
+
+
 def run(spec: dict[str, Any]) -> int:
     """Run the experiment ``spec`` describes; returns the exit status."""
     from ..common import reads
@@ -245,6 +363,7 @@ def run(spec: dict[str, Any]) -> int:
     store = ResultStore(Path(spec["results_dir"]))
     checkpoint_dir = Path(spec["checkpoint_dir"]) if spec.get("checkpoint_dir") else None
     staging: Path | None = None
+    temporary: Path | None = None
     held = contextlib.ExitStack()
     scrub = make_path_scrubber({
         str(project_root): ".",
@@ -254,9 +373,11 @@ def run(spec: dict[str, Any]) -> int:
         os.path.expanduser("~"): "~",
     })
     try:
+        temporary = use_temporary_folder(worker_tmp_dir(project_root))
         held.enter_context(key_lock(checkpoint_dir, on_wait=lambda text: events.emit("waiting", message=text)))
         staging = store.new_staging(spec["key"])
         sys.path.insert(0, spec["import_root"])
+        record_project_imports(Path(spec["import_root"]))
         import keras  # noqa: F401  (imports TensorFlow: only in workers)
         import tensorflow as tf
 
@@ -301,9 +422,11 @@ def run(spec: dict[str, Any]) -> int:
         }
         # The manifest is written last: a folder with a manifest is a complete result.
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        # Last, right before storing: the key must name the code that made these numbers.
+        check_sources(spec["key_inputs"]["sources"], project_root, Path(spec["import_root"]))
         store.commit(staging, spec["key_inputs"]["recipe"], spec["key"], replace=spec.get("replace", False))
         if checkpoint_dir is not None:
-            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+            remove_confined(checkpoint_dir, checkpoint_dir.parent, ignore_errors=True)
         events.emit("stored")
         return EXIT_OK
     except PretrainedWeightsUnavailable as exc:
@@ -317,6 +440,10 @@ def run(spec: dict[str, Any]) -> int:
     except Terminated:
         print("litblog: stopped (SIGTERM)", file=sys.stderr)
         return EXIT_TERMINATED
+    except SourceChanged as exc:
+        events.emit("failed", kind="recipe", message=scrub(str(exc)))
+        print(f"litblog: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyBusy as exc:
         events.emit("failed", kind="busy", message=str(exc))
         print(f"litblog: {exc}", file=sys.stderr)
@@ -333,8 +460,10 @@ def run(spec: dict[str, Any]) -> int:
         return EXIT_FAILED
     finally:
         if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_confined(staging, store.root, ignore_errors=True)
         held.close()
+        if temporary is not None:
+            remove_confined(temporary, temporary.parent, ignore_errors=True)
 
 
 def _describe(exc: BaseException) -> str:
@@ -371,7 +500,8 @@ def _version(distribution: str) -> str:
 def main(argv: list[str] | None = None, *, forked: bool = False) -> int:
     """``python -m litblog.runtime.worker SPEC``: guard against orphaning and SIGTERM first, then run.
 
-    ``forked``: this process is a warm server's child (:mod:`litblog.runtime.warm_server`), not the build's.
+    ``forked``: this process is a warm server's child (:mod:`litblog.runtime.warm_server`), not the
+    build's, and the status is returned; otherwise the process ends here (:func:`exit_process`).
     """
     _watch_parent(forked)
     _raise_on_sigterm()
@@ -379,9 +509,28 @@ def main(argv: list[str] | None = None, *, forked: bool = False) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-        return run(spec)
+        code = run(spec)
     except Terminated:
-        return EXIT_TERMINATED
+        code = EXIT_TERMINATED
+    if forked:
+        return code  # the warm server's child ends itself the same way
+    exit_process(code)
+    return code  # not reached
+
+
+def exit_process(code: int) -> None:
+    """End this worker now: output flushed, no wait for threads the recipe left running (not daemons).
+
+    The result is stored (or the failure reported) before this; a fresh interpreter's normal
+    exit would join every non-daemon thread and could keep the build waiting forever.
+    """
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code if isinstance(code, int) and 0 <= code <= 255 else EXIT_FAILED)
 
 
 if __name__ == "__main__":
