@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from urllib.parse import quote
 
 from ..common import datasets, paths
 from ..common.fsutil import atomic_write_text
+from ..common.sources import read_source
 
 if TYPE_CHECKING:
     from .config import SiteConfig
@@ -157,6 +159,20 @@ def _newest(runs: list[_Run], field: str) -> Any:
     return dated[-1].result.manifest.get(field) or {}
 
 
+# A PEP 263 coding line (only the first two lines can hold one).
+_CODING = re.compile(r"^([ \t\f]*#.*?coding[:=][ \t]*)([-\w.]+)", re.M)
+
+
+def _as_utf8(code: str) -> str:
+    """A module's text to write as UTF-8 (``%%writefile``): its coding line, if any, says utf-8.
+
+    Comments are not part of a digest, so the key the notebook's run computes is unchanged.
+    """
+    lines = code.splitlines(keepends=True)
+    lines[:2] = [_CODING.sub(r"\1utf-8", line, count=1) for line in lines[:2]]
+    return "".join(lines)
+
+
 def notebook_text(parsed: ParsedPost, runs: list[_Run], settings: NotebookSettings) -> str:
     """The notebook as nbformat v4 JSON text (sorted keys, one-space indent, as nbformat writes it)."""
     post = parsed.post
@@ -178,7 +194,7 @@ def notebook_text(parsed: ParsedPost, runs: list[_Run], settings: NotebookSettin
                   "them; each cell writes one into the project (`%%writefile`) so you can read it and change it."),
     ]
     for relative in _code_files(runs):
-        code = (settings.root / relative).read_text(encoding="utf-8")
+        code = _as_utf8(read_source(settings.root / relative))
         cells.append(_code(f"%%writefile {PROJECT}/{relative}\n{code}"))
     cells += [
         _markdown(_data_text(runs)),
