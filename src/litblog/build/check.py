@@ -138,10 +138,12 @@ def _seed_charts(config: SiteConfig, charts: Path) -> None:
     """
     charts.mkdir(parents=True)
     site = config.path("site_dir")
-    committed = [(png, png.name.removeprefix("chart-")) for png in sorted(site.glob("assets/*/chart-*.png"))]
-    committed += [(png, f"{digest}.png") for png in sorted(site.glob("assets/*/*.png"))
-                  if not png.name.startswith("chart-") and (digest := drawing_digest(png))]
-    cached = sorted((paths.cache_dir(config.root) / "charts").glob("*.png"))
+    drawings = [file for suffix in (".png", ".svg", ".webp") for file in sorted(site.glob(f"assets/*/*{suffix}"))]
+    committed = [(file, file.name.removeprefix("chart-")) for file in drawings if file.name.startswith("chart-")]
+    committed += [(file, f"{digest}{file.suffix}") for file in drawings
+                  if not file.name.startswith("chart-") and (digest := drawing_digest(file))]
+    cached = [file for suffix in (".png", ".svg", ".webp")
+              for file in sorted((paths.cache_dir(config.root) / "charts").glob(f"*{suffix}"))]
     for png, name in committed:
         shutil.copyfile(png, charts / name)
     for png in cached:

@@ -55,6 +55,14 @@ class Page:
     logged: list[str] = field(default_factory=list)  # located, for the log (a chart value that cannot be drawn)
     noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
     images: int = 0  # images placed so far: the first loads at once, the others lazily
+    code_examples: int = 0  # the author's code blocks so far, each labelled by its number
+
+    def scroll_box(self, markdown_block: str, label: str) -> str:
+        """A Markdown block (a code fence) in a box that scrolls sideways and that the keyboard can reach
+        and name: ``tabindex="0"``, ``role="region"``, ``aria-label``; Markdown inside is still Markdown
+        (``markdown="1"``: kramdown and Python-Markdown's md_in_html)."""
+        return (f'<div class="litblog-code" tabindex="0" role="region" aria-label="{html_text(label)}" '
+                f'markdown="1">\n\n{markdown_block.strip()}\n\n</div>\n')
 
     def image_loading(self) -> str:
         """``loading`` of the next image: "eager" for the page's first (likely on the first screen), else "lazy"."""

@@ -30,6 +30,7 @@ from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
 from .posts import Post
+from .reading import reading_minutes
 from .targets import TARGETS
 
 __all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "folder_depth", "post_url"]
@@ -92,8 +93,12 @@ def render_text(block: TextBlock, page: Page) -> str:
 
 
 def render_code(block: CodeBlock, page: Page) -> str:
-    """An author's code block, as written."""
-    return page.target.code_block(block.text)
+    """An author's code block, as written; at the top level, in a box that scrolls and takes the keyboard's focus."""
+    code = page.target.code_block(block.text)
+    if not block.text.startswith(("```", "~~~")):
+        return code  # inside a list or quote: a box around it would end the container
+    page.code_examples += 1
+    return page.scroll_box(code, f"Code example {page.code_examples}")
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
@@ -170,6 +175,7 @@ class Renderer:
         if not isinstance(front_matter.get("date"), dt.datetime):
             front_matter["date"] = post.date
         front_matter["title"] = post.title
+        front_matter.setdefault("reading_minutes", reading_minutes(post.body))  # the home page and post header
         warnings = _once(warning for page in pages for warning in page.warnings)
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
 

@@ -120,14 +120,15 @@ def render(directive: ExperimentDirective, page: Page) -> str:
             recipe = experiment.recipe
             args = ", ".join(["ctx", *(f"{k}={v!r}" for k, v in experiment.params.items())])
             call = html_text(f"{recipe.function}({args})")
-            parts.append(page.template("code.md.j2", source=recipe_listing(recipe, directive.code), call=call,
+            parts.append(page.template("code.md.j2", name=directive.name,
+                                       source=recipe_listing(recipe, directive.code), call=call,
                                        ran=result is not None,
                                        seed=experiment.seed, seeds=[run.seed for run in outcome.runs],
                                        where=recipe.file.name))
         elif result is None:
             continue
         elif item == "summary" and result.summaries():
-            parts.append(_summaries(result, page))
+            parts.append(_summaries(result, page, directive.name))
         elif item == "log":
             for seed, run in outcome.results:
                 parts.append(_log(directive.name, run, seed if outcome.several else None, page))
@@ -142,14 +143,14 @@ def render(directive: ExperimentDirective, page: Page) -> str:
 DIRECTIVE = Directive("experiment", ExperimentDirective, OPTIONS, parse, render)
 
 
-def _summaries(result: StoredResult, page: Page) -> str:
+def _summaries(result: StoredResult, page: Page, experiment: str) -> str:
     """Each summary as a table (``summary.json``), or as Keras' text for a result without one."""
     parts = []
     for model, text, summary in result_summaries(result):
         if summary is None:
-            parts.append(page.template("summary.md.j2", summaries=[(model, text)]))
+            parts.append(page.template("summary.md.j2", summaries=[(model, text)], experiment=experiment))
         else:
-            parts.append(page.template("summary_table.html.j2", summary=summary))
+            parts.append(page.template("summary_table.html.j2", summary=summary, experiment=experiment))
     return "\n".join(part.rstrip() + "\n" for part in parts)
 
 
