@@ -56,6 +56,7 @@ class Page:
     noticed: set[str] = field(default_factory=set)  # experiments whose notice is on the page
     images: int = 0  # images placed so far: the first loads at once, the others lazily
     code_examples: int = 0  # the author's code blocks so far, each labelled by its number
+    tables: int = 0  # {table} blocks so far, each labelled by its number
 
     def scroll_box(self, markdown_block: str, label: str) -> str:
         """A Markdown block (a code fence) in a box that scrolls sideways and that the keyboard can reach

@@ -184,7 +184,7 @@ def _metrics(name: str, outcome: ExperimentOutcome, location: SourceLocation, pa
         values = [(cell(html_text(k)), cell(markdown_text(format_value(v)))) for k, v in names]
     else:
         values = [(cell(html_text(k)), cell(value_text(page, name, k, "", location))) for k, _ in names]
-    return page.template("metrics.md.j2", values=values) if values else ""
+    return page.template("metrics.md.j2", values=values, experiment=name) if values else ""
 
 
 def capped_log(text: str, head: int = LOG_HEAD_LINES, tail: int = LOG_TAIL_LINES) -> tuple[str, int]:

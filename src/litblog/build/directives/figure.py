@@ -224,7 +224,8 @@ def image_values(page: Page, base: str, file: Path) -> dict[str, Any]:
     versions = web_images.web_versions(page, file)
     (one, width, height), larger = versions[0], versions[1:]
     src = page.asset(f"{base}.webp", one)
-    values.update(src=src, image_width=width, image_height=height)
+    # Linked to its largest version: on a phone a photograph's titles are read full size.
+    values.update(src=src, image_width=width, image_height=height, full=src)
     if larger:
         two, two_width, _ = larger[0]
         full = page.asset(f"{base}-2x.webp", two)

@@ -103,7 +103,10 @@ def render(table: TableDirective, page: Page) -> str:
         rows.append(row)
     aligns = ["left", *("right" if n else "left" for n in numeric)]
     caption = page.caption(table.caption, table.caption_references)
-    return notices + page.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption)
+    page.tables += 1  # a scrolling table is a region the keyboard reaches: its label must be its own
+    label = f"Table {page.tables}: " + ", ".join(table.experiments)
+    return notices + page.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption,
+                                   label=label)
 
 
 DIRECTIVE = Directive("table", TableDirective, OPTIONS, parse, render)
