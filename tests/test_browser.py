@@ -25,6 +25,9 @@ from site_check import (BASEURL, JEKYLL, LIQUID_POST, NO_JEKYLL, STRIPES_POST, C
 
 LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax")
 ARTIFACTS = Path(os.environ.get("LITBLOG_TEST_ARTIFACTS", REPO / ".litblog" / "test-artifacts"))
+# Every image decoded (decoding="async" images off the screen are otherwise blank in a full-page shot);
+# an image that cannot be decoded rejects, and the test fails.
+DECODED = "Promise.all(Array.from(document.images).map(img => img.decode())).then(() => true)"
 IMAGES = "Array.from(document.images).map(i => ({src: i.currentSrc, complete: i.complete, width: i.naturalWidth}))"
 
 
@@ -82,6 +85,7 @@ def assert_images_loaded_and_no_console_errors(page: Page, *, at_least: int) -> 
     # Images below the first screen load lazily: ask for them all, as a reader scrolling down would.
     page.evaluate("document.querySelectorAll('img').forEach(img => { img.loading = 'eager'; })")
     page.wait_until("Array.from(document.images).every(img => img.complete)")
+    page.evaluate(DECODED)
     images = page.evaluate(IMAGES)
     assert len(images) >= at_least, images
     assert [image for image in images if not image["complete"] or image["width"] == 0] == []
@@ -403,6 +407,9 @@ def test_every_svg_figure_keeps_its_smallest_text_readable_on_a_phone(reader_pag
             found = page.evaluate(SVG_TEXT_CHECK)
             figures += found
             problems += [f"{name}: {figure}" for figure in found if figure["texts"] == 0 or figure["smallest"] < 11]
+            page.evaluate("document.querySelectorAll('img').forEach(img => { img.loading = 'eager'; })")
+            page.wait_until("Array.from(document.images).every(img => img.complete)")
+            page.evaluate(DECODED)
             page.screenshot(ARTIFACTS / "browser" / "reader" / f"{name}-390.png")
     names = [figure["src"] for figure in figures]
     assert any("curves" in n for n in names) and any(n.startswith("chart-") for n in names), names
