@@ -33,7 +33,7 @@ PAGE_FONTS = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, s
 # so the smallest text there is TICK_SIZE * 4/3 * 366 / (96 * width) px: 11.6 px at 5.5 inches.
 SCREEN_WIDTH = 5.5
 TICK_SIZE, LABEL_SIZE, LEGEND_SIZE, TITLE_SIZE = 12, 12.5, 12, 13
-LABEL_WRAP = 12  # characters per line of a bar's label
+LABEL_WRAP = 14  # characters per line of a bar's label
 LOSS_LOG_RATIO = 10  # a loss panel whose values span more than a decade gets a log axis
 # rcParams the build draws its SVG figures with: the page's font and colours, text kept as text,
 # ids from a fixed salt (the same figure gives the same bytes).
