@@ -117,15 +117,18 @@ def test_tables_logs_code_and_figures_render(built):
     html = page_text(built, STRIPES_POST)
     table = re.search(r"<table>.*?</table>", html, re.S).group(0)
     assert "<th" in table and re.search(r"<td[^>]*><code[^>]*>plain</code></td>", table)
-    logs = re.findall(r'<details class="litblog-log">\s*<summary>(.*?)</summary>\s*<pre><code>(.*?)</code></pre>\s*'
+    logs = re.findall(r'<details class="litblog-log">\s*<summary>(.*?)</summary>\s*<pre[^>]*><code>(.*?)</code></pre>\s*'
                       r"</details>", html, re.S)
     assert len(logs) == 2
     summary, log = logs[0]
     assert "Log of <code>plain</code>" in summary
     assert re.search(r"^Epoch 1/2$", log, re.M) and "<p>" not in log  # a log, not Markdown
     assert '<span class="k">def</span> <span class="nf">stripes</span>' in html  # rouge highlighting
-    assert re.search(r'<figure class="litblog-figure">\s*<img src="/some-repo/assets/stripes/flipped-curves.png" '
-                     r'alt="Curves with flips; test accuracy [0-9.]+\." />\s*<figcaption>Curves with flips', html)
+    # An SVG with its size, an alt saying what it shows (not the caption again), loaded when scrolled to.
+    assert re.search(r'<figure class="litblog-figure">\s*<img src="/some-repo/assets/stripes/flipped-curves.svg" '
+                     r'width="\d+" height="\d+" alt="Learning curves of flipped: accuracy and loss per epoch, '
+                     r'training against validation" loading="lazy" decoding="async" />\s*'
+                     r'<figcaption>Curves with flips; test accuracy [0-9.]+\.', html)
 
 
 def test_site_furniture_seo_feed_dates_and_a_404_page(built):
