@@ -32,6 +32,7 @@ import http.server
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,22 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             return io.BytesIO(body)
         return super().send_head()
+
+
+def full_weight(served: Path, path: str) -> tuple[int, int]:
+    """(bytes, images) of a page read to its end: its HTML and stylesheets gzipped, and every image's
+    ``src`` (what a 1x screen loads; Lighthouse counts only what loads before the reader scrolls)."""
+    html_file = served / path.strip("/") / "index.html" if path.endswith("/") else served / path.strip("/")
+    html = html_file.read_text(encoding="utf-8")
+    total = len(gzip.compress(html.encode("utf-8"), mtime=0))
+    for href in re.findall(r'<link rel="stylesheet" href="([^"]+)"', html):
+        total += len(gzip.compress((served / href.strip("/")).read_bytes(), mtime=0))
+    images = re.findall(r'<img [^>]*src="([^"]+)"', html)
+    for src in images:
+        file = served / src.strip("/")
+        data = file.read_bytes()
+        total += len(gzip.compress(data, mtime=0)) if file.suffix in COMPRESSED else len(data)
+    return total, len(images)
 
 
 def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -214,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             for width in (1280, 390):
                 for name, violations in axe(modules, urls, width).items():
                     results[name][f"axe {width}"] = violations
+            for name, path in pages:
+                results[name]["full bytes"], results[name]["images"] = full_weight(served, path)
         finally:
             httpd.shutdown()
             httpd.server_close()
@@ -236,6 +255,10 @@ def report(results: dict[str, Any], study: str) -> str:
                          f"{run['dom']:,} | {run['lcp']} | {', '.join(run['failing']) or 'none'} |")
     lines.append("")
     for name, found in results.items():
+        lines.append(f"{name}: {found['full bytes'] / 1024:,.0f} KB read to the end (HTML and CSS gzipped, "
+                     f"{found['images']} images at 1x)")
+    lines.append("")
+    for name, found in results.items():
         for width in (1280, 390):
             violations = found[f"axe {width}"]
             words = "; ".join(f"{v['id']} ({v['impact']}, {v['nodes']} nodes: {', '.join(v['target'])})"
@@ -255,6 +278,8 @@ def report(results: dict[str, Any], study: str) -> str:
     if study in results:
         run = results[study]["phone"]
         checks.append((f"{study} <= 800 KB", run["bytes"] <= STUDY_BYTES, f"{run['bytes'] / 1024:,.0f} KB"))
+        full = results[study]["full bytes"]
+        checks.append((f"{study} <= 800 KB read to the end", full <= STUDY_BYTES, f"{full / 1024:,.0f} KB"))
         checks.append((f"{study} <= 1,500 DOM elements", run["dom"] <= STUDY_DOM, f"{run['dom']:,}"))
     else:
         checks.append((f"{study} measured", False, "page not found"))

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 # The page's colours and fonts (templates/jekyll/assets/css/litblog.css): text, muted text, rules, links.
-TEXT_COLOUR, MUTED_COLOUR, GRID_COLOUR = "#1f2328", "#59636e", "#d1d9e0"
+TEXT_COLOUR, MUTED_COLOUR, GRID_COLOUR = "#1f2328", "#4a525c", "#d1d9e0"
 TRAIN_COLOUR = "#0969da"  # the page's link colour
 VALIDATION_COLOUR = "#bc4c00"
 PAGE_FONTS = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif"
