@@ -14,7 +14,9 @@ WORDS_PER_MINUTE = 230  # an adult's silent reading of technical prose, roughly
 _FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[^\n]*\n.*?^(?P=fence)[`~]*[ \t]*$", re.M | re.S)
 _HTML = re.compile(r"<[^>]+>")
 _ROLE = re.compile(r"\{[a-z]+\}`([^`]*)`")
-_MARKUP = re.compile(r"[*_`#>\[\]()|]+|!\[[^\]]*\]\([^)]*\)")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"[*`#>|]+|(?<!\w)_+|_+(?!\w)")  # emphasis marks; a snake_case word keeps its _
 
 
 def prose(body: str) -> str:
@@ -32,7 +34,8 @@ def first_paragraph(body: str, limit: int = 300) -> str:
     """The first paragraph of prose as plain text (roles as their reference, Markdown marks dropped),
     cut at a word near ``limit`` characters; "" when the post has none."""
     for paragraph in re.split(r"\n\s*\n", prose(body)):
-        text = " ".join(_MARKUP.sub("", _ROLE.sub(r"\1", paragraph)).split())
+        text = _LINK.sub(r"\1", _IMAGE.sub("", _ROLE.sub(r"\1", paragraph)))
+        text = " ".join(_MARKUP.sub("", text).split())
         if text and not text.startswith(("{", "<!--", "$$", "---")):
             return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
     return ""
