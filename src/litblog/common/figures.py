@@ -25,7 +25,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 # The page's colours and fonts (templates/jekyll/assets/css/litblog.css): text, muted text, rules, links.
 TEXT_COLOUR, MUTED_COLOUR, GRID_COLOUR = "#1f2328", "#4a525c", "#d1d9e0"
-TRAIN_COLOUR = "#0969da"  # the page's link colour
+TRAIN_COLOUR = "#0550ae"  # the page's link colour
 VALIDATION_COLOUR = "#bc4c00"
 PAGE_FONTS = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif"
 # Figures the build draws are at most SCREEN_WIDTH inches wide (SVG: 96 CSS px an inch at natural
