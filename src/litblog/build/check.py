@@ -133,7 +133,7 @@ def _seed_charts(config: SiteConfig, charts: Path) -> None:
 
     A chart's file name is the digest of everything it shows (values, options, figures.py), so the
     committed file of that name is the chart. A figure drawn at build time under a name that does
-    not say what it shows (``model1-curves.png``) carries that digest inside (``page.drawing_digest``).
+    not say what it shows (``model1-curves.svg``) carries that digest inside (``page.drawing_digest``).
     The local cache wins, as a build here would use it.
     """
     charts.mkdir(parents=True)

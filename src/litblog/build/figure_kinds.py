@@ -225,7 +225,7 @@ def _draw_confusion(data: dict[str, Any]) -> Figure:
 
     Coloured and annotated as ``figures.confusion_matrix`` (which recipes call), with matplotlib
     alone: the build does not need seaborn. Drawn here rather than in figures.py because that
-    file's digest names every committed chart (``chart-<digest>.png``).
+    file's digest names every committed chart (``chart-<digest>.svg``).
     """
     # First: it selects the Agg backend.
     from ..common.figures import LABEL_SIZE, SCREEN_WIDTH, TEXT_COLOUR, TICK_SIZE, TITLE_SIZE
