@@ -195,6 +195,12 @@ AXE_RUN = """(async () => {
 })()"""
 
 
+DOM_COUNT = """({all: document.querySelectorAll('*').length, tables: document.querySelectorAll('table, table *').length,
+  'highlighted code': document.querySelectorAll('.highlight *').length,
+  'folded (in closed details)': document.querySelectorAll('details:not([open]) *').length})"""
+DOM_PARTS: dict[str, dict[str, int]] = {}
+
+
 def axe(modules: Path, urls: list[tuple[str, str]], width: int) -> dict[str, list[dict[str, Any]]]:
     """axe-core's violations on each page at ``width`` px, every rule, every ``<details>`` opened."""
     source = (modules / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
@@ -205,6 +211,8 @@ def axe(modules: Path, urls: list[tuple[str, str]], width: int) -> dict[str, lis
             page.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
                       mobile=width < 600)
             page.goto(url, timeout=60)
+            if width == 1280:  # where the DOM's elements are, before anything is opened
+                DOM_PARTS[name] = page.evaluate(DOM_COUNT)
             page.send("Runtime.evaluate", expression=source)
             found[name] = page.evaluate(AXE_RUN, timeout=120)
     return found
@@ -233,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                     results[name][f"axe {width}"] = violations
             for name, path in pages:
                 results[name]["full bytes"], results[name]["images"] = full_weight(served, path)
+                results[name]["dom parts"] = DOM_PARTS.get(name, {})
         finally:
             httpd.shutdown()
             httpd.server_close()
@@ -255,8 +264,9 @@ def report(results: dict[str, Any], study: str) -> str:
                          f"{run['dom']:,} | {run['lcp']} | {', '.join(run['failing']) or 'none'} |")
     lines.append("")
     for name, found in results.items():
+        parts = ", ".join(f"{part} {count:,}" for part, count in found.get("dom parts", {}).items())
         lines.append(f"{name}: {found['full bytes'] / 1024:,.0f} KB read to the end (HTML and CSS gzipped, "
-                     f"{found['images']} images at 1x)")
+                     f"{found['images']} images at 1x); DOM elements: {parts}")
     lines.append("")
     for name, found in results.items():
         for width in (1280, 390):
