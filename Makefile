@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Where build-site and the tests look first for datasets (the tutorial's zip, for example).
 export LITBLOG_DATA_DIR ?= $(abspath ../shared/datasets)
 
-.PHONY: site test plan check bench clean
+.PHONY: site test plan check bench page-quality clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/parallel_jobs.py
 	$(BIN)/python benchmarks/vs_jupyter_book.py
 	$(BIN)/python benchmarks/vs_plain_script.py
+
+# Lighthouse (phone and desktop) and axe-core on every page of the published site; needs jekyll,
+# chromium, node and npm (the first run installs lighthouse and axe-core into .litblog/benchmarks/).
+page-quality: $(BIN)/.installed
+	$(BIN)/python benchmarks/page_quality.py
 
 clean:
 	rm -rf .litblog site/_site

@@ -19,12 +19,15 @@ from typing import Iterator
 import pytest
 
 from chromium import CHROMIUM, MATHJAX_CDN, NO_CHROMIUM, Chromium, Page
-from conftest import REPO
+from conftest import REPO, run_cli, snapshot
 from site_check import (BASEURL, JEKYLL, LIQUID_POST, NO_JEKYLL, STRIPES_POST, CheckedSite, checked_site,
                         jekyll_build, published_posts, require_tool)
 
 LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax")
 ARTIFACTS = Path(os.environ.get("LITBLOG_TEST_ARTIFACTS", REPO / ".litblog" / "test-artifacts"))
+# Every image decoded (decoding="async" images off the screen are otherwise blank in a full-page shot);
+# an image that cannot be decoded rejects, and the test fails.
+DECODED = "Promise.all(Array.from(document.images).map(img => img.decode())).then(() => true)"
 IMAGES = "Array.from(document.images).map(i => ({src: i.currentSrc, complete: i.complete, width: i.naturalWidth}))"
 
 
@@ -79,6 +82,10 @@ def open_page(browser: Chromium, url: str) -> Page:
 
 def assert_images_loaded_and_no_console_errors(page: Page, *, at_least: int) -> None:
     page.wait_until("document.readyState === 'complete'")
+    # Images below the first screen load lazily: ask for them all, as a reader scrolling down would.
+    page.evaluate("document.querySelectorAll('img').forEach(img => { img.loading = 'eager'; })")
+    page.wait_until("Array.from(document.images).every(img => img.complete)")
+    page.evaluate(DECODED)
     images = page.evaluate(IMAGES)
     assert len(images) >= at_least, images
     assert [image for image in images if not image["complete"] or image["width"] == 0] == []
@@ -262,3 +269,185 @@ def test_every_post_of_the_committed_site_ends_with_its_provenance_card(tools, b
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# -- figures, code and scroll boxes as a reader meets them: 1280 px and 390 px ----------------
+
+# A code line of up to 100 characters must fit its box at 1280 px (no scrolling needed to read it):
+# measured with the code's own font against the box that scrolls (or the article), padding out.
+CODE_LINES_CHECK = """(() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const article = document.querySelector('.post-content');
+  const canvas = document.createElement('canvas').getContext('2d');
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const bad = [];
+  let lines = 0;
+  for (const pre of article.querySelectorAll('pre')) {
+    if (!pre.getClientRects().length) continue;
+    let box = pre;
+    while (box !== article && !scrolls(box)) box = box.parentElement;
+    const code = pre.querySelector('code') || pre;
+    const style = getComputedStyle(pre);
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    canvas.font = getComputedStyle(code).font;
+    for (const line of pre.textContent.split('\\n')) {
+      if (!line.trim() || line.length > 100) continue;
+      lines += 1;
+      const width = canvas.measureText(line).width;
+      if (width > room + 1) bad.push(`${Math.round(width)} px in ${Math.round(room)} px: ${line.trim().slice(0, 70)}`);
+    }
+  }
+  return {bad, lines};
+})()"""
+
+# Every SVG figure's smallest text as displayed: its font size in the SVG's units times the image's
+# displayed width over the SVG's viewBox width.
+SVG_TEXT_CHECK = """(async () => {
+  const found = [];
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.src.endsWith('.svg')) continue;  // img.src: a lazy image not loaded yet has no currentSrc
+    const svg = new DOMParser().parseFromString(await (await fetch(img.src)).text(), 'image/svg+xml');
+    const view = svg.documentElement.getAttribute('viewBox').split(/\\s+/).map(Number);
+    const scale = img.getBoundingClientRect().width / view[2];
+    const sizes = Array.from(svg.querySelectorAll('text')).map(t => parseFloat((t.getAttribute('style') || '')
+      .match(/font-size:\\s*([0-9.]+)px/)?.[1] || 'NaN')).filter(size => size === size);
+    found.push({src: img.src.split('/').pop(), texts: sizes.length,
+                smallest: Math.min(...sizes) * scale, shown: img.getBoundingClientRect().width});
+  }
+  return found;
+})()"""
+
+IMAGES_CHECK = """Array.from(document.querySelectorAll('img')).map(img => ({
+  src: img.getAttribute('src'), alt: img.getAttribute('alt'), width: img.getAttribute('width'),
+  height: img.getAttribute('height'), loading: img.getAttribute('loading'), decoding: img.getAttribute('decoding'),
+  caption: (img.closest('figure')?.querySelector('figcaption')?.textContent || '').trim()}))"""
+
+# Every box that scrolls (sideways or down) can be reached and named from the keyboard.
+SCROLL_BOXES_CHECK = """(() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const boxes = [];
+  for (const el of document.querySelectorAll('.post-content *')) {
+    const style = getComputedStyle(el);
+    const sideways = ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
+    const down = ['auto', 'scroll'].includes(style.overflowY) && el.scrollHeight > el.clientHeight + 1;
+    if (!sideways && !down) continue;
+    boxes.push({tag: el.tagName.toLowerCase() + '.' + String(el.className).split(' ').join('.'),
+                tabindex: el.getAttribute('tabindex'), role: el.getAttribute('role'),
+                label: el.getAttribute('aria-label')});
+  }
+  const regions = Array.from(document.querySelectorAll('[role=region]')).map(el => el.getAttribute('aria-label'));
+  return {boxes, regions};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def fresh_repository_site(tools, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's posts built now from its committed results (nothing runs), published by Jekyll
+    under the baseurl: the figures and layout this branch writes, not those committed in site/."""
+    base = tmp_path_factory.mktemp("fresh-repository")
+    root = base / "project"
+    shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(".git", ".litblog", "_site", "_build", "__pycache__",
+                                                              ".venv", "node_modules", ".pytest_cache"))
+    results_before = snapshot(root / "results")
+    assert run_cli(root, "-q", "--no-run") == 0
+    assert snapshot(root / "results") == results_before  # restyling re-runs and rewrites nothing
+    build = jekyll_build(root / "site", base / "out", BASEURL)
+    assert build.returncode == 0, build.output
+    return base / "out"
+
+
+@pytest.fixture(scope="module")
+def reader_pages(built: CheckedSite, fresh_repository_site: Path) -> Iterator[list[tuple[str, str]]]:
+    """(name, URL) of every post of the fixture project and of the repository built now, served."""
+    servers, pages = [], []
+    for name, destination, site in (("fixture", built.jekyll.destination, built.site),
+                                    ("repository", fresh_repository_site, fresh_repository_site.parent / "project" / "site")):
+        root = Path(destination).parent / f"serve-reader-{name}"
+        if not root.exists():
+            shutil.copytree(destination, root / BASEURL.strip("/"))
+            if (LOCAL_MATHJAX / "MathJax.js").is_file():
+                (root / "mathjax").symlink_to(LOCAL_MATHJAX)
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        address = f"http://127.0.0.1:{httpd.server_address[1]}"
+        pages += [(f"{name}-{Path(file).stem}", f"{address}{BASEURL}{url}") for file, url, _ in published_posts(site)]
+        pages.append((f"{name}-home", f"{address}{BASEURL}/"))
+    yield pages
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _reader_page(chromium: Chromium, url: str, width: int) -> Page:
+    page = open_page(chromium, url)
+    page.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=width < 600)
+    page.wait_until("document.readyState === 'complete'")
+    return page
+
+
+def test_code_lines_of_up_to_100_characters_fit_their_box_at_1280(reader_pages):
+    problems, lines = [], 0
+    with Chromium(width=1280, height=900) as chromium:
+        for name, url in reader_pages:
+            if name.endswith("-home"):
+                continue
+            found = _reader_page(chromium, url, 1280).evaluate(CODE_LINES_CHECK)
+            lines += found["lines"]
+            problems += [f"{name}: {line}" for line in found["bad"]]
+    assert lines > 200  # the recipes, summaries and logs were measured
+    assert problems == []
+
+
+def test_every_svg_figure_keeps_its_smallest_text_readable_on_a_phone(reader_pages):
+    figures, problems = [], []
+    with Chromium(width=390, height=844) as chromium:
+        for name, url in reader_pages:
+            page = _reader_page(chromium, url, 390)
+            found = page.evaluate(SVG_TEXT_CHECK)
+            figures += found
+            problems += [f"{name}: {figure}" for figure in found if figure["texts"] == 0 or figure["smallest"] < 11]
+            page.evaluate("document.querySelectorAll('img').forEach(img => { img.loading = 'eager'; })")
+            page.wait_until("Array.from(document.images).every(img => img.complete)")
+            page.evaluate(DECODED)
+            page.screenshot(ARTIFACTS / "browser" / "reader" / f"{name}-390.png")
+    names = [figure["src"] for figure in figures]
+    assert any("curves" in n for n in names) and any(n.startswith("chart-") for n in names), names
+    assert problems == []
+
+
+def test_every_image_has_a_size_a_distinct_alt_and_loads_lazily_below_the_first(reader_pages):
+    problems, count = [], 0
+    with Chromium(width=1280, height=900) as chromium:
+        for name, url in reader_pages:
+            page = _reader_page(chromium, url, 1280)
+            images = page.evaluate(IMAGES_CHECK)
+            count += len(images)
+            alts = [image["alt"] for image in images]
+            for index, image in enumerate(images):
+                if not (image["width"] or "").isdigit() or not (image["height"] or "").isdigit():
+                    problems.append(f"{name}: {image['src']} has no width and height")
+                if not image["alt"] or alts.count(image["alt"]) > 1 or image["alt"] == image["caption"]:
+                    problems.append(f"{name}: {image['src']}: alt {image['alt']!r} is empty, repeated or the caption")
+                if image["decoding"] != "async" or (image["loading"] == "lazy") != (index > 0):
+                    problems.append(f"{name}: {image['src']}: decoding {image['decoding']}, loading {image['loading']}")
+            assert_images_loaded_and_no_console_errors(page, at_least=0)  # WebP and SVG files all decode
+            page.screenshot(ARTIFACTS / "browser" / "reader" / f"{name}-1280.png")
+    assert count >= 10
+    assert problems == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_box_that_scrolls_is_a_named_region_the_keyboard_reaches(reader_pages, width):
+    problems, boxes = [], 0
+    with Chromium(width=width, height=900) as chromium:
+        for name, url in reader_pages:
+            found = _reader_page(chromium, url, width).evaluate(SCROLL_BOXES_CHECK)
+            boxes += len(found["boxes"])
+            problems += [f"{name}: {box}" for box in found["boxes"]
+                         if box["tabindex"] != "0" or box["role"] != "region" or not box["label"]]
+            # Regions are landmarks: each needs a name of its own.
+            problems += [f"{name}: region {label!r} is named more than once" for label in set(found["regions"])
+                         if found["regions"].count(label) > 1]
+    assert boxes > 0
+    assert problems == []

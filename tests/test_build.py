@@ -213,7 +213,7 @@ def test_building_one_post_keeps_the_others(project, capsys):
     assert run_cli(project, str(counts)) == 0
     assert "We count" in site_post(project, "2026-01-06-counts.md")
     assert "A post about stripes." in site_post(project)
-    assert (project / "site/assets/stripes/plain-curves.png").is_file()
+    assert (project / "site/assets/stripes/plain-curves.svg").is_file()
     assert (project / "site/_site/2026/01/05/stripes/index.html").is_file()
 
 

@@ -106,11 +106,11 @@ def test_check_reuses_the_committed_drawings_and_draws_nothing(project, monkeypa
     # A committed drawing whose digest is not what the build would draw now is redrawn, and differs.
     monkeypatch.undo()
     assert not (project / ".litblog" / "cache" / "charts").exists()  # the check drew into a scratch folder
-    curves = project / "site" / "assets" / "stripes" / "plain-curves.png"
+    curves = project / "site" / "assets" / "stripes" / "plain-curves.svg"
     data = curves.read_bytes()
     curves.write_bytes(data.replace(drawing_digest(curves).encode(), b"0" * 16))
     assert run_cli(project, "--check") == 1
-    assert "site/assets/stripes/plain-curves.png differs from what posts/2026-01-05-stripes.md builds now" in \
+    assert "site/assets/stripes/plain-curves.svg differs from what posts/2026-01-05-stripes.md builds now" in \
         capsys.readouterr().err
 
 

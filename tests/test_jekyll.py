@@ -117,15 +117,18 @@ def test_tables_logs_code_and_figures_render(built):
     html = page_text(built, STRIPES_POST)
     table = re.search(r"<table>.*?</table>", html, re.S).group(0)
     assert "<th" in table and re.search(r"<td[^>]*><code[^>]*>plain</code></td>", table)
-    logs = re.findall(r'<details class="litblog-log">\s*<summary>(.*?)</summary>\s*<pre><code>(.*?)</code></pre>\s*'
+    logs = re.findall(r'<details class="litblog-log">\s*<summary>(.*?)</summary>\s*<pre[^>]*><code>(.*?)</code></pre>\s*'
                       r"</details>", html, re.S)
     assert len(logs) == 2
     summary, log = logs[0]
     assert "Log of <code>plain</code>" in summary
     assert re.search(r"^Epoch 1/2$", log, re.M) and "<p>" not in log  # a log, not Markdown
     assert '<span class="k">def</span> <span class="nf">stripes</span>' in html  # rouge highlighting
-    assert re.search(r'<figure class="litblog-figure">\s*<img src="/some-repo/assets/stripes/flipped-curves.png" '
-                     r'alt="Curves with flips; test accuracy [0-9.]+\." />\s*<figcaption>Curves with flips', html)
+    # An SVG with its size, an alt saying what it shows (not the caption again), loaded when scrolled to.
+    assert re.search(r'<figure class="litblog-figure">\s*<img src="/some-repo/assets/stripes/flipped-curves.svg" '
+                     r'width="\d+" height="\d+" alt="Learning curves of flipped: accuracy and loss per epoch, '
+                     r'training against validation" loading="lazy" decoding="async" />\s*'
+                     r'<figcaption>Curves with flips; test accuracy [0-9.]+\.', html)
 
 
 def test_site_furniture_seo_feed_dates_and_a_404_page(built):
@@ -233,3 +236,29 @@ def test_liquid_verbatim_survives_real_liquid_and_jekylls_excerpts(block, tmp_pa
     expected = [f"\n{text}\n" if block else text for text in cases]
     assert len(outputs) == len(cases)
     assert [(text, out) for text, out, want in zip(cases, outputs, expected) if out != want] == []
+
+
+def test_the_home_page_has_a_heading_and_each_post_its_date_reading_time_and_summary(built):
+    home = page_text(built, "/")
+    assert re.search(r'<h1 class="home-title">Tiny test blog</h1>', home)
+    items = re.findall(r"<li>(.*?)</li>", home.split('<ul class="post-list">')[1].split("</ul>")[0], re.S)
+    assert len(items) == 3
+    for item in items:
+        assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[^"]+">\w{3} \d+, \d{4}</time> · \d+ min read', item), item
+        assert re.search(r"<p>[^<]{10,}</p>", item), item  # a summary: the description, else the first paragraph
+    # The stripes post has no description: its summary is its first paragraph, as plain text.
+    assert "A post about stripes." in home
+    assert re.search(r'<p class="post-meta">.*?· 1 min read', page_text(built, STRIPES_POST), re.S)
+
+
+def test_reading_time_counts_the_prose_and_the_summary_is_the_first_paragraph():
+    from litblog.build.reading import first_paragraph, reading_minutes
+
+    prose = " ".join(["word"] * 460)
+    code = "```python\n" + "x = 1\n" * 2000 + "```\n"
+    directive = "```{experiment} model1\nrecipe: a.b\n```\n"
+    assert reading_minutes(f"{prose}\n\n{code}\n{directive}") == 2  # 460 words at 230 a minute; code skimmed
+    assert reading_minutes("") == 1
+    body = f"{directive}\nThe model reaches {{result}}`model1.test.accuracy` on *held-out* [data](x).\n\nMore."
+    assert first_paragraph(body) == "The model reaches model1.test.accuracy on held-out data."
+    assert first_paragraph("word " * 200).endswith(" …") and len(first_paragraph("word " * 200)) <= 302

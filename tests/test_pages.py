@@ -380,14 +380,14 @@ def test_rendered_code_lists_the_module_helper(fresh_project):
 # -- charts at page width -----------------------------------------------------------------------
 
 def test_long_bar_labels_wrap_and_do_not_overlap():
-    from litblog.common.figures import LABEL_SIZE, TICK_SIZE, comparison_bars, wrapped_labels
+    from litblog.common.figures import LABEL_SIZE, LABEL_WRAP, TICK_SIZE, comparison_bars, wrapped_labels
     labels = ["augmented with flips and rotations", "MobileNetV2 features, frozen base", "baseline"]
     fig = comparison_bars(labels, [0.71, 0.93, 0.5], ylabel="test accuracy")
     fig.canvas.draw()
     axis = fig.axes[0]
     ticks = axis.get_xticklabels()
     assert [t.get_text() for t in ticks] == wrapped_labels(labels)[0]
-    assert all(max(len(line) for line in t.get_text().split("\n")) <= 14 for t in ticks)
+    assert all(max(len(line) for line in t.get_text().split("\n")) <= LABEL_WRAP for t in ticks)
     boxes = [t.get_window_extent() for t in ticks]
     assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), "tick labels overlap"
     assert {t.get_fontsize() for t in ticks} == {TICK_SIZE} and axis.yaxis.label.get_fontsize() == LABEL_SIZE

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -81,7 +82,7 @@ def test_rendered_post_matches_golden_file(rendered_golden, target):
         expected_file.write_text(body)
     assert body == expected_file.read_text()
     assert rendered.url == "/2024/02/03/golden/"
-    assert set(rendered.assets) == {"assets/golden/base-curves.png", "assets/golden/other-curves.png"}
+    assert set(rendered.assets) == {"assets/golden/base-curves.svg", "assets/golden/other-curves.svg"}
 
 
 def test_liquid_never_reads_code_or_logs(rendered_golden):
@@ -90,7 +91,7 @@ def test_liquid_never_reads_code_or_logs(rendered_golden):
     # The log's own "{% endraw %}" has its "{%" emitted through Liquid so the raw block is not cut
     # short ("{{ '{% endraw %}' }}" would not do: Liquid's tokenizer ends an output at the first "}").
     assert "{{ x }} and {% endraw %}{{ '{%' }}{% raw %} endraw %} and &lt;b&gt;bold&lt;/b&gt;" in jekyll
-    assert "{{ '/assets/golden/other-curves.png' | relative_url }}" in jekyll
+    assert "{{ '/assets/golden/other-curves.svg' | relative_url }}" in jekyll
 
 
 def test_a_metric_the_result_lacks_is_a_located_error(rendered_golden):
@@ -147,9 +148,12 @@ def test_a_chart_compares_experiments_and_is_drawn_once(rendered_golden, tmp_pat
     rendered = renderer.render(parse_post(post), outcomes)
     (chart,) = [path for path in rendered.assets if "/chart-" in path]
     png = rendered.assets[chart]
-    assert png.parent == tmp_path / "charts" and png.read_bytes().startswith(b"\x89PNG")
+    assert png.parent == tmp_path / "charts" and png.read_bytes().startswith(b"<?xml") and chart.endswith(".svg")
     assert f"{{{{ '/{chart}' | relative_url }}}}" in rendered.bodies["jekyll"]
-    assert 'alt="Test accuracy; the dashed line is chance."' in rendered.bodies["jekyll"]
+    # The alt says what the chart shows, bar by bar; the caption stays the caption.
+    assert 'alt="Bar chart of ' in rendered.bodies["jekyll"]
+    assert 'alt="Test accuracy; the dashed line is chance."' not in rendered.bodies["jekyll"]
+    assert re.search(r'<img [^>]*width="\d+" height="\d+"[^>]* decoding="async"', rendered.bodies["jekyll"])
     stamp = png.stat().st_mtime_ns
     assert renderer.render(parse_post(post), outcomes).assets[chart] == png
     assert png.stat().st_mtime_ns == stamp  # drawn once, reused
@@ -217,15 +221,15 @@ def test_a_confusion_matrix_is_drawn_from_the_recorded_counts(rendered_golden, t
     renderer.charts_dir = tmp_path / "charts"
     outcomes["other"].result.metrics["test"]["confusion"] = COUNTS  # as ctx.predict records them
     rendered = renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + CONFUSION)), outcomes)
-    png = rendered.assets["assets/golden/other-confusion.png"]
+    png = rendered.assets["assets/golden/other-confusion.svg"]
     assert png.parent == tmp_path / "charts" and drawing_digest(png) == png.stem
     assert "<figcaption>Counts of <em>other</em>.</figcaption>" in rendered.bodies["preview"]
     # The curves of both runs are drawn from their histories (their stored curves.png is the worker's).
-    assert rendered.assets["assets/golden/base-curves.png"].parent == tmp_path / "charts"
+    assert rendered.assets["assets/golden/base-curves.svg"].parent == tmp_path / "charts"
     # The counts named explicitly: the same drawing, under the figure's own name.
     named = CONFUSION.replace("other.confusion", "other.test.confusion")
     rendered = renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + named)), outcomes)
-    assert rendered.assets["assets/golden/other-test.confusion.png"] == png
+    assert rendered.assets["assets/golden/other-test.confusion.svg"] == png
 
 
 def test_a_figure_the_recipe_saved_wins_over_the_kind_of_that_name(rendered_golden, tmp_path):
@@ -236,7 +240,14 @@ def test_a_figure_the_recipe_saved_wins_over_the_kind_of_that_name(rendered_gold
     Image.new("RGB", (20, 10), "blue").save(result.folder / "figures" / "confusion.png")
     result.manifest["figures"]["confusion"] = {"file": "figures/confusion.png", "caption": "The recipe's own."}
     rendered = renderer.render(parse_post(replace(parsed.post, body=parsed.post.body + CONFUSION)), outcomes)
-    assert rendered.assets["assets/golden/other-confusion.png"] == result.folder / "figures" / "confusion.png"
+    # The recipe's PNG, converted to WebP for the page (20 px wide: no 2x version); the result is untouched.
+    webp = rendered.assets["assets/golden/other-confusion.webp"]
+    assert webp.parent == tmp_path / "charts" and drawing_digest(webp) == webp.stem
+    assert "assets/golden/other-confusion-2x.webp" not in rendered.assets
+    with Image.open(webp) as image, Image.open(result.folder / "figures" / "confusion.png") as saved:
+        assert image.format == "WEBP" and image.size == saved.size == (20, 10)
+    assert "alt=\"Figure 'confusion' of other, saved by its recipe: The recipe's own\"" in \
+        rendered.bodies["preview"].replace("&#39;", "'")
 
 
 def test_a_figure_no_run_can_have_is_a_located_error_saying_why(rendered_golden, tmp_path):

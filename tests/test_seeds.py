@@ -383,12 +383,12 @@ def test_charts_of_seeds_state_their_error_bars(seeds_golden):
     assert "Test accuracy. Bars: mean of 3 seeds; error bars: ±1 standard deviation; dots: each seed." in body
     assert "Bars: mean of 3 seeds; error bars: 95% confidence interval of the mean (Student&#39;s t)" in body
     charts = [path for path in rendered.assets if "/chart-" in path]
-    assert len(charts) == 2 and all(rendered.assets[c].read_bytes().startswith(b"\x89PNG") for c in charts)
+    assert len(charts) == 2 and all(rendered.assets[c].read_bytes().startswith(b"<?xml") for c in charts)
     # The band of the curves, drawn from the histories and cached by content; one seed's curves, drawn
     # from its history too (the curves.png the results hold is what workers used to draw: not used).
-    assert rendered.assets["assets/seeds/better-curves.png"].parent == renderer.charts_dir
-    assert rendered.assets["assets/seeds/base-curves-seed1.png"].parent == renderer.charts_dir
-    assert rendered.assets["assets/seeds/base-curves-seed1.png"] != rendered.assets["assets/seeds/base-curves.png"]
+    assert rendered.assets["assets/seeds/better-curves.svg"].parent == renderer.charts_dir
+    assert rendered.assets["assets/seeds/base-curves-seed1.svg"].parent == renderer.charts_dir
+    assert rendered.assets["assets/seeds/base-curves-seed1.svg"] != rendered.assets["assets/seeds/base-curves.svg"]
     assert "Mean per epoch over seeds 0, 1, 2; the band spans the lowest to the highest run." in body
 
 

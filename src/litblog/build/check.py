@@ -135,15 +135,17 @@ def _seed_charts(config: SiteConfig, charts: Path) -> None:
 
     A chart's file name is the digest of everything it shows (values, options, figures.py), so the
     committed file of that name is the chart. A figure drawn at build time under a name that does
-    not say what it shows (``model1-curves.png``) carries that digest inside (``page.drawing_digest``).
+    not say what it shows (``model1-curves.svg``) carries that digest inside (``page.drawing_digest``).
     The local cache wins, as a build here would use it.
     """
     charts.mkdir(parents=True)
     site = config.path("site_dir")
-    committed = [(png, png.name.removeprefix("chart-")) for png in sorted(site.glob("assets/*/chart-*.png"))]
-    committed += [(png, f"{digest}.png") for png in sorted(site.glob("assets/*/*.png"))
-                  if not png.name.startswith("chart-") and (digest := drawing_digest(png))]
-    cached = sorted((paths.cache_dir(config.root) / "charts").glob("*.png"))
+    drawings = [file for suffix in (".png", ".svg", ".webp") for file in sorted(site.glob(f"assets/*/*{suffix}"))]
+    committed = [(file, file.name.removeprefix("chart-")) for file in drawings if file.name.startswith("chart-")]
+    committed += [(file, f"{digest}{file.suffix}") for file in drawings
+                  if not file.name.startswith("chart-") and (digest := drawing_digest(file))]
+    cached = [file for suffix in (".png", ".svg", ".webp")
+              for file in sorted((paths.cache_dir(config.root) / "charts").glob(f"*{suffix}"))]
     for png, name in committed:
         shutil.copyfile(png, charts / name)
     for png in cached:

@@ -43,6 +43,11 @@ class Drawing:
     data: dict[str, Any]  # everything the drawing depends on, besides the drawing code
     caption: str  # for a page that shows the figure without the author's caption
     draw: Callable[[dict[str, Any]], "Figure"]  # data -> figure; imports matplotlib only when called
+    # The image's alt text, what it shows (kind, metrics, seeds); EXPERIMENT stands for the experiment's name.
+    alt: str = ""
+
+
+EXPERIMENT = "\0experiment\0"  # replaced in Drawing.alt by the experiment's name (and its seed)
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,20 @@ def _curves(runs: Runs, qualifier: str | None, pooled: bool) -> Drawing | str:
     trained = [(seed, result) for seed, result in runs if result.history.get("epochs")]
     if not trained:
         return "no run of it trained (its history has no epochs)" if pooled else "it did not train (no epochs)"
+    names = [name for _, result in trained for name in result.history.get("metrics", {})]
+    panels = sorted({n for n in names if not n.startswith("val_") and n != "learning_rate"},
+                    key=lambda n: (n == "loss", n))
+    what = " and ".join(n.replace("_", " ") for n in panels) or "metrics"
+    validation = " against validation" if any(n.startswith("val_") for n in names) else ""
     if not pooled:
-        return Drawing({"history": trained[0][1].history}, RUN_TIME_CURVES["caption"], _draw_curves)
+        return Drawing({"history": trained[0][1].history}, RUN_TIME_CURVES["caption"], _draw_curves,
+                       f"Learning curves of {EXPERIMENT}: {what} per epoch, training{validation}")
     seeds = [seed for seed, _ in trained]
     words = ", ".join(str(seed) for seed in seeds)
     return Drawing({"histories": [result.history for _, result in trained], "seeds": seeds},
-                   f"Mean per epoch over seeds {words}; the band spans the lowest to the highest run.", _draw_band)
+                   f"Mean per epoch over seeds {words}; the band spans the lowest to the highest run.", _draw_band,
+                   f"Learning curves of {EXPERIMENT}: {what} per epoch, training{validation}, "
+                   f"mean of {len(seeds)} seeds ({words}) with their range")
 
 
 def _draw_curves(data: dict[str, Any]) -> Figure:
@@ -131,8 +144,13 @@ def _confusion(runs: Runs, qualifier: str | None, pooled: bool) -> Drawing | str
     what = f"{name[:1].upper()}{name[1:]} images by true and predicted class"
     if pooled:
         what += ", summed over seeds " + ", ".join(str(seed) for seed, _ in runs)
+    seeds = ", ".join(str(seed) for seed, _ in runs)
+    alt = (f"Confusion matrix of {EXPERIMENT} on the {name} images" +
+           (f", summed over seeds {seeds}" if pooled else "") +
+           f": counts of {', '.join(classes)} by true and predicted class, "
+           f"{sum(counts[i][i] for i in range(len(classes)))} of {sum(map(sum, counts))} correct")
     return Drawing({"counts": counts, "classes": list(classes)},
-                   f"{what}: count and share of the true class.", _draw_confusion)
+                   f"{what}: count and share of the true class.", _draw_confusion, alt)
 
 
 def recorded_confusion(result: StoredResult, name: str | None) -> tuple[str, tuple[str, ...], list[list[int]]] | str:
@@ -207,9 +225,10 @@ def _draw_confusion(data: dict[str, Any]) -> Figure:
 
     Coloured and annotated as ``figures.confusion_matrix`` (which recipes call), with matplotlib
     alone: the build does not need seaborn. Drawn here rather than in figures.py because that
-    file's digest names every committed chart (``chart-<digest>.png``).
+    file's digest names every committed chart (``chart-<digest>.svg``).
     """
-    from ..common.figures import LABEL_SIZE, TICK_SIZE, TITLE_SIZE  # first: it selects the Agg backend
+    # First: it selects the Agg backend.
+    from ..common.figures import LABEL_SIZE, SCREEN_WIDTH, TEXT_COLOUR, TICK_SIZE, TITLE_SIZE
 
     import matplotlib.pyplot as plt
     import numpy as np
@@ -219,7 +238,7 @@ def _draw_confusion(data: dict[str, Any]) -> Figure:
     size = len(names)
     counts = np.asarray(data["counts"], dtype=int).reshape(size, size)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    side = 1.6 + 1.1 * size
+    side = min(SCREEN_WIDTH - 1.2, 1.6 + 1.1 * size)  # a phone's width: see figures.SCREEN_WIDTH
     fig, axis = plt.subplots(figsize=(side + 1.2, side))
     image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for true in range(size):
@@ -227,7 +246,7 @@ def _draw_confusion(data: dict[str, Any]) -> Figure:
             share = shares[true, predicted]
             # White on dark cells, as seaborn's heatmap picks, so every number stays legible.
             axis.text(predicted, true, f"{counts[true, predicted]}\n{share:.1%}", ha="center", va="center",
-                      fontsize=TICK_SIZE, color="white" if share > 0.6 else "black")
+                      fontsize=TICK_SIZE, color="white" if share > 0.6 else TEXT_COLOUR)
     bar = fig.colorbar(image, ax=axis, format=PercentFormatter(1.0), fraction=0.046, pad=0.04)
     bar.set_label("share of the true class", size=LABEL_SIZE)
     axis.set_xticks(range(size), names)

@@ -67,6 +67,21 @@ class Page:
     contents: str = ""  # the table of contents (toc.py), put before the first of those headings
     claims: tuple[Any, ...] = ()  # every {claim} of the post (claim.py: the family Holm's correction covers)
     claim_tests: dict[str, Any] = field(default_factory=dict)  # claim.py's cache of the family's tests
+    images: int = 0  # images placed so far: the first loads at once, the others lazily
+    code_examples: int = 0  # the author's code blocks so far, each labelled by its number
+    tables: int = 0  # {table} blocks so far, each labelled by its number
+
+    def scroll_box(self, markdown_block: str, label: str) -> str:
+        """A Markdown block (a code fence) in a box that scrolls sideways and that the keyboard can reach
+        and name: ``tabindex="0"``, ``role="region"``, ``aria-label``; Markdown inside is still Markdown
+        (``markdown="1"``: kramdown and Python-Markdown's md_in_html)."""
+        return (f'<div class="litblog-code" tabindex="0" role="region" aria-label="{html_text(label)}" '
+                f'markdown="1">\n\n{markdown_block.strip()}\n\n</div>\n')
+
+    def image_loading(self) -> str:
+        """``loading`` of the next image: "eager" for the page's first (likely on the first screen), else "lazy"."""
+        self.images += 1
+        return "eager" if self.images == 1 else "lazy"
 
     def template(self, template_name: str, /, **values: Any) -> str:
         return self.env.get_template(template_name).render(**values)
@@ -132,26 +147,30 @@ class Page:
     # -- drawings ---------------------------------------------------------------------------
 
     def drawn(self, drawing: dict[str, Any], draw: Callable[[dict[str, Any], Path], None], *,
-              stamped: bool = False) -> Path:
-        """The PNG of ``drawing`` in the chart cache, drawn only when its content (or figures.py) is new.
+              stamped: bool = False, suffix: str = ".svg") -> Path:
+        """The file (``suffix``: ``.svg``, ``.png`` or ``.webp``) of ``drawing`` in the chart cache,
+        drawn only when its content (or figures.py) is new.
 
-        ``stamped``: the PNG carries the drawing's digest (:func:`drawing_digest`), for a drawing
-        published under a name that does not say what it shows (``model1-curves.png``), so that
+        ``stamped``: the file carries the drawing's digest (:func:`drawing_digest`), for a drawing
+        published under a name that does not say what it shows (``model1-curves.svg``), so that
         ``build-site --check`` can reuse the committed file as a chart's is reused by its name.
         """
         drawing = {**drawing, "code": _figures_digest()}
+        if suffix != ".png":
+            drawing["file_type"] = suffix  # PNG drawings keep the digests they always had
         digest = hashlib.sha256(json.dumps(drawing, sort_keys=True).encode()).hexdigest()[:16]
-        png = self.charts_dir / f"{digest}.png"
-        if png.is_file():
-            return png
+        file = self.charts_dir / f"{digest}{suffix}"
+        if file.is_file():
+            return file
+        file.parent.mkdir(parents=True, exist_ok=True)
         if not stamped:
-            draw(drawing, png)
-            return png
-        plain = png.with_name(f".{digest}.unstamped.png")
+            draw(drawing, file)
+            return file
+        plain = file.with_name(f".{digest}.unstamped{suffix}")
         draw(drawing, plain)
-        atomic_write_bytes(png, _stamp(plain.read_bytes(), digest))
+        atomic_write_bytes(file, STAMPS[suffix](plain.read_bytes(), digest))
         plain.unlink()
-        return png
+        return file
 
 
 # A tEXt chunk right after the PNG header: "litblog-drawing\0<digest>".
@@ -170,8 +189,54 @@ def _stamp(png: bytes, digest: str) -> bytes:
     return png[:_HEADER_END] + chunk + png[_HEADER_END:]
 
 
-def drawing_digest(png: Path) -> str | None:
-    """The digest a stamped drawing (:meth:`Page.drawn`) carries, or None; reads only the file's start."""
+# An SVG's stamp: a comment right after the XML declaration (where drawing_digest looks).
+_SVG_STAMP = re.compile(rb"<!-- litblog-drawing ([0-9a-f]{16}) -->")
+# A WebP's stamp: its XMP metadata (a RIFF chunk decoders skip), holding only this text.
+_WEBP_STAMP = re.compile(rb"litblog-drawing:([0-9a-f]{16})\Z")
+
+
+def _stamp_svg(svg: bytes, digest: str) -> bytes:
+    declaration, newline, rest = svg.partition(b"\n")
+    if not declaration.startswith(b"<?xml"):
+        raise ValueError("not an SVG file from matplotlib")
+    return declaration + newline + b"<!-- litblog-drawing " + digest.encode("ascii") + b" -->\n" + rest
+
+
+def _stamp_webp(webp: bytes, digest: str) -> bytes:
+    """A simple (VP8/VP8L) WebP turned extended (a VP8X header) with an XMP chunk holding the digest;
+    the image's bitstream is unchanged, decoders skip the chunk."""
+    import io
+
+    from PIL import Image
+
+    if webp[:4] != b"RIFF" or webp[8:12] != b"WEBP" or webp[12:16] not in (b"VP8 ", b"VP8L"):
+        raise ValueError("not a simple WebP file")
+    with Image.open(io.BytesIO(webp)) as image:
+        (width, height), alpha = image.size, image.mode == "RGBA"
+    flags = 0x04 | (0x10 if alpha else 0)  # XMP present; alpha
+    vp8x = bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    xmp = b"litblog-drawing:" + digest.encode("ascii")
+    chunk = struct.pack("<4sI", b"XMP ", len(xmp)) + xmp + (b"\0" if len(xmp) % 2 else b"")
+    body = b"WEBP" + struct.pack("<4sI", b"VP8X", len(vp8x)) + vp8x + webp[12:] + chunk
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+STAMPS: dict[str, Callable[[bytes, str], bytes]] = {".png": _stamp, ".svg": _stamp_svg, ".webp": _stamp_webp}
+
+
+def drawing_digest(file: Path) -> str | None:
+    """The digest a stamped drawing (:meth:`Page.drawn`) carries, or None (a PNG, SVG or WebP file)."""
+    if file.suffix == ".svg":
+        try:
+            with file.open("rb") as opened:
+                head = opened.read(400)
+        except OSError:
+            return None
+        found = _SVG_STAMP.search(head.partition(b"\n")[2][:64])
+        return found.group(1).decode("ascii") if found else None
+    if file.suffix == ".webp":
+        return _webp_digest(file)
+    png = file
     try:
         with png.open("rb") as file:
             head = file.read(_HEADER_END + 8 + len(_DRAWING_KEY) + 1 + 16 + 4)
@@ -185,6 +250,24 @@ def drawing_digest(png: Path) -> str | None:
         return None
     key, _, value = head[_HEADER_END + 8:_HEADER_END + 8 + length].partition(b"\0")
     return value.decode("ascii") if key == _DRAWING_KEY and _DIGEST.fullmatch(value) else None
+
+
+def _webp_digest(file: Path) -> str | None:
+    """The digest in a stamped WebP's XMP chunk (the file's last chunk), or None."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return None
+    if data[:4] != b"RIFF" or data[8:16] != b"WEBPVP8X":
+        return None
+    position = 12
+    while position + 8 <= len(data):
+        kind, length = struct.unpack("<4sI", data[position:position + 8])
+        if kind == b"XMP ":
+            found = _WEBP_STAMP.match(data[position + 8:position + 8 + length])
+            return found.group(1).decode("ascii") if found else None
+        position += 8 + length + (length % 2)
+    return None
 
 
 def _figures_digest() -> str:

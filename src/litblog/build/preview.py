@@ -56,7 +56,8 @@ class PreviewEntry:
     title: str
     date: Any
     href: str
-    description: str | None
+    description: str | None  # the front matter's description or summary, else the first paragraph
+    reading_minutes: int = 1
 
 
 class PreviewBuilder:
@@ -108,7 +109,8 @@ class PreviewBuilder:
         post = rendered.post
         return self._env.get_template("post.html").render(
             site=self._site, root="../" * folder_depth(rendered.url), body=jinja2.utils.markupsafe.Markup(body),
-            post={"title": post.title, "date": post.date, "author": post.front_matter.get("author")},
+            post={"title": post.title, "date": post.date, "author": post.front_matter.get("author"),
+                  "reading_minutes": rendered.front_matter.get("reading_minutes")},
             math="$$" in body_markdown, live_reload=self._live_reload)
 
     def index_page(self, entries: list[PreviewEntry]) -> str:

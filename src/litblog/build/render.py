@@ -33,6 +33,7 @@ from ..common.errors import UserError, UserErrors
 from .outcomes import ExperimentOutcome, SeedOutcome
 from .page import Page, caption_markdown
 from .posts import Post
+from .reading import reading_minutes
 from .targets import TARGETS
 
 __all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "folder_depth", "post_url"]
@@ -96,8 +97,12 @@ def render_text(block: TextBlock, page: Page) -> str:
 
 
 def render_code(block: CodeBlock, page: Page) -> str:
-    """An author's code block, as written."""
-    return page.target.code_block(block.text, nested=block.nested)
+    """An author's code block, as written; at the top level, in a box that scrolls and takes the keyboard's focus."""
+    code = page.target.code_block(block.text, nested=block.nested)
+    if block.nested or not block.text.startswith(("```", "~~~")):
+        return code  # inside a list or quote (or indented code): a box around it would end the container
+    page.code_examples += 1
+    return page.scroll_box(code, f"Code example {page.code_examples}")
 
 
 class _TemplateCache(jinja2.FileSystemBytecodeCache):
@@ -207,6 +212,7 @@ class Renderer:
         if not isinstance(front_matter.get("date"), dt.datetime):
             front_matter["date"] = post.date
         front_matter["title"] = post.title
+        front_matter.setdefault("reading_minutes", reading_minutes(post.body))  # the home page and post header
         warnings = _once([*(warning for page in pages for warning in page.warnings), *typed_warnings])
         return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
 

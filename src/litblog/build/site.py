@@ -21,6 +21,7 @@ from ..common.errors import SourceLocation, UserError
 from ..common.fsutil import discard, is_inside, make_unique_dir, recover_dir, replace_dir
 from .posts import Post
 from .preview import PreviewBuilder, PreviewEntry, page_file
+from .reading import first_paragraph, reading_minutes
 from .render import RenderedPost, post_url, template_cache
 
 PREVIEW_DIR = "_site"
@@ -315,7 +316,8 @@ class _Writer:
 
 
 def _entry(post: Post, url: str) -> PreviewEntry:
-    return PreviewEntry(post.title, post.date, page_file(url), post.front_matter.get("description"))
+    summary = post.front_matter.get("description") or post.front_matter.get("summary") or first_paragraph(post.body)
+    return PreviewEntry(post.title, post.date, page_file(url), str(summary), reading_minutes(post.body))
 
 
 def _carry_over(old_site: Path, staging: Path, post: Post, config: SiteConfig, writer: _Writer) -> bool:

@@ -8,10 +8,12 @@ a bar chart comparing experiments.
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import textwrap
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import matplotlib
 
@@ -21,11 +23,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-TRAIN_COLOUR = "#1f77b4"
-VALIDATION_COLOUR = "#ff7f0e"
-# Sizes that stay legible when a figure is scaled down to the page's width (about 800 px).
-TICK_SIZE, LABEL_SIZE, LEGEND_SIZE, TITLE_SIZE = 10, 11, 10, 12
+# The page's colours and fonts (templates/jekyll/assets/css/litblog.css): text, muted text, rules, links.
+TEXT_COLOUR, MUTED_COLOUR, GRID_COLOUR = "#1f2328", "#4a525c", "#d1d9e0"
+TRAIN_COLOUR = "#0550ae"  # the page's link colour
+VALIDATION_COLOUR = "#bc4c00"
+PAGE_FONTS = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif"
+# Figures the build draws are at most SCREEN_WIDTH inches wide (SVG: 96 CSS px an inch at natural
+# size) with no text under TICK_SIZE points. A phone shows the page's column at about 366 CSS px,
+# so the smallest text there is TICK_SIZE * 4/3 * 366 / (96 * width) px: 11.6 px at 5.5 inches.
+SCREEN_WIDTH = 5.5
+TICK_SIZE, LABEL_SIZE, LEGEND_SIZE, TITLE_SIZE = 12, 12.5, 12, 13
 LABEL_WRAP = 14  # characters per line of a bar's label
+LOSS_LOG_RATIO = 10  # a loss panel whose values span more than a decade gets a log axis
+# rcParams the build draws its SVG figures with: the page's font and colours, text kept as text,
+# ids from a fixed salt (the same figure gives the same bytes).
+PAGE_STYLE = {
+    "svg.fonttype": "none", "svg.hashsalt": "litblog", "font.family": "sans-serif",
+    "text.color": TEXT_COLOUR, "axes.labelcolor": TEXT_COLOUR, "axes.edgecolor": MUTED_COLOUR,
+    "xtick.color": MUTED_COLOUR, "ytick.color": MUTED_COLOUR, "xtick.labelcolor": TEXT_COLOUR,
+    "ytick.labelcolor": TEXT_COLOUR, "grid.color": GRID_COLOUR, "legend.edgecolor": GRID_COLOUR,
+    "axes.spines.top": False, "axes.spines.right": False,
+}
 
 
 def _legible(axis: Any) -> None:
@@ -59,17 +77,44 @@ def save_figure(fig: Figure, path: Path) -> None:
     partial.replace(path)
 
 
+def save_svg(fig: Figure, path: Path) -> None:
+    """Write ``fig`` as an SVG for a page (text as text in the page's fonts, no date), atomically; close it.
+
+    Draw the figure inside ``matplotlib.rc_context(PAGE_STYLE)`` (:func:`draw_for_page` does both).
+    """
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "litblog"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.05,
+                    metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    # matplotlib lays text out with DejaVu Sans, wider than the page's fonts: the page's text fits.
+    text = re.sub(r"font-family: [^;\"]*", "font-family: " + PAGE_FONTS, buffer.getvalue())
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def draw_for_page(draw: Callable[[], Figure], path: Path) -> None:
+    """``draw()`` in the page's style (:data:`PAGE_STYLE`), saved as an SVG at ``path``."""
+    with plt.rc_context(PAGE_STYLE):
+        fig = draw()
+        save_svg(fig, path)
+
+
 def learning_curves(history: dict[str, Any], title: str | None = None) -> Figure:
     """Accuracy and loss per epoch, training against validation, phases marked.
 
     ``history`` is a stored ``history.json``: ``epochs``, ``metrics`` and ``phases``. Each
-    phase after the first gets a dotted line labelled "start of <phase>".
+    phase after the first gets a dotted line labelled "start of <phase>". Panels are stacked,
+    one metric under the other, so the figure keeps a phone's width (:data:`SCREEN_WIDTH`).
     """
     epochs = history.get("epochs", [])
     metrics = history.get("metrics", {})
     panels = _panels(metrics)
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 3.8), squeeze=False)
-    for axis, name in zip(axes[0], panels):
+    fig, axes = _stacked(len(panels))
+    for axis, name in zip(axes, panels):
         axis.plot(epochs, metrics[name], marker="o", markersize=3, color=TRAIN_COLOUR, label="training")
         if f"val_{name}" in metrics:
             axis.plot(epochs, metrics[f"val_{name}"], marker="o", markersize=3, color=VALIDATION_COLOUR,
@@ -94,10 +139,10 @@ def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[in
     for history in histories:
         names += [n for n in history.get("metrics", {}) if n not in names]
     panels = _panels(names)
-    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 3.8), squeeze=False)
+    fig, axes = _stacked(len(panels))
     all_epochs = sorted({e for h in histories for e in h.get("epochs", [])})
     runs = len(histories)
-    for axis, name in zip(axes[0], panels):
+    for axis, name in zip(axes, panels):
         for series, colour, label in ((name, TRAIN_COLOUR, "training"), (f"val_{name}", VALIDATION_COLOUR,
                                                                          "validation")):
             per_epoch: dict[int, list[float]] = {}
@@ -116,12 +161,18 @@ def learning_curves_band(histories: Sequence[dict[str, Any]], seeds: Sequence[in
         values = [v for h in histories for key in (name, f"val_{name}")
                   for v in h.get("metrics", {}).get(key, []) if v == v and v > 0]
         _finish_panel(axis, name, first.get("phases", []), values, all_epochs)
-    words = title or (f"seeds {', '.join(str(s) for s in seeds)}: mean, band from lowest to highest"
+    words = title or (f"seeds {', '.join(str(s) for s in seeds)}: mean and range"
                       if seeds else None)
     if words:
         fig.suptitle(_plain(words), fontsize=LABEL_SIZE)
     fig.tight_layout()
     return fig
+
+
+def _stacked(count: int) -> tuple[Figure, list[Any]]:
+    """A figure of ``count`` panels one above the other, :data:`SCREEN_WIDTH` wide."""
+    fig, axes = plt.subplots(max(1, count), 1, figsize=(SCREEN_WIDTH, 0.4 + 3.1 * max(1, count)), squeeze=False)
+    return fig, list(axes[:, 0])
 
 
 def _panels(names: Iterable[str]) -> list[str]:
@@ -132,23 +183,37 @@ def _panels(names: Iterable[str]) -> list[str]:
 
 def _finish_panel(axis: Any, name: str, phases: Sequence[dict[str, Any]], values: Sequence[float],
                   epochs: Sequence[int]) -> None:
-    """What every learning-curve panel has: phase starts after the first marked, a log scale for a loss
-    spanning more than a factor 100, labels, epoch ticks when few, grid and legend."""
+    """What every learning-curve panel has: phase starts after the first marked, the loss axis rule
+    (:func:`loss_scale`), labels, epoch ticks when few, grid and legend."""
     for phase in phases[1:]:
         boundary = phase["first_epoch"] - 0.5
-        axis.axvline(boundary, color="grey", linestyle=":", linewidth=1.2)
+        axis.axvline(boundary, color=MUTED_COLOUR, linestyle=":", linewidth=1.2)
         axis.annotate(f"start of {phase['name']}", xy=(boundary, 1), xycoords=("data", "axes fraction"),
-                      xytext=(3, -12), textcoords="offset points", fontsize=9, color="dimgrey")
-    if "loss" in name and values and max(values) / min(values) > 100:
-        axis.set_yscale("log")  # a first-epoch loss in the hundreds would flatten the rest
+                      xytext=(3, -14), textcoords="offset points", fontsize=TICK_SIZE, color=MUTED_COLOUR)
+    if "loss" in name and loss_scale(values) == "log":
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        axis.set_yscale("log")
+        axis.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.yaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("epoch")
     axis.set_ylabel(name.replace("_", " "))
     axis.set_title(name.replace("_", " "))
     if epochs and len(epochs) <= 25:
-        axis.set_xticks(epochs)
-    axis.grid(alpha=0.3)
+        # Every epoch a tick, every other one labelled past 12: numbers never touch at a phone's width.
+        axis.set_xticks(epochs, [str(e) if len(epochs) <= 12 or i % 2 == 0 else "" for i, e in enumerate(epochs)])
+    axis.grid(alpha=0.6)
     axis.legend(loc="best", fontsize=LEGEND_SIZE)
     _legible(axis)
+
+
+def loss_scale(values: Sequence[float]) -> str:
+    """The axis of every loss panel: "log" when its values (training and validation, all runs) span more
+    than a decade (:data:`LOSS_LOG_RATIO`), as a first epoch's spike does; else "linear". On a linear
+    axis such a spike flattens every other epoch to a line at the bottom."""
+    values = [v for v in values if v == v and v > 0]
+    return "log" if values and max(values) / min(values) > LOSS_LOG_RATIO else "linear"
 
 
 def image_grid(images: Sequence[Any], titles: Sequence[str], columns: int | None = None,
@@ -309,7 +374,8 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
         baseline = None
     shown_labels, rotation = wrapped_labels([str(label) for label in labels])
     shown_labels = [_plain(label) for label in shown_labels]
-    fig, axis = plt.subplots(figsize=(1.4 + 1.3 * max(1, len(labels)), 3.8))
+    # At most SCREEN_WIDTH wide: more bars get narrower slots (their labels slant when long).
+    fig, axis = plt.subplots(figsize=(min(SCREEN_WIDTH, 1.4 + 1.2 * max(1, len(labels))), 3.8))
     positions = list(range(len(labels)))
     present = [v for v in values if v is not None]
     heights = [v if v is not None else 0.0 for v in values]
@@ -323,18 +389,18 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
     if any(e is not None for e in errors):
         shown = [i for i, e in enumerate(errors) if e is not None]
         axis.errorbar([positions[i] for i in shown], [heights[i] for i in shown], yerr=[errors[i] for i in shown],
-                      fmt="none", ecolor="black", elinewidth=1.2, capsize=5, zorder=3)
+                      fmt="none", ecolor=TEXT_COLOUR, elinewidth=1.2, capsize=5, zorder=3)
     for index, runs in enumerate(points):
         if runs:
             # Spread sideways a little, always the same way, so equal values stay visible.
             offsets = [0.0] if len(runs) == 1 else [-0.15 + 0.3 * k / (len(runs) - 1) for k in range(len(runs))]
-            axis.scatter([index + o for o in offsets], runs, s=14, color="white", edgecolors="black",
+            axis.scatter([index + o for o in offsets], runs, s=14, color="white", edgecolors=TEXT_COLOUR,
                          linewidths=0.8, zorder=4)
     for index, (bar, value, note) in enumerate(zip(bars, values, notes)):
         if value is None:
             bar.set_visible(False)
             axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, _plain(note or "no result"), ha="center",
-                      va="bottom", fontsize=TICK_SIZE, color="dimgrey", rotation=90)
+                      va="bottom", fontsize=TICK_SIZE, color=MUTED_COLOUR, rotation=90)
         else:
             label_at = max([value + (errors[index] or 0.0), *points[index]])
             axis.text(bar.get_x() + bar.get_width() / 2, label_at, format(value, value_format), ha="center",
@@ -354,7 +420,7 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
         axis.set_ylim(0, 1)
         axis.set_yticks([])
         axis.text(0.5, 0.6, "no results yet", transform=axis.transAxes, ha="center", va="center", fontsize=TITLE_SIZE,
-                  color="dimgrey")
+                  color=MUTED_COLOUR)
     else:
         axis.set_ylim(0, top * 1.12)
         if value_format.endswith("%"):

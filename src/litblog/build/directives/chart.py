@@ -30,7 +30,7 @@ from ..text import html_text
 from ..yaml_source import YamlDocument
 from .base import (Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument, format_spec_problem,
                    named_in)
-from .figure import caption_text
+from .figure import image_values
 from .numbering import caption_number, check_name
 from .seed_values import MISSING, seed_values
 
@@ -166,17 +166,23 @@ def render(chart: ChartDirective, page: Page) -> str:
         drawing["points"] = spreads
         drawing["errors"] = [chart_error(runs, chart.error) if runs else None for runs in spreads]
         statement = seeds_statement([len(runs) for runs in spreads if runs], chart.error)
-    png = page.drawn(drawing, _draw_chart)
-    src = page.asset(f"assets/{page.post.slug}/chart-{png.stem}.png", png)
+    svg = page.drawn(drawing, _draw_chart)
+    image = image_values(page, f"assets/{page.post.slug}/chart-{svg.stem}", svg)
     caption = page.caption(chart.caption, chart.caption_references)
     if statement:
         caption = Markup(f"{caption} {html_text(statement)}") if caption else html_text(statement)
-    alt = caption_text(caption) or f"{chart.ylabel} of " + ", ".join(chart.labels)
     missing = [Markup(missing_inline(name, text=label)) for name, label in zip(chart.experiments, chart.labels)
                if page.outcomes[name].result is None]
     caption = Markup(caption_number(page.numbers.get(chart.name or ""), caption))
-    return notices + page.template("figure.html.j2", src=src, alt=html_text(alt), width=None,
-                                   caption_html=caption, missing=missing, anchor=chart.name)
+    return notices + page.template("figure.html.j2", **image, alt=html_text(chart_alt(chart, values, statement)),
+                                   width=None, caption_html=caption, missing=missing, anchor=chart.name)
+
+
+def chart_alt(chart: ChartDirective, values: list[float | None], statement: str) -> str:
+    """What a chart shows, bar by bar: "Bar chart of test accuracy: small CNN 71.2%, ...", seeds said."""
+    bars = ", ".join(f"{label} {format(value, chart.value_format) if value is not None else 'no result'}"
+                     for label, value in zip(chart.labels, values))
+    return f"Bar chart of {chart.ylabel}: {bars}" + (f" ({statement.rstrip('.')})" if statement else "")
 
 
 DIRECTIVE = Directive("chart", ChartDirective, OPTIONS, parse, render)
@@ -202,10 +208,9 @@ def _numbers(page: Page, experiment: str, path: str, location: SourceLocation) -
 
 
 def _draw_chart(drawing: dict[str, Any], target: Path) -> None:
-    from ...common.figures import comparison_bars, save_figure  # matplotlib: only when a drawing is new
+    from ...common.figures import comparison_bars, draw_for_page  # matplotlib: only when a drawing is new
 
-    fig = comparison_bars(drawing["labels"], drawing["values"], ylabel=drawing["ylabel"],
-                          baseline=drawing["baseline"], baseline_label=drawing["baseline_label"],
-                          value_format=drawing["format"], notes=drawing.get("notes"),
-                          errors=drawing.get("errors"), points=drawing.get("points"))
-    save_figure(fig, target)
+    draw_for_page(lambda: comparison_bars(drawing["labels"], drawing["values"], ylabel=drawing["ylabel"],
+                                          baseline=drawing["baseline"], baseline_label=drawing["baseline_label"],
+                                          value_format=drawing["format"], notes=drawing.get("notes"),
+                                          errors=drawing.get("errors"), points=drawing.get("points")), target)

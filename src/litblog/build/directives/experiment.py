@@ -125,7 +125,8 @@ def render(directive: ExperimentDirective, page: Page) -> str:
             # The import header is shown with the first listing that has it; later ones fold it.
             folded = header if header and header in page.shown_imports else None
             page.shown_imports.add(header)
-            parts.append(page.template("code.md.j2", source=source if folded else header + source, call=call,
+            parts.append(page.template("code.md.j2", name=directive.name,
+                                       source=source if folded else header + source, call=call,
                                        imports=folded.rstrip() if folded else None,
                                        ran=result is not None,
                                        seed=experiment.seed, seeds=[run.seed for run in outcome.runs],
@@ -133,7 +134,7 @@ def render(directive: ExperimentDirective, page: Page) -> str:
         elif result is None:
             continue
         elif item == "summary" and result.summaries():
-            parts.append(_summaries(result, page))
+            parts.append(_summaries(result, page, directive.name))
         elif item == "log" and outcome.several and len(outcome.results) > 1:
             parts.append(_seed_logs(directive.name, outcome.results, page))
         elif item == "log":
@@ -150,14 +151,14 @@ def render(directive: ExperimentDirective, page: Page) -> str:
 DIRECTIVE = Directive("experiment", ExperimentDirective, OPTIONS, parse, render)
 
 
-def _summaries(result: StoredResult, page: Page) -> str:
+def _summaries(result: StoredResult, page: Page, experiment: str) -> str:
     """Each summary as a table (``summary.json``), or as Keras' text for a result without one."""
     parts = []
     for model, text, summary in result_summaries(result):
         if summary is None:
-            parts.append(page.template("summary.md.j2", summaries=[(model, text)]))
+            parts.append(page.template("summary.md.j2", summaries=[(model, text)], experiment=experiment))
         else:
-            parts.append(page.template("summary_table.html.j2", summary=summary))
+            parts.append(page.template("summary_table.html.j2", summary=summary, experiment=experiment))
     return "\n".join(part.rstrip() + "\n" for part in parts)
 
 
@@ -240,7 +241,7 @@ def _metrics(name: str, outcome: ExperimentOutcome, location: SourceLocation, pa
                   for k, _ in names]
     else:
         values = [(cell(html_text(k)), cell(value_text(page, name, k, "", location))) for k, _ in names]
-    return page.template("metrics.md.j2", values=values) if values else ""
+    return page.template("metrics.md.j2", values=values, experiment=name) if values else ""
 
 
 def capped_log(text: str, head: int = LOG_HEAD_LINES, tail: int = LOG_TAIL_LINES) -> tuple[str, int]:

@@ -112,9 +112,12 @@ def render(table: TableDirective, page: Page) -> str:
         rows.append(row)
     aligns = ["left", *("right" if n else "left" for n in numeric)]
     caption = page.caption(table.caption, table.caption_references)
-    caption = Markup(caption_number(page.numbers.get(table.name or ""), caption))
+    page.tables += 1  # a scrolling table is a region the keyboard reaches: its label must be its own
+    numbered = page.numbers.get(table.name or "")
+    label = f"{numbered.text if numbered else 'Table ' + str(page.tables)}: " + ", ".join(table.experiments)
+    caption = Markup(caption_number(numbered, caption))
     return notices + page.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption,
-                                   anchor=table.name)
+                                   anchor=table.name, label=label)
 
 
 DIRECTIVE = Directive("table", TableDirective, OPTIONS, parse, render)
