@@ -40,7 +40,7 @@ def test_a_build_writes_the_post_with_its_front_matter_and_outputs(built_project
 def test_every_linked_image_exists_and_no_machine_path_leaks(built_project):
     site = built_project / "site"
     body = site_post(built_project)
-    images = re.findall(r"\{\{ '/(assets/[^']+\.png)' \| relative_url \}\}", body)  # the notebook is linked too
+    images = re.findall(r"\{\{ '/(assets/[^']+\.(?:svg|webp|png))' \| relative_url \}\}", body)  # not the notebook
     assert len(images) == 2
     for image in images:
         assert (site / image).stat().st_size > 1000
