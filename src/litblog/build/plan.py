@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from . import identity
 from ..common import datasets, paths, reads
 from .config import SiteConfig
 from .directives import ExperimentDirective, ParsedPost
@@ -156,12 +157,12 @@ def make_plan(
     plan = Plan()
     versions = versions or framework_versions()
     used_overrides: set[str] = set()
-    digests: dict[Path, str] = {}
-    digest_cache = reads.DigestCache(paths.cache_dir(config.root) / "read-digests.json")
+    digest_cache = identity.for_project(config.root)
+    memo = _Memo(engine_inputs(digest_cache))
     for parsed in posts:
         for directive in parsed.experiments.values():
             seeds = directive_seeds(directive, config)
-            resolved = _resolve(directive, config, overrides, used_overrides, versions, digests, errors)
+            resolved = _resolve(directive, config, overrides, used_overrides, versions, memo, errors)
             if resolved is None:
                 continue
             keys = []
@@ -169,7 +170,7 @@ def make_plan(
                 use = ExperimentUse(parsed.post.path, directive.name, directive.location,
                                     seed if len(seeds) > 1 else None)
                 planned = _plan_seed(resolved, seed, use, directive, config, store, digest_cache, force,
-                                     retry_blocked)
+                                     retry_blocked, memo)
                 existing = plan.experiments.get(planned.key)
                 if existing is not None:
                     planned = replace(existing, uses=existing.uses + (use,))
@@ -195,6 +196,19 @@ def directive_seeds(directive: ExperimentDirective, config: SiteConfig) -> tuple
     return config.build.seeds or (config.build.seed,)
 
 
+@dataclass
+class _Memo:
+    """What one plan computes once however many experiments share it: recipes read, their project
+    dependencies, file digests (by identity, across builds: ``identity.FileDigests``), the engine's
+    inputs, and the stored results' key inputs per recipe (for :func:`_why_missing`)."""
+
+    engine: dict[str, str]
+    recipes: dict[tuple[str, Path], Recipe] = field(default_factory=dict)
+    dependencies: dict[Path, list[Path]] = field(default_factory=dict)
+    recipe_digests: dict[str, str] = field(default_factory=dict)
+    stored_inputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _Resolved:
     """What an experiment's runs share: all of the key's inputs but the seed."""
@@ -212,12 +226,13 @@ def _resolve(
     overrides: dict[str, Any],
     used_overrides: set[str],
     versions: dict[str, str],
-    digests: dict[Path, str],
+    memo: _Memo,
     errors: list[UserError],
 ) -> _Resolved | None:
     recipe_location = directive.options.location("recipe")
     try:
-        recipe = find_recipe(directive.recipe, config.path("recipes_dir"))
+        where = (directive.recipe, config.path("recipes_dir"))
+        recipe = memo.recipes.get(where) or memo.recipes.setdefault(where, find_recipe(*where))
     except RecipeNotFound as exc:
         errors.append(UserError(str(exc), recipe_location, suggestion=exc.suggestion))
         return None
@@ -267,23 +282,27 @@ def _resolve(
 
     root = config.root.resolve()
     recipe_file = recipe.file.resolve()
-    sources = {f"{recipe_file.relative_to(root).as_posix()}::{recipe.function}": recipe_digest(recipe)}
-    for file in project_dependencies(recipe.file, config.import_root):
+    if recipe.reference not in memo.recipe_digests:
+        memo.recipe_digests[recipe.reference] = recipe_digest(recipe)
+    sources = {f"{recipe_file.relative_to(root).as_posix()}::{recipe.function}": memo.recipe_digests[recipe.reference]}
+    if recipe.file not in memo.dependencies:
+        memo.dependencies[recipe.file] = project_dependencies(recipe.file, config.import_root)
+    digest_cache = identity.for_project(config.root)
+    for file in memo.dependencies[recipe.file]:
         if file == recipe_file:
             continue
-        if file not in digests:
-            digests[file] = source_digest(file)
-        sources[file.relative_to(root).as_posix()] = digests[file]
+        # One digest per changed file, however many experiments import it.
+        sources[file.relative_to(root).as_posix()] = digest_cache.digest(file, source_digest, kind="tokens")
     return _Resolved(recipe, params, sources, dataset_fingerprints, versions)
 
 
 def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: ExperimentDirective,
                config: SiteConfig, store: ResultStore, digest_cache: reads.DigestCache, force: bool,
-               retry_blocked: bool) -> PlannedExperiment:
+               retry_blocked: bool, memo: _Memo) -> PlannedExperiment:
     """One run of an experiment: its key and whether it must run."""
     recipe, params = resolved.recipe, resolved.params
     inputs = KeyInputs(recipe=recipe.reference, sources=dict(resolved.sources), params=dict(params), seed=seed,
-                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=engine_inputs(digest_cache),
+                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=dict(memo.engine),
                        # Only when asked for: every other key stays what it was.
                        extra={"accelerate": list(directive.accelerate)} if directive.accelerate else {})
     key = inputs.key()
@@ -304,7 +323,7 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
         if rejected is not None:
             reason = "its stored result was rejected (see the warning above)"
         elif record is None:
-            reason = _why_missing(store, recipe.reference, inputs)
+            reason = _why_missing(store, recipe.reference, inputs, memo)
         elif retry_blocked:
             reason = "--retry-blocked"
         elif arrived:
@@ -316,12 +335,20 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
                              replaces=force or bool(changed))
 
 
-def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs) -> str:
-    """Name the inputs that changed since the closest stored result of the same recipe."""
+def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs, memo: _Memo | None = None) -> str:
+    """Name the inputs that changed since the closest stored result of the same recipe.
+
+    The stored results' key inputs are read once per plan (``memo``), not once per missing run.
+    """
     new = inputs.to_json()
     best: list[str] | None = None
-    for result in store.results(recipe):
-        changes = describe_changes(result.manifest.get("key_inputs", {}), new)
+    if memo is None or recipe not in memo.stored_inputs:
+        stored = [result.manifest.get("key_inputs", {}) for result in store.results(recipe)]
+        if memo is None:
+            memo = _Memo({})
+        memo.stored_inputs[recipe] = stored
+    for key_inputs in memo.stored_inputs[recipe]:
+        changes = describe_changes(key_inputs, new)
         if best is None or len(changes) < len(best):
             best = changes
     if not best:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import secrets
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +25,7 @@ from ..common.fsutil import discard, is_inside, make_unique_dir, recover_dir, re
 from .posts import Post
 from .preview import PreviewBuilder, PreviewEntry, page_file
 from .render import RenderedPost, post_url, template_cache
+from .render_cache import CachedPost, Pending, RenderCache
 
 PREVIEW_DIR = "_site"
 BUILD_DIR = "_build"  # the build report: local, never published
@@ -61,13 +65,19 @@ def post_file_text(rendered: RenderedPost) -> str:
 
 def write_site(
     config: SiteConfig,
-    rendered: list[RenderedPost],
+    rendered: Sequence[RenderedPost | CachedPost],
     carried: Sequence[CarriedPost] = (),
     *,
     report: dict[str, Any] | None = None,
     live_reload: bool = False,
+    cache: RenderCache | None = None,
+    pending: dict[str, Pending] | None = None,
 ) -> Path:
     """Write the whole site into staging and swap it in place of ``site_dir``; returns ``site_dir``.
+
+    With a render ``cache``, every post's files are objects of the cache linked into place: a
+    :class:`CachedPost`'s are linked as they are (nothing rendered or written), a rendered post's
+    are stored first and their digests put in its ``pending`` entry (by post path).
 
     A file that cannot be written (disk full, no permission) is a :class:`UserError` naming it,
     and ``site/`` is left as it was. Nothing is written outside the staging folder, and nothing
@@ -76,9 +86,10 @@ def write_site(
     site_dir = config.path("site_dir")
     writer, staging = _new_staging(config)
     try:
-        _fill(writer, config, rendered, carried, report=report, live_reload=live_reload)
+        _fill(writer, config, rendered, carried, report=report, live_reload=live_reload, cache=cache,
+              pending=pending)
         try:
-            replace_dir(staging, site_dir)
+            _swap_in(staging, site_dir, background=len(rendered) + len(carried) > BACKGROUND_REMOVAL_POSTS)
         except OSError as exc:
             raise writer.error(exc, site_dir) from None
     except BaseException:
@@ -142,8 +153,9 @@ def _new_staging(config: SiteConfig) -> tuple["_Writer", Path]:
     return writer, staging
 
 
-def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], carried: Sequence[CarriedPost], *,
-          report: dict[str, Any] | None, live_reload: bool, preview: bool = True) -> None:
+def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost | CachedPost],
+          carried: Sequence[CarriedPost], *, report: dict[str, Any] | None, live_reload: bool, preview: bool = True,
+          cache: RenderCache | None = None, pending: dict[str, Pending] | None = None) -> None:
     """Write the Jekyll tree, the preview (``preview``) and the report into ``writer.staging``."""
     staging = writer.staging
     assert staging is not None
@@ -166,6 +178,21 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], c
     entries: list[PreviewEntry] = []
     for item in rendered:
         where = _permalink_location(item.post)
+        if isinstance(item, CachedPost):
+            assert cache is not None
+            for relative, digest in item.outputs.items():
+                if preview or not relative.startswith(f"{PREVIEW_DIR}/"):
+                    writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
+            entries.append(_entry(item.post, item.url))
+            continue
+        if cache is not None:
+            outputs = _store_outputs(writer, cache, item, previewer, where)
+            for relative, digest in outputs.items():
+                writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
+            if pending is not None and item.post.path in pending:
+                pending[item.post.path].outputs = outputs
+            entries.append(_entry(item.post, item.url))
+            continue
         writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
         for site_path, source in item.assets.items():
             for root in (staging, preview_root) if preview else (staging,):
@@ -183,6 +210,58 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: list[RenderedPost], c
         writer.write(preview_root / "index.html", previewer.index_page(entries))
     if report is not None:
         writer.write(staging / BUILD_DIR / "report.json", json.dumps(report, indent=1) + "\n")
+
+
+def _store_outputs(writer: "_Writer", cache: RenderCache, item: RenderedPost, previewer: PreviewBuilder | None,
+                   where: SourceLocation) -> dict[str, str]:
+    """A rendered post's files stored as cache objects: site-relative path -> digest."""
+    outputs: dict[str, str] = {}
+    try:
+        outputs[f"_posts/{item.post.output_name}"] = cache.put_bytes(post_file_text(item).encode("utf-8"))
+        for site_path, source in item.assets.items():
+            digest = cache.put_file(source)
+            outputs[site_path] = digest
+            if previewer is not None:
+                outputs[f"{PREVIEW_DIR}/{site_path}"] = digest
+        if previewer is not None:
+            page = writer.inside(Path("/"), page_file(item.url), where,
+                                 f"its permalink '{item.url}' leads outside the site")
+            outputs[f"{PREVIEW_DIR}/{page.relative_to('/').as_posix()}"] = cache.put_bytes(
+                previewer.post_page(item).encode("utf-8"))
+    except OSError as exc:
+        raise writer.error(exc, None) from None
+    return outputs
+
+
+BACKGROUND_REMOVAL_POSTS = 100  # a larger previous site is deleted by a background process
+
+
+def _swap_in(staging: Path, site_dir: Path, *, background: bool) -> None:
+    """:func:`replace_dir`; with ``background``, the previous site is deleted by a detached process.
+
+    A site of a thousand posts has thousands of folders, and deleting them takes longer than the
+    rest of a rebuild that changed one post. The previous site is renamed to a trash name the next
+    build removes (:func:`_clean_leftovers`) if the background deletion did not finish.
+    """
+    aside = site_dir.with_name(f".{site_dir.name}.old")
+    if not background or not site_dir.is_dir() or aside.exists() or aside.is_symlink():
+        replace_dir(staging, site_dir)
+        return
+    os.replace(site_dir, aside)  # recover_dir puts it back if we die before the next rename
+    try:
+        os.replace(staging, site_dir)
+    except BaseException:
+        if not site_dir.exists():
+            os.replace(aside, site_dir)
+        raise
+    trash = site_dir.with_name(f".{site_dir.name}.old.trash-{secrets.token_hex(4)}")
+    try:
+        os.replace(aside, trash)
+        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
+                          str(trash)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    except OSError:
+        discard(trash if trash.exists() else aside)
 
 
 def _clean_leftovers(site_dir: Path) -> None:
@@ -220,6 +299,7 @@ class _Writer:
         self.site_dir = site_dir
         self.staging: Path | None = None
         self._copied: set[Path] = set()  # folders being copied, against symlink loops
+        self._confined_dirs: set[Path] = set()  # folders of staging found to be inside it
 
     def shown(self, path: Path) -> str:
         """``path`` as the user knows it: staging shown as ``site/``, relative to the project."""
@@ -252,8 +332,26 @@ class _Writer:
     def _confined(self, path: Path) -> None:
         # The last guard: whatever computed ``path``, it must land in staging once symlinks resolve.
         assert self.staging is not None
-        if path.is_symlink() or not is_inside(path.parent, self.staging):
+        if path.parent not in self._confined_dirs:
+            if not is_inside(path.parent, self.staging):
+                raise UserError(f"refusing to write {self.shown(path)}: it resolves outside "
+                                f"{self.shown(self.site_dir)}/")
+            self._confined_dirs.add(path.parent)  # staging is ours: no link appears in it meanwhile
+        if path.is_symlink():
             raise UserError(f"refusing to write {self.shown(path)}: it resolves outside {self.shown(self.site_dir)}/")
+
+    def link(self, source: Path, target: Path) -> None:
+        """``target`` as a hard link to the cache object ``source`` (a copy where links fail)."""
+        if target.parent not in self._confined_dirs:
+            self.mkdir(target.parent)
+        self._confined(target)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            target.unlink()
+            self.link(source, target)
+        except OSError:
+            self.copy(source, target)  # another file system, or one without hard links
 
     def mkdir(self, folder: Path) -> None:
         try:
