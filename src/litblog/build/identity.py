@@ -1,6 +1,6 @@
 """Digests of files remembered by their identity (path, size, mtime_ns, inode), across builds.
 
-One cache for the whole build (``.litblog/cache/file-digests.json``): the plan's source and
+One cache for the whole build (``.litblog/cache/identity-digests.json``): the plan's source and
 engine digests, the render cache's inputs and outputs, ``--check``'s comparison. A file is
 hashed again only when its identity changed, so an edit to one shared module costs one digest.
 
@@ -23,7 +23,7 @@ from ..common.fsutil import atomic_write_text
 from ..common.reads import DigestCache, sha256
 
 RACY_SECONDS = 2.0
-FILE_NAME = "file-digests.json"
+FILE_NAME = "identity-digests.json"
 
 
 class FileDigests(DigestCache):

@@ -10,10 +10,10 @@ when a build changed it, or shows the build's error over the page.
 from __future__ import annotations
 
 import errno
-import hashlib
 import html
 import http.server
 import json
+import os
 import signal
 import threading
 import time
@@ -232,8 +232,9 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
         reporter.info(f"{', '.join(names[:3])}{more} changed: rebuilding {'all posts' if everything else 'it'}")
     before = _fingerprints(preview)
-    build_options = BuildOptions(posts=[] if everything else [str(p) for p in change.posts],
-                                 run=options.run, live_reload=True)
+    # Every post, always: the render cache reuses those whose inputs did not change (a post's
+    # page also depends on what other posts share with it: a recipe, a result, the templates).
+    build_options = BuildOptions(run=options.run, live_reload=True)
     try:
         result = build(root, build_options, reporter)
     except (UserError, UserErrors) as exc:
@@ -272,12 +273,29 @@ def _say_done(reporter: ConsoleReporter, result: BuildSummary, what: str, second
         reporter.info(f"rebuilt {what} in {seconds:.2f} s{since_save}")
 
 
-def _fingerprints(folder: Path) -> dict[str, str]:
-    """Every file of the preview with a hash of its bytes (the site is small)."""
+def _fingerprints(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every file of the preview with its identity (size, mtime_ns, inode), read without its bytes.
+
+    A build links each file to the render cache's object of its content, so a file whose bytes
+    did not change keeps its inode, and one that changed is a new file.
+    """
+    found: dict[str, tuple[int, int, int]] = {}
     if not folder.is_dir():
-        return {}
-    return {p.relative_to(folder).as_posix(): hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest()
-            for p in folder.rglob("*") if p.is_file()}
+        return found
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        stat = entry.stat(follow_symlinks=False)
+                        found[Path(entry.path).relative_to(folder).as_posix()] = (
+                            stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        except OSError:
+            continue  # replaced while we looked
+    return found
 
 
 # -- serving ------------------------------------------------------------------------------------

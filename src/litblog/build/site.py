@@ -85,6 +85,7 @@ def write_site(
     """
     site_dir = config.path("site_dir")
     writer, staging = _new_staging(config)
+    writer.cache = cache  # unchanged files keep their inode: nothing is written for them
     try:
         _fill(writer, config, rendered, carried, report=report, live_reload=live_reload, cache=cache,
               pending=pending)
@@ -300,6 +301,7 @@ class _Writer:
         self.staging: Path | None = None
         self._copied: set[Path] = set()  # folders being copied, against symlink loops
         self._confined_dirs: set[Path] = set()  # folders of staging found to be inside it
+        self.cache: RenderCache | None = None  # set: every file is a linked cache object
 
     def shown(self, path: Path) -> str:
         """``path`` as the user knows it: staging shown as ``site/``, relative to the project."""
@@ -351,7 +353,7 @@ class _Writer:
             target.unlink()
             self.link(source, target)
         except OSError:
-            self.copy(source, target)  # another file system, or one without hard links
+            self._copy_bytes(source, target)  # another file system, or one without hard links
 
     def mkdir(self, folder: Path) -> None:
         try:
@@ -360,6 +362,13 @@ class _Writer:
             raise self.error(exc, folder) from None
 
     def write(self, path: Path, text: str) -> None:
+        if self.cache is not None:
+            try:
+                digest = self.cache.put_bytes(text.encode("utf-8"))
+            except OSError as exc:
+                raise self.error(exc, path) from None
+            self.link(self.cache.object_path(digest), path)
+            return
         self.mkdir(path.parent)
         self._confined(path)
         try:
@@ -368,6 +377,16 @@ class _Writer:
             raise self.error(exc, path) from None
 
     def copy(self, source: Path, target: Path) -> None:
+        if self.cache is not None:
+            try:
+                digest = self.cache.put_file(source)
+            except OSError as exc:
+                raise self.error(exc, source, reading=True) from None
+            self.link(self.cache.object_path(digest), target)
+            return
+        self._copy_bytes(source, target)
+
+    def _copy_bytes(self, source: Path, target: Path) -> None:
         self.mkdir(target.parent)
         self._confined(target)
         try:
