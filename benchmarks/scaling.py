@@ -25,7 +25,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -283,6 +282,19 @@ def clone_results(root: Path, pool_results: Path) -> int:
     return made
 
 
+def where_run_time_goes(root: Path) -> dict[str, float]:
+    """Mean seconds per run: the build's view (start to stored), the recipe's, and fit's (with tracing)."""
+    report = json.loads((root / "site" / "_build" / "report.json").read_text())["experiments"]
+    walls = [row["wall_seconds"] for row in report if row.get("ran") and row.get("wall_seconds") is not None]
+    timings = [json.loads(m.read_text()).get("timings", {}) for m in (root / "results").glob("*/*/manifest.json")]
+    recipe = [t["wall_seconds"] for t in timings if "wall_seconds" in t]
+    train = [t["train_seconds"] for t in timings if "train_seconds" in t]
+    if not walls or not recipe or not train:
+        return {}
+    mean = statistics.mean
+    return {"run: start to stored": mean(walls), "run: in the recipe": mean(recipe), "run: fit": mean(train)}
+
+
 def measure(root: Path, posts: int, repeat: int, results: dict[str, dict[int, Step]], *,
             cold: bool) -> dict[str, float]:
     """Every step on the project at ``root`` (built already unless ``cold``); fills ``results``."""
@@ -297,6 +309,7 @@ def measure(root: Path, posts: int, repeat: int, results: dict[str, dict[int, St
         step("cold build").times.append(seconds)
         extra["runs"] = runs
         extra["runs per minute"] = runs / seconds * 60
+        extra.update(where_run_time_goes(root))
     else:
         build_site(root, "-q")
     for _ in range(repeat):
@@ -409,6 +422,12 @@ def report(sizes: list[int], results: dict[str, dict[int, Step]], extras: dict[i
         rate = first["runs per minute"]
         print(f"cold build throughput: {first['runs']:.0f} one-epoch runs, {rate:.1f} runs/minute "
               f"(target ≥ {THROUGHPUT_TARGET:.0f}): {'PASS' if rate >= THROUGHPUT_TARGET else 'MISS'}")
+        if "run: fit" in first:
+            start_to_stored, recipe, fit = first["run: start to stored"], first["run: in the recipe"], first["run: fit"]
+            print(f"  per run (mean): {start_to_stored:.2f} s from the worker's start to the stored result; "
+                  f"{recipe:.2f} s in the recipe, of which {fit:.2f} s in fit (first-call tracing included) and "
+                  f"{recipe - fit:.2f} s data pipeline, model build and evaluate; {start_to_stored - recipe:.2f} s "
+                  f"worker start (fork or interpreter, imports) and saving (manifest, seal, commit)")
     if plan_step is not None:
         target = TARGETS["plan after a shared-module edit"]
         print(f"{plan_step.name}: {plan_step.text()} (target ≤ {target} s): {verdict(plan_step.best, target)}")

@@ -100,7 +100,8 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
         with sigterm_as_interrupt():
             outcomes = executor.run(plan.to_run(), config, store, reporter, ExecutorOptions(
-                jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources))
+                jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources,
+                adaptive_jobs=not (options.jobs or config.build.jobs)))
     else:
         outcomes, unrun = [], plan.to_run()
         for experiment in unrun:

@@ -207,6 +207,15 @@ class _Memo:
     dependencies: dict[Path, list[Path]] = field(default_factory=dict)
     recipe_digests: dict[str, str] = field(default_factory=dict)
     stored_inputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    real_paths: dict[Path, Path] = field(default_factory=dict)
+    relative_names: dict[Path, str] = field(default_factory=dict)
+
+    def resolved(self, path: Path) -> Path:
+        """``path.resolve()``, once per plan."""
+        real = self.real_paths.get(path)
+        if real is None:
+            real = self.real_paths[path] = path.resolve()
+        return real
 
 
 @dataclass(frozen=True)
@@ -280,8 +289,8 @@ def _resolve(
         errors.extend(problems)
         return None
 
-    root = config.root.resolve()
-    recipe_file = recipe.file.resolve()
+    root = memo.resolved(config.root)
+    recipe_file = memo.resolved(recipe.file)
     if recipe.reference not in memo.recipe_digests:
         memo.recipe_digests[recipe.reference] = recipe_digest(recipe)
     sources = {f"{recipe_file.relative_to(root).as_posix()}::{recipe.function}": memo.recipe_digests[recipe.reference]}
@@ -292,7 +301,10 @@ def _resolve(
         if file == recipe_file:
             continue
         # One digest per changed file, however many experiments import it.
-        sources[file.relative_to(root).as_posix()] = digest_cache.digest(file, source_digest, kind="tokens")
+        name = memo.relative_names.get(file)
+        if name is None:
+            name = memo.relative_names[file] = file.relative_to(root).as_posix()
+        sources[name] = digest_cache.digest(file, source_digest, kind="tokens")
     return _Resolved(recipe, params, sources, dataset_fingerprints, versions)
 
 

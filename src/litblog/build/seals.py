@@ -6,7 +6,8 @@ experiment without a result, in ``plan._why_missing``) is the same work again. T
 in ``.litblog/cache/seals.json``, the identity (size, mtime_ns, inode) of every file of each result
 it verified; while all of them (and the manifest) are unchanged and no file was added where the
 seal would notice, the result is taken as verified, reading only its manifest. Any change and the
-full verification runs again. Results loaded once are kept for the rest of the build.
+full verification runs again. Results loaded once are kept for the rest of the build while their manifest is the same file
+(a worker commits in its own process, so a replaced result is seen by its manifest's identity).
 """
 
 from __future__ import annotations
@@ -45,22 +46,24 @@ class VerifiedStore(ResultStore):
         except (OSError, ValueError):
             self._seals = {}
         self._changed = False
-        self._loaded: dict[Path, StoredResult] = {}
+        self._loaded: dict[Path, tuple[StoredResult, list[int] | None]] = {}  # with its manifest's stamp
 
     def _check(self, recipe: str, key: str) -> tuple[StoredResult | None, str | None]:
         folder = self.folder(recipe, key)
-        if folder in self._loaded:
-            return self._loaded[folder], None
+        loaded = self._loaded.get(folder)
+        # A worker commits in its own process: a folder replaced since is seen by its manifest.
+        if loaded is not None and loaded[1] is not None and _stamp(folder / MANIFEST) == loaded[1]:
+            return loaded[0], None
         name = f"{recipe}/{key}"
         seal = self._seals.get(name)
         if seal is not None:
             result = self._still_sealed(folder, seal)
             if result is not None:
-                self._loaded[folder] = result
+                self._loaded[folder] = (result, seal["manifest"])
                 return result, None
         result, problem = super()._check(recipe, key)
         if result is not None:
-            self._loaded[folder] = result
+            self._loaded[folder] = (result, _stamp(folder / MANIFEST))
             self._remember(name, folder, result)
         return result, problem
 

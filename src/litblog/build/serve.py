@@ -232,9 +232,10 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
         reporter.info(f"{', '.join(names[:3])}{more} changed: rebuilding {'all posts' if everything else 'it'}")
     before = _fingerprints(preview)
-    # Every post, always: the render cache reuses those whose inputs did not change (a post's
-    # page also depends on what other posts share with it: a recipe, a result, the templates).
-    build_options = BuildOptions(run=options.run, live_reload=True)
+    # A changed post alone (the others are carried over: linked to the render cache's objects);
+    # anything else builds all posts, and the render cache re-renders those whose inputs changed.
+    build_options = BuildOptions(posts=[] if everything else [str(p) for p in change.posts],
+                                 run=options.run, live_reload=True)
     try:
         result = build(root, build_options, reporter)
     except (UserError, UserErrors) as exc:

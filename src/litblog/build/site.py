@@ -21,7 +21,7 @@ import yaml
 from ..common import paths
 from .config import SiteConfig
 from ..common.errors import SourceLocation, UserError
-from ..common.fsutil import discard, is_inside, make_unique_dir, recover_dir, replace_dir
+from ..common.fsutil import atomic_write_text, discard, is_inside, make_unique_dir, recover_dir, replace_dir
 from .posts import Post
 from .preview import PreviewBuilder, PreviewEntry, page_file
 from .render import RenderedPost, post_url, template_cache
@@ -84,6 +84,15 @@ def write_site(
     from outside the project is copied in (symlinks in ``static/`` are checked).
     """
     site_dir = config.path("site_dir")
+    if cache is not None:
+        # First only what the site would hold (every file a cache object): when site/ holds
+        # exactly that already, nothing is written at all (a no-op rebuild of a large blog).
+        planner = _Writer(config.root, site_dir)
+        planner.staging, planner.cache, planner.planned = site_dir, cache, {}
+        _fill(planner, config, rendered, carried, report=report, live_reload=live_reload, cache=cache,
+              pending=pending)
+        if _site_holds(site_dir, planner.planned, cache):
+            return site_dir
     writer, staging = _new_staging(config)
     writer.cache = cache  # unchanged files keep their inode: nothing is written for them
     try:
@@ -96,7 +105,71 @@ def write_site(
     except BaseException:
         discard(staging)
         raise
+    if cache is not None:
+        _remember_site(site_dir, planner.planned, cache)
     return site_dir
+
+
+SITE_RECORD = "site.json"  # in the render cache: what the last build wrote into site/
+
+
+def _tree_stamps(site_dir: Path) -> tuple[dict[str, list[int]], dict[str, int]] | None:
+    """Every file of ``site_dir`` (size, mtime_ns, inode) and every folder (mtime_ns), by relative path."""
+    files: dict[str, list[int]] = {}
+    folders: dict[str, int] = {}
+    stack = [""]
+    try:
+        while stack:
+            relative = stack.pop()
+            folder = os.path.join(site_dir, relative) if relative else os.fspath(site_dir)
+            folders[relative] = os.stat(folder).st_mtime_ns
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = f"{relative}/{entry.name}" if relative else entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(name)
+                    else:
+                        stat = entry.stat(follow_symlinks=False)
+                        files[name] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    except OSError:
+        return None
+    return files, folders
+
+
+def _site_holds(site_dir: Path, planned: dict[str, str], cache: RenderCache) -> bool:
+    """``site_dir`` is, file for file, what the last build wrote, and that is ``planned``.
+
+    A folder's mtime changes when an entry is added or removed in it, and a file's identity when
+    it is written, so stat calls tell whether site/ was touched since (no bytes are read)."""
+    try:
+        record = json.loads((cache.folder / SITE_RECORD).read_text(encoding="utf-8"))
+        if record["planned"] != planned:
+            return False
+        for relative, mtime in record["folders"].items():
+            if os.stat(os.path.join(site_dir, relative) if relative else site_dir).st_mtime_ns != mtime:
+                return False
+        for relative, stamp in record["files"].items():
+            stat = os.stat(os.path.join(site_dir, relative))
+            if [stat.st_size, stat.st_mtime_ns, stat.st_ino] != stamp:
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _remember_site(site_dir: Path, planned: dict[str, str], cache: RenderCache) -> None:
+    """Record what site/ holds now, for :func:`_site_holds` (a cache: a failure is a full write next time)."""
+    stamps = _tree_stamps(site_dir)
+    if stamps is None:
+        return
+    files, folders = stamps
+    if set(files) != set(planned):
+        return
+    try:
+        atomic_write_text(cache.folder / SITE_RECORD,
+                          json.dumps({"planned": planned, "files": files, "folders": folders}, separators=(",", ":")))
+    except OSError:
+        pass
 
 
 def write_draft(
@@ -187,7 +260,10 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
             entries.append(_entry(item.post, item.url))
             continue
         if cache is not None:
-            outputs = _store_outputs(writer, cache, item, previewer, where)
+            known = pending.get(item.post.path) if pending is not None else None
+            # Stored already by the planning pass of write_site: link them, do not render the preview again.
+            outputs = known.outputs if known is not None and known.outputs else \
+                _store_outputs(writer, cache, item, previewer, where)
             for relative, digest in outputs.items():
                 writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
             if pending is not None and item.post.path in pending:
@@ -302,6 +378,7 @@ class _Writer:
         self._copied: set[Path] = set()  # folders being copied, against symlink loops
         self._confined_dirs: set[Path] = set()  # folders of staging found to be inside it
         self.cache: RenderCache | None = None  # set: every file is a linked cache object
+        self.planned: dict[str, str] | None = None  # set: nothing is written, each file's object is noted
 
     def shown(self, path: Path) -> str:
         """``path`` as the user knows it: staging shown as ``site/``, relative to the project."""
@@ -334,7 +411,10 @@ class _Writer:
     def _confined(self, path: Path) -> None:
         # The last guard: whatever computed ``path``, it must land in staging once symlinks resolve.
         assert self.staging is not None
-        if path.parent not in self._confined_dirs:
+        parent = path.parent
+        if parent not in self._confined_dirs and parent.parent in self._confined_dirs and not parent.is_symlink():
+            self._confined_dirs.add(parent)  # a plain folder inside a confined one
+        if parent not in self._confined_dirs:
             if not is_inside(path.parent, self.staging):
                 raise UserError(f"refusing to write {self.shown(path)}: it resolves outside "
                                 f"{self.shown(self.site_dir)}/")
@@ -344,6 +424,10 @@ class _Writer:
 
     def link(self, source: Path, target: Path) -> None:
         """``target`` as a hard link to the cache object ``source`` (a copy where links fail)."""
+        if self.planned is not None:
+            assert self.staging is not None
+            self.planned[target.relative_to(self.staging).as_posix()] = source.parent.name + source.name
+            return
         if target.parent not in self._confined_dirs:
             self.mkdir(target.parent)
         self._confined(target)
@@ -356,6 +440,8 @@ class _Writer:
             self._copy_bytes(source, target)  # another file system, or one without hard links
 
     def mkdir(self, folder: Path) -> None:
+        if self.planned is not None:
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
