@@ -140,19 +140,21 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     pending: dict[str, Pending] = {}
     rendered: list[RenderedPost | CachedPost] = []
     errors: list[UserError] = []
-    ignored = [paths.scratch_dir(config.root), config.path("site_dir"), config.path("results_dir")]
+    # Not inputs to record: caches, the output, sealed results, and the templates (in the entry's name).
+    ignored = [paths.scratch_dir(config.root), config.path("site_dir"), config.path("results_dir"),
+               config.path("templates_dir")]
     for post in parsed:
-        outcomes = _outcomes(post, plan, store, failures, unrun)
+        post_outcomes = _outcomes(post, plan, store, failures, unrun)
         entry = None
         if cache is not None:
-            entry = cache.entry_name(post.post, outcomes)
+            entry = cache.entry_name(post.post, post_outcomes)
             hit = cache.lookup(post.post, post_url(post.post, config.jekyll["permalink"]), entry)
             if hit is not None:
                 rendered.append(hit)
                 continue
         try:
             with render_inputs.recording(config.root, ignored) as inputs:
-                rendered.append(renderer.render(post, outcomes))
+                rendered.append(renderer.render(post, post_outcomes))
         except UserErrors as exc:
             errors += exc.errors
             continue
