@@ -342,6 +342,21 @@ def measure(root: Path, posts: int, repeat: int, results: dict[str, dict[int, St
     return extra
 
 
+def stop_warm_servers(work: Path) -> None:
+    """The warm servers the generated projects started (each holds TensorFlow in memory)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if entry.name.isdigit() and b"litblog.runtime.warm_server" in cmdline and b"--state" in cmdline:
+            if cmdline[cmdline.index(b"--state") + 1].decode(errors="replace").startswith(str(work)):
+                try:
+                    os.kill(int(entry.name), signal.SIGTERM)
+                except OSError:
+                    pass
+
+
 def verdict(value: float, target: float) -> str:
     return "PASS" if value <= target else "MISS"
 
@@ -390,6 +405,7 @@ def main() -> int:
             shared.write_text(original)
         report(sizes, results, extras, plan_step)
     finally:
+        stop_warm_servers(work)
         if args.keep:
             print(f"kept {work}")
         else:

@@ -204,3 +204,19 @@ def test_explaining_misses_verifies_each_stored_result_at_most_once(blog, monkey
     assert len(misses) >= 2 and all("helpers.py" in e.reason for e in misses)
     listed = [name for name in calls if name.startswith("tiny.stripes/")]  # the missing recipe's results
     assert listed and len(listed) == len(set(listed)), "a stored result was verified once per miss"
+
+
+@pytest.mark.parametrize("touch", ["removed", "edited", "added"])
+def test_a_site_touched_by_hand_is_made_whole_again_by_a_no_op_build(blog, tmp_path, touch):
+    """A no-op build leaves site/ alone only while it is exactly what the last build wrote."""
+    target = blog / "site" / "_posts" / "2026-01-05-stripes.md"
+    if touch == "removed":
+        target.unlink()
+    elif touch == "edited":
+        text = target.read_text()
+        target.unlink()  # a hard link to a cache object: an editor replaces it
+        target.write_text(text + "hand edit\n")
+    else:
+        (blog / "site" / "assets" / "stray.txt").write_text("not built by any post")
+    assert run_build(blog).rendered == []
+    assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)

@@ -10,8 +10,10 @@ import errno
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+from stat import S_ISDIR
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -91,8 +93,13 @@ def write_site(
         planner.staging, planner.cache, planner.planned = site_dir, cache, {}
         _fill(planner, config, rendered, carried, report=report, live_reload=live_reload, cache=cache,
               pending=pending)
-        if _site_holds(site_dir, planner.planned, cache):
-            return site_dir
+        record = _unchanged_since_recorded(site_dir, cache)
+        if record is not None:
+            if record["planned"] == planner.planned:
+                return site_dir
+            if _update_in_place(site_dir, record["planned"], planner.planned, cache):
+                _remember_site(site_dir, planner.planned, cache)
+                return site_dir
     writer, staging = _new_staging(config)
     writer.cache = cache  # unchanged files keep their inode: nothing is written for them
     try:
@@ -122,43 +129,77 @@ def _tree_stamps(site_dir: Path) -> tuple[dict[str, list[int]], dict[str, int]] 
         while stack:
             relative = stack.pop()
             folder = os.path.join(site_dir, relative) if relative else os.fspath(site_dir)
-            folders[relative] = os.stat(folder).st_mtime_ns
+            folders[relative] = os.lstat(folder).st_mtime_ns
             with os.scandir(folder) as entries:
                 for entry in entries:
                     name = f"{relative}/{entry.name}" if relative else entry.name
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(name)
                     else:
-                        stat = entry.stat(follow_symlinks=False)
+                        stat = entry.stat(follow_symlinks=False)  # a link is recorded as itself
                         files[name] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
     except OSError:
         return None
     return files, folders
 
 
-def _site_holds(site_dir: Path, planned: dict[str, str], cache: RenderCache) -> bool:
-    """``site_dir`` is, file for file, what the last build wrote, and that is ``planned``.
+def _unchanged_since_recorded(site_dir: Path, cache: RenderCache) -> dict[str, Any] | None:
+    """The record of what the last build wrote, if ``site_dir`` still holds exactly that; else None.
 
     A folder's mtime changes when an entry is added or removed in it, and a file's identity when
-    it is written, so stat calls tell whether site/ was touched since (no bytes are read)."""
+    it is written, so ``lstat`` calls tell whether site/ was touched since (no bytes are read)."""
     try:
         record = json.loads((cache.folder / SITE_RECORD).read_text(encoding="utf-8"))
-        if record["planned"] != planned:
-            return False
         for relative, mtime in record["folders"].items():
-            if os.stat(os.path.join(site_dir, relative) if relative else site_dir).st_mtime_ns != mtime:
-                return False
+            stat = os.lstat(os.path.join(site_dir, relative) if relative else site_dir)
+            if not S_ISDIR(stat.st_mode) or stat.st_mtime_ns != mtime:
+                return None
         for relative, stamp in record["files"].items():
-            stat = os.stat(os.path.join(site_dir, relative))
+            stat = os.lstat(os.path.join(site_dir, relative))
             if [stat.st_size, stat.st_mtime_ns, stat.st_ino] != stamp:
-                return False
+                return None
+        if not isinstance(record["planned"], dict):
+            return None
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record
+
+
+def _update_in_place(site_dir: Path, old: dict[str, str], new: dict[str, str], cache: RenderCache) -> bool:
+    """Make ``site_dir`` (holding ``old``, checked) hold ``new``: each changed file replaced
+    atomically by a link to its object, files no longer built removed. False if something failed:
+    the caller then writes the whole site through staging, which also repairs a half-done update.
+
+    Used when site/ is exactly what the last build wrote: a one-post edit of a large blog then
+    touches its few files instead of building thousands of folders in staging. Every relative
+    path was confined by the planning pass (``_Writer.inside``), and no folder of site/ is a link.
+    """
+    try:
+        for relative, digest in new.items():
+            if old.get(relative) == digest:
+                continue
+            target = os.path.join(site_dir, relative)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            temporary = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{secrets.token_hex(4)}")
+            try:
+                os.link(cache.object_path(digest), temporary)
+            except OSError:
+                shutil.copyfile(cache.object_path(digest), temporary)
+            os.replace(temporary, target)
+        for relative in sorted(set(old) - set(new), reverse=True):
+            target = os.path.join(site_dir, relative)
+            os.unlink(target)
+            folder = os.path.dirname(target)
+            while folder != os.fspath(site_dir) and not os.listdir(folder):
+                os.rmdir(folder)
+                folder = os.path.dirname(folder)
+    except OSError:
         return False
     return True
 
 
 def _remember_site(site_dir: Path, planned: dict[str, str], cache: RenderCache) -> None:
-    """Record what site/ holds now, for :func:`_site_holds` (a cache: a failure is a full write next time)."""
+    """Record what site/ holds now, for :func:`_unchanged_since_recorded` (a cache: a failure is a full write next time)."""
     stamps = _tree_stamps(site_dir)
     if stamps is None:
         return
