@@ -218,9 +218,10 @@ def serve_reload(root: Path, repeat: int) -> list[float]:
             if "serving" in line.lower() or "http://" in line:
                 break
         post = sorted((root / "posts").glob("*.md"))[len(list((root / "posts").glob("*.md"))) // 2]
-        page = next((root / "site" / "_site").rglob(f"post-{post.stem.split('-post-')[1]}*"), None) or \
-            next((root / "site" / "_site").rglob(f"{post.stem[11:]}*"))
-        page = page / "index.html" if page.is_dir() else page
+        slug = post.stem[11:]  # the file name without its date
+        preview = root / "site" / "_site"
+        page = next(p for p in [*preview.rglob(f"{slug}.html"), *preview.rglob(f"{slug}/index.html")]
+                    if "assets" not in p.relative_to(preview).parts)
         for round_ in range(repeat):
             time.sleep(1.5)
             before = page.stat().st_mtime_ns, page.stat().st_ino
@@ -331,7 +332,8 @@ def measure(root: Path, posts: int, repeat: int, results: dict[str, dict[int, St
     shared.write_text(original)
     post = sorted((root / "posts").glob("*.md"))[0]
     text = post.read_text()
-    post.write_text(text.replace("params: {width:", "params: {epochs: 1, per_class: 9, width:", 1))
+    # A value no other size used: the results pool is shared between sizes.
+    post.write_text(text.replace("params: {width:", f"params: {{per_class: {9 + len(str(posts))}, width:", 1))
     step("one param edited (one run)").times.append(build_site(root, "-q")[0])
     post.write_text(text)
     build_site(root, "-q")
@@ -387,6 +389,7 @@ def main() -> int:
                 shutil.copytree(pool, root / "results")
             print(f"{posts} posts: {'cold build (trains the pool)' if cold else 'built from the pool'} ...", flush=True)
             extras[posts] = measure(root, posts, args.repeat, results, cold=cold)
+            report(sizes, results, extras, None)  # so far, in case a later size does not finish
             if pool is None:
                 pool = root / "results"
         plan_step = None
