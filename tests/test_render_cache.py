@@ -220,3 +220,20 @@ def test_a_site_touched_by_hand_is_made_whole_again_by_a_no_op_build(blog, tmp_p
         (blog / "site" / "assets" / "stray.txt").write_text("not built by any post")
     assert run_build(blog).rendered == []
     assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
+
+
+def test_a_build_of_one_post_carries_the_others_over_as_they_are(blog, tmp_path):
+    """What `serve` does on a save: the edited post alone; the others keep their files (not even linked again)."""
+    before = site_files(blog)
+    post = blog / STRIPES
+    post.write_text(post.read_text().replace("A post about stripes", "A post about stripes, edited"))
+    summary = run_build(blog, posts=[str(post)])
+    assert summary.rendered == [STRIPES]
+    after = site_files(blog)
+    rewritten = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+    # The build report lists the experiments of the posts built (as it always has): local, not published.
+    assert rewritten - {"_build/report.json"} == {"_posts/2026-01-05-stripes.md", "_site/2026/01/05/stripes/index.html"}
+    published = {name: digest for name, digest in snapshot(blog / "site").items() if not name.startswith("_build/")}
+    clean = {name: digest for name, digest in clean_build_snapshot(blog, tmp_path).items()
+             if not name.startswith("_build/")}
+    assert published == clean

@@ -24,6 +24,10 @@ from .posts import Post, read_post
 from .render_cache import build_code_digest
 
 _KEEP_EXTRA = 50
+# Entries loaded in this process, by name (a name is the digest of the post's bytes and the code):
+# ``serve`` builds again and again in one process and need not unpickle a thousand posts each time.
+_LOADED: dict[str, tuple[Post, ParsedPost]] = {}
+_LOADED_LIMIT = 20_000
 
 
 class ParseCache:
@@ -49,6 +53,10 @@ class ParseCache:
     def _load(self, name: str) -> tuple[Post, ParsedPost] | None:
         if name in self._entries:
             return self._entries[name]
+        if name in _LOADED:
+            self._entries[name] = _LOADED[name]
+            self.used.add(name)
+            return _LOADED[name]
         try:
             entry = pickle.loads((self.folder / f"{name}.pickle").read_bytes())
         except Exception:  # noqa: BLE001 (a cache: anything unreadable is a miss)
@@ -57,6 +65,8 @@ class ParseCache:
             return None
         self._entries[name] = entry
         self.used.add(name)
+        if len(_LOADED) < _LOADED_LIMIT:
+            _LOADED[name] = entry
         return entry
 
     def read(self, file: Path) -> Post:
@@ -83,6 +93,8 @@ class ParseCache:
         if name is not None:
             self._entries[name] = (post, parsed)
             self.used.add(name)
+            if len(_LOADED) < _LOADED_LIMIT:
+                _LOADED[name] = (post, parsed)
             try:
                 atomic_write_bytes(self.folder / f"{name}.pickle", pickle.dumps((post, parsed), protocol=4))
             except (OSError, pickle.PicklingError, TypeError, AttributeError):

@@ -89,16 +89,18 @@ def write_site(
     if cache is not None:
         # First only what the site would hold (every file a cache object): when site/ holds
         # exactly that already, nothing is written at all (a no-op rebuild of a large blog).
+        record = _unchanged_since_recorded(site_dir, cache)
         planner = _Writer(config.root, site_dir)
-        planner.staging, planner.cache, planner.planned = site_dir, cache, {}
+        planner.staging, planner.cache, planner.planned, planner.owners = site_dir, cache, {}, {}
+        if record is not None:
+            planner.previous = record  # a carried post's files are what the record says
         _fill(planner, config, rendered, carried, report=report, live_reload=live_reload, cache=cache,
               pending=pending)
-        record = _unchanged_since_recorded(site_dir, cache)
         if record is not None:
             if record["planned"] == planner.planned:
                 return site_dir
             if _update_in_place(site_dir, record["planned"], planner.planned, cache):
-                _remember_site(site_dir, planner.planned, cache)
+                _remember_site(site_dir, planner.planned, planner.owners, cache)
                 return site_dir
     writer, staging = _new_staging(config)
     writer.cache = cache  # unchanged files keep their inode: nothing is written for them
@@ -113,7 +115,7 @@ def write_site(
         discard(staging)
         raise
     if cache is not None:
-        _remember_site(site_dir, planner.planned, cache)
+        _remember_site(site_dir, planner.planned, planner.owners, cache)
     return site_dir
 
 
@@ -198,7 +200,8 @@ def _update_in_place(site_dir: Path, old: dict[str, str], new: dict[str, str], c
     return True
 
 
-def _remember_site(site_dir: Path, planned: dict[str, str], cache: RenderCache) -> None:
+def _remember_site(site_dir: Path, planned: dict[str, str], owners: dict[str, list[str]],
+                   cache: RenderCache) -> None:
     """Record what site/ holds now, for :func:`_unchanged_since_recorded` (a cache: a failure is a full write next time)."""
     stamps = _tree_stamps(site_dir)
     if stamps is None:
@@ -208,7 +211,8 @@ def _remember_site(site_dir: Path, planned: dict[str, str], cache: RenderCache) 
         return
     try:
         atomic_write_text(cache.folder / SITE_RECORD,
-                          json.dumps({"planned": planned, "files": files, "folders": folders}, separators=(",", ":")))
+                          json.dumps({"planned": planned, "owners": owners, "files": files, "folders": folders},
+                                     separators=(",", ":")))
     except OSError:
         pass
 
@@ -298,6 +302,8 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
             for relative, digest in item.outputs.items():
                 if preview or not relative.startswith(f"{PREVIEW_DIR}/"):
                     writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
+            if writer.owners is not None:
+                writer.owners[item.post.path] = list(item.outputs)
             entries.append(_entry(item.post, item.url))
             continue
         if cache is not None:
@@ -309,6 +315,8 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
                 writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
             if pending is not None and item.post.path in pending:
                 pending[item.post.path].outputs = outputs
+            if writer.owners is not None:
+                writer.owners[item.post.path] = list(outputs)
             entries.append(_entry(item.post, item.url))
             continue
         writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
@@ -321,7 +329,14 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
             writer.write(page, previewer.post_page(item))
         entries.append(_entry(item.post, item.url))
     for item in carried:
-        if _carry_over(site_dir, staging, item.post, config, writer):
+        previous = writer.previous.get("owners", {}).get(item.post.path) if writer.previous is not None else None
+        if previous is not None and writer.planned is not None and writer.owners is not None:
+            # site/ is what the record says (checked): the post's files stay as they are.
+            for relative in previous:
+                writer.planned[relative] = writer.previous["planned"][relative]
+            writer.owners[item.post.path] = list(previous)
+            entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
+        elif _carry_over(site_dir, staging, item.post, config, writer):
             entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
     if previewer is not None:
         writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
@@ -420,6 +435,8 @@ class _Writer:
         self._confined_dirs: set[Path] = set()  # folders of staging found to be inside it
         self.cache: RenderCache | None = None  # set: every file is a linked cache object
         self.planned: dict[str, str] | None = None  # set: nothing is written, each file's object is noted
+        self.owners: dict[str, list[str]] | None = None  # post path -> its files in ``planned``
+        self.previous: dict[str, Any] | None = None  # the record of the site as the last build wrote it
 
     def shown(self, path: Path) -> str:
         """``path`` as the user knows it: staging shown as ``site/``, relative to the project."""
