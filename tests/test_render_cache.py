@@ -206,7 +206,7 @@ def test_explaining_misses_verifies_each_stored_result_at_most_once(blog, monkey
     assert listed and len(listed) == len(set(listed)), "a stored result was verified once per miss"
 
 
-@pytest.mark.parametrize("touch", ["removed", "edited", "added"])
+@pytest.mark.parametrize("touch", ["removed", "edited", "edited in place", "added"])
 def test_a_site_touched_by_hand_is_made_whole_again_by_a_no_op_build(blog, tmp_path, touch):
     """A no-op build leaves site/ alone only while it is exactly what the last build wrote."""
     target = blog / "site" / "_posts" / "2026-01-05-stripes.md"
@@ -216,9 +216,13 @@ def test_a_site_touched_by_hand_is_made_whole_again_by_a_no_op_build(blog, tmp_p
         text = target.read_text()
         target.unlink()  # a hard link to a cache object: an editor replaces it
         target.write_text(text + "hand edit\n")
+    elif touch == "edited in place":
+        with target.open("a") as file:  # the same file: the render cache's object is edited with it
+            file.write("hand edit\n")
     else:
         (blog / "site" / "assets" / "stray.txt").write_text("not built by any post")
-    assert run_build(blog).rendered == []
+    # Edited in place, the post's cached file changed too: it is rendered again (and stored anew).
+    assert run_build(blog).rendered == ([STRIPES] if touch == "edited in place" else [])
     assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
 
 

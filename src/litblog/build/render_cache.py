@@ -13,7 +13,8 @@ Content-addressed, under ``.litblog/cache/render/`` (``paths.render_cache_dir``)
   their digests), the outputs by site path, and the warnings it gave.
 
 A post is a hit when its entry exists, every recorded file still has its digest and every
-output object is there. Digests come from ``identity.FileDigests`` (by path, size, mtime_ns,
+output object is there with its bytes (checked by identity, hashed again when it changed: a
+``site/`` file edited in place edits its object). Digests come from ``identity.FileDigests`` (by path, size, mtime_ns,
 inode), so a hit costs a few ``stat`` calls. Index pages, the feed (Jekyll's) and the build
 report list posts and are written by every build; so are the templates' and ``static/`` files.
 Everything here is safe to delete: the next build renders again.
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -111,8 +111,8 @@ class RenderCache:
                 if self._file_digest(self.root / name) != digest:
                     return None
             outputs: dict[str, str] = data["outputs"]
-            for digest in set(outputs.values()):
-                os.stat(self.object_path(digest))
+            if not all(self.object_ok(digest) for digest in set(outputs.values())):
+                return None
         except (OSError, ValueError, KeyError, TypeError):
             return None
         self.used.add(entry)
@@ -121,20 +121,31 @@ class RenderCache:
     def object_path(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
 
+    def object_ok(self, digest: str) -> bool:
+        """The object is there with its bytes. ``site/`` files are links to objects, so a file of
+        site/ edited in place (an editor that rewrites the same file) changes its object too:
+        its identity changed, it is hashed again, and a mismatch makes it a miss."""
+        try:
+            return self.digests.digest(self.object_path(digest)) == digest
+        except OSError:
+            return False
+
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` as an object; returns its digest."""
         digest = hashlib.sha256(data).hexdigest()
-        path = self.object_path(digest)
-        if not path.is_file():
-            atomic_write_bytes(path, data)
+        if not self.object_ok(digest):
+            path = self.object_path(digest)
+            atomic_write_bytes(path, data)  # a new file: links to a damaged one keep their bytes
+            self.digests.known(path, digest)
         return digest
 
     def put_file(self, source: Path) -> str:
         """Store the file ``source`` (an asset) as an object; returns its digest."""
         digest = self.digests.digest(source)
-        path = self.object_path(digest)
-        if not path.is_file():
+        if not self.object_ok(digest):
+            path = self.object_path(digest)
             atomic_write_bytes(path, source.read_bytes())
+            self.digests.known(path, digest)
         return digest
 
     def save(self, pending: Pending, warnings: Iterable[str]) -> None:
