@@ -30,13 +30,14 @@ plan: $(BIN)/.installed
 check: $(BIN)/.installed
 	$(BIN)/build-site --check
 
-# All four benchmarks, about 20 minutes on 2 cores (the first run also installs Jupyter Book into
+# All five benchmarks, about 30 minutes on 2 cores (the first run also installs Jupyter Book into
 # .litblog/benchmarks/jupyter-book-venv); the comparisons print PASS or MISS against their targets.
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/noop_rebuild.py
 	$(BIN)/python benchmarks/parallel_jobs.py
 	$(BIN)/python benchmarks/vs_jupyter_book.py
 	$(BIN)/python benchmarks/vs_plain_script.py
+	$(BIN)/python benchmarks/scaling.py
 
 # Lighthouse (phone and desktop) and axe-core on every page of the published site; needs jekyll,
 # chromium, node and npm (the first run installs lighthouse and axe-core into .litblog/benchmarks/).

@@ -19,6 +19,19 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "project"
 
 
+# End-to-end test modules: each test starts workers (real Keras), a Dask cluster, a warm server,
+# Jekyll, Chromium or an HTTP server. They are marked slow here, module by module, so that
+# `pytest -m "not slow"` runs the fast set; a test elsewhere says so with @pytest.mark.slow.
+SLOW_MODULES = frozenset({"test_browser", "test_dask", "test_execute", "test_faults_execution", "test_jekyll",
+                          "test_pretrained", "test_recipes", "test_repository_site", "test_serve", "test_warm"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def make_project(dest: Path) -> Path:
     """A fresh copy of the fixture project, with the repository's templates."""
     shutil.copytree(FIXTURE, dest)

@@ -99,6 +99,7 @@ def test_a_rebuild_with_nothing_changed_runs_nothing_and_never_imports_tensorflo
     assert published(after) == published(before)
 
 
+@pytest.mark.slow
 def test_prose_edits_rerun_nothing_and_param_edits_rerun_one(project, capsys):
     post = project / POST
     post.write_text(post.read_text().replace("A post about stripes.", "A post about zebras."))
@@ -231,6 +232,7 @@ def test_no_run_trains_nothing_and_says_which_experiments_need_a_run(project, ca
     assert rows["plain"] == ("not run", False) and rows["flipped"] == ("cached", False)
 
 
+@pytest.mark.slow
 def test_accelerate_is_opt_in_part_of_the_key_and_ends_with_its_run(project):
     (project / "src" / "recipes" / "policy.py").write_text(
         "def policy(ctx):\n"

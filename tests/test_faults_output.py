@@ -371,6 +371,7 @@ def test_a_tampered_result_is_never_published(project):
     assert ResultStore(store.root).load(experiment.recipe.reference, experiment.key) is None
 
 
+@pytest.mark.slow
 def test_a_hand_edited_result_is_re_run_and_replaced(project):
     folder = next(f for f in result_folders(project) if f.parent.name == "counting.counts")
     original = (folder / "metrics.json").read_text()
@@ -386,6 +387,7 @@ def test_a_hand_edited_result_is_re_run_and_replaced(project):
 
 
 @pytest.mark.parametrize("where", ["other key", "other recipe"])
+@pytest.mark.slow
 def test_a_misplaced_result_is_quarantined_and_re_run_once_not_on_every_build(project, where):
     folder = plain_result(project)
     if where == "other key":  # another run's folder copied over this one

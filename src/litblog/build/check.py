@@ -22,8 +22,10 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from .pipeline import EXIT_FAILED, EXIT_OK, _outcomes, _parse, _read_posts
+from . import identity
 from ..common import paths
 from .config import SiteConfig, load_config
 from .keys import framework_versions, pinned_versions
@@ -33,15 +35,17 @@ from .plan import Plan, make_plan
 from .posts import Post
 from .progress import ConsoleReporter
 from .notebook import NotebookSettings
-from .render import RenderedPost, Renderer
+from .render import RenderedPost, Renderer, post_url
+from .render_cache import CachedPost, RenderCache
 from .site import BUILD_DIR, PREVIEW_DIR, stage_site
-from ..common.store import ResultStore
+from .parse_cache import ParseCache
+from .seals import VerifiedStore
 
 LOCAL_DIRS = (PREVIEW_DIR, BUILD_DIR)  # in site/ but never published: not compared
 FIX = "run build-site and commit site/"
 
 
-class ReadOnlyStore(ResultStore):
+class ReadOnlyStore(VerifiedStore):
     """A result store that moves nothing: a misplaced result stays where it is (and is not used)."""
 
     def quarantine(self, folder: Path) -> Path:
@@ -99,9 +103,11 @@ def check_site(root: Path, reporter: ConsoleReporter, *, wait: bool = True) -> i
 def run_check(config: SiteConfig) -> CheckReport:
     """The check's findings for a loaded project (hold the build lock: a build must not be writing)."""
     report = CheckReport()
-    posts = _read_posts(config)
-    parsed = _parse(posts)
-    store = ReadOnlyStore(config.path("results_dir"))
+    identity.begin_build(config.root)
+    parse_cache = ParseCache(config.root, identity.for_project(config.root))
+    posts = _read_posts(config, parse_cache)
+    parsed = _parse(posts, parse_cache)
+    store = ReadOnlyStore(config.path("results_dir"), config.root)
     versions, report.notes = check_versions()
     plan = make_plan(parsed, config, store, versions=versions)
     report.experiments = len(plan.experiments)
@@ -122,11 +128,28 @@ def run_check(config: SiteConfig) -> CheckReport:
         _seed_charts(config, charts)
         renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], scratch / "cache",
                             notebooks=NotebookSettings.of(config), root=config.root)
-        rendered = [renderer.render(post, _outcomes(post, plan, store, {}, [])) for post in parsed]
+        digests = identity.for_project(config.root)
+        # A post the render cache knows (inputs unchanged since a build rendered it) is not
+        # rendered: its site files are compared with the digests its entry recorded.
+        cache = RenderCache(config.root, config.path("templates_dir"), digests, context={"live_reload": False})
+        rendered: list[RenderedPost] = []
+        reused: list[CachedPost] = []
+        for post in parsed:
+            outcomes = _outcomes(post, plan, store, {}, [])
+            hit = cache.lookup(post.post, post_url(post.post, config.jekyll["permalink"]),
+                               cache.entry_name(post.post, outcomes))
+            if hit is not None:
+                reused.append(hit)
+            else:
+                rendered.append(renderer.render(post, outcomes))
         staging = scratch / "site"
         staging.mkdir()
         stage_site(config, rendered, staging, preview=False)
-        report.drift = compare_sites(config, rendered, posts, staging, skip=stale_posts)
+        known = {name: digest for hit in reused for name, digest in hit.outputs.items()
+                 if name.split("/", 1)[0] not in LOCAL_DIRS}
+        report.drift = compare_sites(config, [*rendered, *reused], posts, staging, skip=stale_posts, known=known)
+        digests.save()
+    store.save()
     return report
 
 
@@ -160,27 +183,35 @@ def _files(folder: Path) -> dict[str, Path]:
             if path.is_file() and path.relative_to(folder).parts[0] not in LOCAL_DIRS}
 
 
-def compare_sites(config: SiteConfig, rendered: list[RenderedPost], posts: list[Post], staging: Path, *,
-                  skip: set[str] | frozenset[str] = frozenset()) -> list[str]:
+def compare_sites(config: SiteConfig, rendered: Sequence[RenderedPost | CachedPost], posts: list[Post], staging: Path,
+                  *, skip: set[str] | frozenset[str] = frozenset(), known: dict[str, str] | None = None) -> list[str]:
     """A line per file of ``site/`` that differs from ``staging``, naming the post that builds it.
 
     Files of posts in ``skip`` (already reported as stale: their numbers will change) are left out.
+    ``known``: files a build would write that are not in ``staging``, by their SHA-256 (those of
+    posts the render cache reuses); a committed file's digest comes from the identity cache.
     """
     site_dir = config.path("site_dir")
     site = config.build.site_dir
     built, committed = _files(staging), _files(site_dir)
+    known = known or {}
+    digests = identity.for_project(config.root)
     owners: dict[str, Post] = {}
     for item in rendered:
         owners[f"_posts/{item.post.output_name}"] = item.post
     by_slug = {post.slug: post for post in posts}
     lines: list[str] = []
-    for name in sorted(set(built) | set(committed)):
+    for name in sorted(set(built) | set(committed) | set(known)):
         post = owners.get(name)
         if post is None and name.startswith("assets/") and name.count("/") >= 2:
             post = by_slug.get(name.split("/")[1])
         if post is not None and post.path in skip:
             continue
-        if name in built and name in committed:
+        if name in known and name not in built:
+            if name in committed and digests.digest(committed[name]) == known[name]:
+                continue
+            what = "differs from" if name in committed else "is missing: it is part of"
+        elif name in built and name in committed:
             if built[name].read_bytes() == committed[name].read_bytes():
                 continue
             what = "differs from"

@@ -94,6 +94,12 @@ WORKER_MEMORY_BYTES = 3 * 2**30
 # each as side by side with one (70.6 s against 69.7 s), while side by side needs twice the
 # memory; two small runs side by side finish in 0.77 of the time (pass --jobs 2 for those).
 THREADS_PER_WORKER = 2
+# Adaptive jobs (when neither --jobs nor jobs: says): a run that ends within SMALL_RUN_SECONDS is
+# small, and small runs leave cores idle while each spends most of its time starting (imports,
+# tracing, saving), so the build then runs one per core (at SMALL_WORKER_MEMORY_BYTES each, as
+# memory allows), as `--jobs <cores>` would. Large runs keep default_jobs(), the memory-safe default.
+SMALL_RUN_SECONDS = 20.0
+SMALL_WORKER_MEMORY_BYTES = 1 * 2**30
 
 
 def usable_cores() -> int:
@@ -129,6 +135,14 @@ def default_jobs(cores: int | None = None, memory: int | None = None, gpus: int 
     return min(by_cores, by_memory)
 
 
+def small_run_jobs(cores: int | None = None, memory: int | None = None) -> int:
+    """Experiments run at once once runs are known to be small: one per core, as memory allows."""
+    cores = usable_cores() if cores is None else cores
+    memory = available_memory() if memory is None else memory
+    by_memory = max(1, memory // SMALL_WORKER_MEMORY_BYTES) if memory else cores
+    return max(1, min(cores, by_memory))
+
+
 def log_path_for(config: SiteConfig, experiment: PlannedExperiment) -> Path:
     """The run's whole output (stdout and stderr of its worker)."""
     return paths.log_path(config.root, experiment.file_label, experiment.key)
@@ -162,8 +176,12 @@ def run_experiments(
     *,
     jobs: int = 1,
     keep_going: bool = False,
+    adaptive: bool = False,
 ) -> list[RunOutcome]:
     """Run ``experiments`` with at most ``jobs`` at a time; return how each ended.
+
+    ``adaptive`` (``jobs`` was not chosen): after a run that ended ok within
+    :data:`SMALL_RUN_SECONDS`, up to :func:`small_run_jobs` run at once (GPU machines excepted).
 
     Without ``keep_going``, the first failure stops scheduling; runs in progress finish.
     Ctrl-C stops every worker and re-raises; stopped runs leave nothing in the store.
@@ -199,6 +217,11 @@ def run_experiments(
                 outcome = _finish(run, reporter, store)
                 outcomes.append(outcome)
                 reporter.run_finished(outcome)
+                if adaptive and outcome.ok and outcome.seconds <= SMALL_RUN_SECONDS and not gpu_ids():
+                    wider = min(small_run_jobs(), len(pending) + len(running)) if pending else jobs
+                    if wider > jobs:
+                        jobs = wider
+                        threads = max(1, usable_cores() // jobs)  # what --jobs N gives each worker
                 if not outcome.ok and not keep_going:
                     stop_scheduling = True
         for experiment in pending:

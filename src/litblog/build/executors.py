@@ -25,6 +25,7 @@ class ExecutorOptions:
     keep_going: bool
     scheduler: str | None = None  # a cluster's address, for executors that need one
     resources: dict[str, float] = field(default_factory=dict)  # what each run needs of a cluster worker
+    adaptive_jobs: bool = False  # jobs was not chosen: widen it once runs prove small (execute.py)
 
 
 RunAll = Callable[[list[PlannedExperiment], SiteConfig, ResultStore, Reporter, ExecutorOptions], list[RunOutcome]]
@@ -40,7 +41,8 @@ class Executor:
 
 def _local(experiments: list[PlannedExperiment], config: SiteConfig, store: ResultStore, reporter: Reporter,
            options: ExecutorOptions) -> list[RunOutcome]:
-    return run_experiments(experiments, config, store, reporter, jobs=options.jobs, keep_going=options.keep_going)
+    return run_experiments(experiments, config, store, reporter, jobs=options.jobs, keep_going=options.keep_going,
+                           adaptive=options.adaptive_jobs)
 
 
 def _dask(experiments: list[PlannedExperiment], config: SiteConfig, store: ResultStore, reporter: Reporter,

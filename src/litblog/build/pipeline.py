@@ -23,7 +23,11 @@ from .posts import Post, discover_posts, read_post
 from .progress import NORMAL, ConsoleReporter
 from ..common.protocol import RunStatus
 from .notebook import NotebookSettings
-from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome
+from . import identity, render_inputs
+from .render import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome, post_url
+from .render_cache import CachedPost, Pending, RenderCache
+from .parse_cache import ParseCache
+from .seals import VerifiedStore
 from .site import CarriedPost, write_draft, write_site
 from ..common.store import ResultStore
 
@@ -57,7 +61,8 @@ class BuildSummary:
     exit_code: int
     plan: Plan | None = None
     outcomes: list[RunOutcome] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)  # post paths rendered into the site
+    written: list[str] = field(default_factory=list)  # post paths written into the site (rendered or reused)
+    rendered: list[str] = field(default_factory=list)  # post paths rendered this time (not reused from the cache)
     unrun: list[PlannedExperiment] = field(default_factory=list)  # needed a run, not run (--no-run)
 
 
@@ -72,15 +77,18 @@ def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> Build
 
 def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
     recover_dir(config.path("site_dir"))
-    store = ResultStore(config.path("results_dir"))
+    identity.begin_build(config.root)
+    store = VerifiedStore(config.path("results_dir"), config.root)
     store.clean_staging()
     # Temporary folders of workers that were killed (their runs remove their own): no run is in progress.
     remove_confined(paths.worker_tmp_dir(config.root), paths.scratch_dir(config.root), ignore_errors=True)
-    all_posts = _read_posts(config)
+    parse_cache = ParseCache(config.root, identity.for_project(config.root))
+    all_posts = _read_posts(config, parse_cache)
     selected = _select(config, all_posts, options.posts)
-    parsed = _parse(selected)
+    parsed = _parse(selected, parse_cache)
     plan = make_plan(parsed, config, store, overrides=options.overrides, force=options.force,
                      retry_blocked=options.retry_blocked)
+    store.save()
     if options.plan_only:
         reporter.plan(plan, listing=True)
         if options.overrides:
@@ -96,12 +104,15 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     if options.run:
         executor = EXECUTORS[options.executor]
         # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
-        sources = watch.snapshot(config)
+        to_run = plan.to_run()
+        sources = watch.snapshot(config) if to_run else {}  # a no-op build walks no folder for it
         with sigterm_as_interrupt():
-            outcomes = executor.run(plan.to_run(), config, store, reporter, ExecutorOptions(
-                jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources))
-        for line in watch.warnings(sources, watch.snapshot(config), (o.experiment.label for o in outcomes)):
-            reporter.warning(line)
+            outcomes = executor.run(to_run, config, store, reporter, ExecutorOptions(
+                jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources,
+                adaptive_jobs=not (options.jobs or config.build.jobs)))
+        if to_run:
+            for line in watch.warnings(sources, watch.snapshot(config), (o.experiment.label for o in outcomes)):
+                reporter.warning(line)
     else:
         outcomes, unrun = [], plan.to_run()
         for experiment in unrun:
@@ -134,13 +145,33 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     failures = {o.experiment.key: o for o in failed}
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root),
                         notebooks=NotebookSettings.of(config), root=config.root)
-    rendered: list[RenderedPost] = []
+    digests = identity.for_project(config.root)
+    # Drafts (--set) are never cached: their output must not be taken for the published one.
+    cache = None if options.overrides else RenderCache(
+        config.root, config.path("templates_dir"), digests, context={"live_reload": options.live_reload})
+    pending: dict[str, Pending] = {}
+    rendered: list[RenderedPost | CachedPost] = []
     errors: list[UserError] = []
+    # Not inputs to record: caches, the output, sealed results, and the templates (in the entry's name).
+    ignored = [paths.scratch_dir(config.root), config.path("site_dir"), config.path("results_dir"),
+               config.path("templates_dir")]
     for post in parsed:
+        post_outcomes = _outcomes(post, plan, store, failures, unrun)
+        entry = None
+        if cache is not None:
+            entry = cache.entry_name(post.post, post_outcomes)
+            hit = cache.lookup(post.post, post_url(post.post, config.jekyll["permalink"]), entry)
+            if hit is not None:
+                rendered.append(hit)
+                continue
         try:
-            rendered.append(renderer.render(post, _outcomes(post, plan, store, failures, unrun)))
+            with render_inputs.recording(config.root, ignored) as inputs:
+                rendered.append(renderer.render(post, post_outcomes))
         except UserErrors as exc:
             errors += exc.errors
+            continue
+        if entry is not None:
+            pending[post.post.path] = Pending(entry, inputs)
     if errors:
         raise UserErrors(errors)
     for post_rendered in rendered:
@@ -151,29 +182,41 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     if options.overrides:
         # A draft: overridden params never reach the published Jekyll tree.
         changes = drafts.override_changes(parsed, config, store, plan)
-        rendered = drafts.mark_drafts(renderer, rendered, changes)
+        rendered = drafts.mark_drafts(renderer, [r for r in rendered if isinstance(r, RenderedPost)], changes)
         write_draft(config, rendered, carried, report=report, live_reload=options.live_reload)
         for line in drafts.describe(changes, plan):
             reporter.info(line)
         reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
                       f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
-        return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
-    write_site(config, rendered, carried, report=report, live_reload=options.live_reload)
+        return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
+                            [p.post.path for p in rendered], unrun)
+    write_site(config, rendered, carried, report=report, live_reload=options.live_reload, cache=cache,
+               pending=pending)
+    if cache is not None:
+        for item in rendered:
+            if isinstance(item, RenderedPost) and item.post.path in pending:
+                cache.save(pending[item.post.path], item.warnings)
+        if not options.posts:
+            cache.prune()
+            parse_cache.prune()
+    digests.save()
+    store.save()
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
         for folder in store.prune(keep):
             reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
     reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
                   + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
-    return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered], unrun)
+    return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
+                        [p.post.path for p in rendered if isinstance(p, RenderedPost)], unrun)
 
 
-def _read_posts(config: SiteConfig) -> list[Post]:
+def _read_posts(config: SiteConfig, cache: ParseCache | None = None) -> list[Post]:
     posts: list[Post] = []
     errors: list[UserError] = []
     for file in discover_posts(config.path("posts_dir")):
         try:
-            posts.append(read_post(file, config.root))
+            posts.append(cache.read(file) if cache is not None else read_post(file, config.root))
         except UserError as exc:
             errors.append(exc)
     if errors:
@@ -208,12 +251,12 @@ def _select(config: SiteConfig, posts: list[Post], names: list[str]) -> list[Pos
     return chosen
 
 
-def _parse(posts: list[Post]) -> list[ParsedPost]:
+def _parse(posts: list[Post], cache: ParseCache | None = None) -> list[ParsedPost]:
     parsed: list[ParsedPost] = []
     errors: list[UserError] = []
     for post in posts:
         try:
-            parsed.append(parse_post(post))
+            parsed.append(cache.parse(post) if cache is not None else parse_post(post))
         except UserErrors as exc:
             errors += exc.errors
     if errors:

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from . import identity
 from ..common import datasets, paths, reads
 from .config import SiteConfig
 from .directives import ExperimentDirective, ParsedPost
@@ -217,12 +218,12 @@ def make_plan(
     plan = Plan()
     versions = versions or framework_versions()
     used_overrides: set[str] = set()
-    digests: dict[Path, str] = {}
-    digest_cache = reads.DigestCache(paths.cache_dir(config.root) / "read-digests.json")
+    digest_cache = identity.for_project(config.root)
+    memo = _Memo(engine_inputs(digest_cache))
     for parsed in posts:
         for directive in parsed.experiments.values():
             seeds = directive_seeds(directive, config)
-            resolved = _resolve(directive, config, overrides, used_overrides, versions, digests, errors)
+            resolved = _resolve(directive, config, overrides, used_overrides, versions, memo, errors)
             if resolved is None:
                 continue
             keys = []
@@ -230,7 +231,7 @@ def make_plan(
                 use = ExperimentUse(parsed.post.path, directive.name, directive.location,
                                     seed if len(seeds) > 1 else None)
                 planned = _plan_seed(resolved, seed, use, directive, config, store, digest_cache,
-                                     _forced(force, directive.name, seed), retry_blocked)
+                                     _forced(force, directive.name, seed), retry_blocked, memo)
                 existing = plan.experiments.get(planned.key)
                 if existing is not None:  # the same run in another post (or directive): forced if either is
                     first = planned if planned.replaces and not existing.replaces else existing
@@ -257,6 +258,28 @@ def directive_seeds(directive: ExperimentDirective, config: SiteConfig) -> tuple
     return config.build.seeds or (config.build.seed,)
 
 
+@dataclass
+class _Memo:
+    """What one plan computes once however many experiments share it: recipes read, their project
+    dependencies, file digests (by identity, across builds: ``identity.FileDigests``), the engine's
+    inputs, and the stored results' key inputs per recipe (for :func:`_why_missing`)."""
+
+    engine: dict[str, str]
+    recipes: dict[tuple[str, Path], Recipe] = field(default_factory=dict)
+    dependencies: dict[Path, list[Path]] = field(default_factory=dict)
+    recipe_digests: dict[str, str] = field(default_factory=dict)
+    stored_inputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    real_paths: dict[Path, Path] = field(default_factory=dict)
+    relative_names: dict[Path, str] = field(default_factory=dict)
+
+    def resolved(self, path: Path) -> Path:
+        """``path.resolve()``, once per plan."""
+        real = self.real_paths.get(path)
+        if real is None:
+            real = self.real_paths[path] = path.resolve()
+        return real
+
+
 @dataclass(frozen=True)
 class _Resolved:
     """What an experiment's runs share: all of the key's inputs but the seed."""
@@ -274,12 +297,13 @@ def _resolve(
     overrides: dict[str, Any],
     used_overrides: set[str],
     versions: dict[str, str],
-    digests: dict[Path, str],
+    memo: _Memo,
     errors: list[UserError],
 ) -> _Resolved | None:
     recipe_location = directive.options.location("recipe")
     try:
-        recipe = find_recipe(directive.recipe, config.path("recipes_dir"))
+        where = (directive.recipe, config.path("recipes_dir"))
+        recipe = memo.recipes.get(where) or memo.recipes.setdefault(where, find_recipe(*where))
     except RecipeNotFound as exc:
         errors.append(UserError(str(exc), recipe_location, suggestion=exc.suggestion))
         return None
@@ -327,25 +351,32 @@ def _resolve(
         errors.extend(problems)
         return None
 
-    root = config.root.resolve()
-    recipe_file = recipe.file.resolve()
-    sources = {f"{recipe_file.relative_to(root).as_posix()}::{recipe.function}": recipe_digest(recipe)}
-    for file in project_dependencies(recipe.file, config.import_root):
+    root = memo.resolved(config.root)
+    recipe_file = memo.resolved(recipe.file)
+    if recipe.reference not in memo.recipe_digests:
+        memo.recipe_digests[recipe.reference] = recipe_digest(recipe)
+    sources = {f"{recipe_file.relative_to(root).as_posix()}::{recipe.function}": memo.recipe_digests[recipe.reference]}
+    if recipe.file not in memo.dependencies:
+        memo.dependencies[recipe.file] = project_dependencies(recipe.file, config.import_root)
+    digest_cache = identity.for_project(config.root)
+    for file in memo.dependencies[recipe.file]:
         if file == recipe_file:
             continue
-        if file not in digests:
-            digests[file] = source_digest(file)
-        sources[file.relative_to(root).as_posix()] = digests[file]
+        # One digest per changed file, however many experiments import it.
+        name = memo.relative_names.get(file)
+        if name is None:
+            name = memo.relative_names[file] = file.relative_to(root).as_posix()
+        sources[name] = digest_cache.digest(file, source_digest, kind="tokens")
     return _Resolved(recipe, params, sources, dataset_fingerprints, versions)
 
 
 def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: ExperimentDirective,
                config: SiteConfig, store: ResultStore, digest_cache: reads.DigestCache, force: bool,
-               retry_blocked: bool) -> PlannedExperiment:
+               retry_blocked: bool, memo: _Memo) -> PlannedExperiment:
     """One run of an experiment: its key and whether it must run."""
     recipe, params = resolved.recipe, resolved.params
     inputs = KeyInputs(recipe=recipe.reference, sources=dict(resolved.sources), params=dict(params), seed=seed,
-                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=engine_inputs(digest_cache),
+                       datasets=dict(resolved.datasets), versions=resolved.versions, engine=dict(memo.engine),
                        # Only when asked for: every other key stays what it was.
                        extra={"accelerate": list(directive.accelerate)} if directive.accelerate else {})
     key = inputs.key()
@@ -366,7 +397,7 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
         if rejected is not None:
             reason = "its stored result was rejected (see the warning above)"
         elif record is None:
-            reason = _why_missing(store, recipe.reference, inputs)
+            reason = _why_missing(store, recipe.reference, inputs, memo)
         elif retry_blocked:
             reason = "--retry-blocked"
         elif arrived:
@@ -378,14 +409,21 @@ def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: Ex
                              replaces=force or bool(changed))
 
 
-def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs) -> str:
+def _why_missing(store: ResultStore, recipe: str, inputs: KeyInputs, memo: _Memo | None = None) -> str:
     """Name the inputs that changed since the closest stored result of the same recipe; a run whose
-    other seeds are stored with the same inputs is simply missing (never added, or deleted)."""
+    other seeds are stored with the same inputs is simply missing (never added, or deleted).
+
+    The stored results' key inputs are read once per plan (``memo``), not once per missing run.
+    """
     new = inputs.to_json()
     best: list[str] | None = None
     same_but_seed: list[int] = []
-    for result in store.results(recipe):
-        old = result.manifest.get("key_inputs", {})
+    if memo is None or recipe not in memo.stored_inputs:
+        stored = [result.manifest.get("key_inputs", {}) for result in store.results(recipe)]
+        if memo is None:
+            memo = _Memo({})
+        memo.stored_inputs[recipe] = stored
+    for old in memo.stored_inputs[recipe]:
         changes = describe_changes(old, new)
         if {**old, "seed": new.get("seed")} == new:
             same_but_seed.append(old.get("seed"))

@@ -10,10 +10,10 @@ when a build changed it, or shows the build's error over the page.
 from __future__ import annotations
 
 import errno
-import hashlib
 import html
 import http.server
 import json
+import os
 import signal
 import threading
 import time
@@ -232,6 +232,8 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
         reporter.info(f"{', '.join(names[:3])}{more} changed: rebuilding {'all posts' if everything else 'it'}")
     before = _fingerprints(preview)
+    # A changed post alone (the others are carried over: linked to the render cache's objects);
+    # anything else builds all posts, and the render cache re-renders those whose inputs changed.
     build_options = BuildOptions(posts=[] if everything else [str(p) for p in change.posts],
                                  run=options.run, live_reload=True)
     try:
@@ -272,12 +274,29 @@ def _say_done(reporter: ConsoleReporter, result: BuildSummary, what: str, second
         reporter.info(f"rebuilt {what} in {seconds:.2f} s{since_save}")
 
 
-def _fingerprints(folder: Path) -> dict[str, str]:
-    """Every file of the preview with a hash of its bytes (the site is small)."""
+def _fingerprints(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every file of the preview with its identity (size, mtime_ns, inode), read without its bytes.
+
+    A build links each file to the render cache's object of its content, so a file whose bytes
+    did not change keeps its inode, and one that changed is a new file.
+    """
+    found: dict[str, tuple[int, int, int]] = {}
     if not folder.is_dir():
-        return {}
-    return {p.relative_to(folder).as_posix(): hashlib.blake2b(p.read_bytes(), digest_size=16).hexdigest()
-            for p in folder.rglob("*") if p.is_file()}
+        return found
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        stat = entry.stat(follow_symlinks=False)
+                        found[Path(entry.path).relative_to(folder).as_posix()] = (
+                            stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        except OSError:
+            continue  # replaced while we looked
+    return found
 
 
 # -- serving ------------------------------------------------------------------------------------

@@ -28,6 +28,11 @@ def cache_dir(root: Path) -> Path:
     return scratch_dir(root) / "cache"
 
 
+def render_cache_dir(root: Path) -> Path:
+    """``.litblog/cache/render/``: posts' rendered output by content, reused while their inputs stay."""
+    return cache_dir(root) / "render"
+
+
 def checkpoint_root(root: Path) -> Path:
     """``.litblog/checkpoints/``: a folder and a lock per key while its run is unfinished."""
     return scratch_dir(root) / "checkpoints"
