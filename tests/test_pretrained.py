@@ -248,7 +248,7 @@ def test_keep_going_writes_every_post_and_shows_the_missing_weights_as_a_notice(
 
     posts = root / "site" / "_posts"
     data = (posts / "2026-01-01-data.md").read_text()
-    assert "litblog-notice" not in data and "data-samples.png" in data
+    assert "litblog-notice" not in data and "data-samples.webp" in data
     transfer = (posts / "2026-01-02-transfer.md").read_text()
     notice = re.search(r'<div class="litblog-notice".*?</div>', transfer, re.S)
     assert notice, transfer

@@ -72,9 +72,10 @@ def test_a_prose_edit_renders_and_writes_only_that_post_and_the_site_equals_a_cl
     assert summary.rendered == [COUNTS] and summary.outcomes == []  # nothing ran
     after = site_files(blog)
     rewritten = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
-    # The edited post's Jekyll file and preview page. The index and the report are made again,
-    # and written only where their bytes changed (here they did not: same titles, nothing ran).
-    assert rewritten == {"_posts/2026-01-06-counts.md", "_site/2026/01/06/counts/index.html"}
+    # The edited post's Jekyll file and preview page, and the preview's home page, which shows each
+    # post's summary (the first paragraph, edited here). The index and the report are made again and
+    # written only where their bytes changed (the report did not: nothing ran).
+    assert rewritten == {"_posts/2026-01-06-counts.md", "_site/2026/01/06/counts/index.html", "_site/index.html"}
     assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
 
 
@@ -236,7 +237,9 @@ def test_a_build_of_one_post_carries_the_others_over_as_they_are(blog, tmp_path)
     after = site_files(blog)
     rewritten = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     # The build report lists the experiments of the posts built (as it always has): local, not published.
-    assert rewritten - {"_build/report.json"} == {"_posts/2026-01-05-stripes.md", "_site/2026/01/05/stripes/index.html"}
+    # The preview's home page shows the edited first paragraph as the post's summary.
+    assert rewritten - {"_build/report.json"} == {"_posts/2026-01-05-stripes.md", "_site/2026/01/05/stripes/index.html",
+                                                   "_site/index.html"}
     published = {name: digest for name, digest in snapshot(blog / "site").items() if not name.startswith("_build/")}
     clean = {name: digest for name, digest in clean_build_snapshot(blog, tmp_path).items()
              if not name.startswith("_build/")}
