@@ -411,10 +411,19 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
         fake_result(store, experiment, SEED_CURVES.get(experiment.seed, [0.5] * 4), 0.6)
     assert run_cli(fresh_project, "-q", "--no-run") == 0
     body = next((fresh_project / "site" / "_posts").glob("*seeds.md")).read_text()
-    # One table of epochs outside the fold; the three seeds' own tables and logs inside it.
+    # One HTML table of epochs outside the fold; the three seeds' own tables (aligned text, one
+    # focusable labelled <pre> each: the page stays light) and logs inside it.
     folded_at = body.index('<details class="litblog-seed-logs">')
     outside, inside = body[:folded_at], body[folded_at:]
-    assert outside.count('<table class="litblog-epochs">') == 1 and inside.count('<table class="litblog-epochs">') == 3
+    assert outside.count('<table class="litblog-epochs">') == 1 and '<table class="litblog-epochs">' not in inside
+    texts = re.findall(r'<pre class="litblog-epochs-text" tabindex="0" role="region" aria-label="([^"]*)"><code>'
+                       r'\{% raw %\}(.*?)\{% endraw %\}</code></pre>', inside, re.S)
+    assert [label.split(", ")[0] for label, _ in texts] == [f"Training table of multi (seed {s}" for s in (1, 2, 3)]
+    for seed, (_, text) in zip((1, 2, 3), texts):
+        head, *lines = text.rstrip("\n").split("\n")
+        assert head.split() == ["epoch", "time", "accuracy", "val", "accuracy"]
+        assert len({len(line) for line in [head, *lines]}) == 1  # columns aligned
+        assert [line.split()[-1] for line in lines] == [metric_value(v) for v in SEED_CURVES[seed]]
     assert "Each seed&#39;s training and log (3 seeds: 1, 2, 3)" in inside
     assert "mean ± standard deviation over seeds 1, 2, 3" in outside and "litblog-log" not in outside
     rows = re.findall(r"<tr><td class=\"litblog-num\">(\d+)</td><td class=\"litblog-num\">[^<]*</td>(.*?)</tr>", outside)
@@ -436,7 +445,8 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
     for html in (next((tmp_path / "out").rglob("seeds/index.html")).read_text(),
                  next((fresh_project / "site" / "_site").rglob("seeds/index.html")).read_text()):
         article = _article(html)
-        assert article.count('<table class="litblog-epochs">') == 4
+        assert article.count('<table class="litblog-epochs">') == 1
+        assert article.count('<pre class="litblog-epochs-text" tabindex="0" role="region"') == 3
         assert re.search(r'<details class="litblog-seed-logs">\s*<summary>', article)
         assert "<p>&lt;details" not in article and "```" not in article
         assert 'class="litblog-imports"' in article
