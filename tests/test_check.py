@@ -303,7 +303,7 @@ def test_every_post_with_experiments_ends_with_a_provenance_card(built_project, 
     report = json.loads((built_project / "site" / "_build" / "report.json").read_text())
     keys = {row["experiment"]: row["key"] for row in report["experiments"]}
     for name in ("plain", "flipped"):
-        assert re.search(rf"<tr><td>1</td><td><code>{keys[name]}</code></td><td>\d{{4}}-\d\d-\d\d \d\d:\d\d UTC</td>"
+        assert re.search(rf"<tr><td>1</td><td class=\"litblog-mono\">{keys[name]}</td><td>\d{{4}}-\d\d-\d\d \d\d:\d\d UTC</td>"
                          r'<td title="training [\d.]+ s, wall [\d.]+ s">\d+(\.\d)? s</td></tr>', card), name
     assert card.count("<tr><td>") == 2  # one row per run
     assert str(built_project) not in card and "/tmp/" not in card

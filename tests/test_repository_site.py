@@ -61,3 +61,36 @@ def test_the_committed_site_is_what_a_build_writes(repository_copy):
         if "/chart-" in name:
             continue  # drawn at build time: its name is its content's digest, its pixels the plotting library's
         assert data == published(committed)[name], f"site/{name} is stale: run `make site` and commit"
+
+
+STUDY_POST = "2026-11-23-cats-vs-dogs-small-cnns"
+STUDY_ELEMENTS = 1500  # issue 17's target for the study post (Lighthouse's dom-size counts fewer: the body only)
+
+
+def test_the_study_post_published_with_jekyll_stays_light(repository_copy, tmp_path):
+    """A structural count, not a timing: every element of the study post's page as Jekyll publishes
+    it (head included) is at most 1,500. Folded per-seed epoch tables as text, coarse highlighting
+    of listings and monospace cells keep it there; an HTML table per seed or a span per token
+    would not."""
+    from html.parser import HTMLParser
+
+    from site_check import JEKYLL, NO_JEKYLL, jekyll_build, page_for, published_posts, require_tool
+
+    require_tool(JEKYLL, NO_JEKYLL)
+    done = run_cli_process(repository_copy)
+    assert done.returncode == 0, done.stderr
+    site = repository_copy / "site"
+    built = jekyll_build(site, tmp_path / "published", "/repo")
+    assert built.returncode == 0, built.output
+    url = next(url for file, url, _ in published_posts(site) if file.startswith(STUDY_POST))
+    page = page_for(tmp_path / "published", url.removeprefix("/repo")).read_text(encoding="utf-8")
+
+    class Elements(HTMLParser):
+        count = 0
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.count += 1
+
+    counter = Elements()
+    counter.feed(page)
+    assert 500 < counter.count <= STUDY_ELEMENTS, counter.count

@@ -4,6 +4,7 @@ the Jekyll tree checked through real Jekyll. Results are written by hand (nothin
 
 from __future__ import annotations
 
+from html import unescape
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +16,7 @@ from litblog.build.bibliography import latex_text, parse_bibtex
 from litblog.build.config import load_config
 from litblog.build.pipeline import _parse, _read_posts
 from litblog.build.plan import make_plan
+from litblog.build.targets import strip_verbatim
 from litblog.build.toc import slug
 from litblog.common.errors import UserError, UserErrors
 from litblog.common.store import ResultStore
@@ -411,10 +413,19 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
         fake_result(store, experiment, SEED_CURVES.get(experiment.seed, [0.5] * 4), 0.6)
     assert run_cli(fresh_project, "-q", "--no-run") == 0
     body = next((fresh_project / "site" / "_posts").glob("*seeds.md")).read_text()
-    # One table of epochs outside the fold; the three seeds' own tables and logs inside it.
+    # One HTML table of epochs outside the fold; the three seeds' own tables (aligned text, one
+    # focusable labelled <pre> each: the page stays light) and logs inside it.
     folded_at = body.index('<details class="litblog-seed-logs">')
     outside, inside = body[:folded_at], body[folded_at:]
-    assert outside.count('<table class="litblog-epochs">') == 1 and inside.count('<table class="litblog-epochs">') == 3
+    assert outside.count('<table class="litblog-epochs">') == 1 and '<table class="litblog-epochs">' not in inside
+    texts = re.findall(r'<pre class="litblog-epochs-text" tabindex="0" role="region" aria-label="([^"]*)"><code>'
+                       r'\{% raw %\}(.*?)\{% endraw %\}</code></pre>', inside, re.S)
+    assert [label.split(", ")[0] for label, _ in texts] == [f"Training table of multi (seed {s}" for s in (1, 2, 3)]
+    for seed, (_, text) in zip((1, 2, 3), texts):
+        head, *lines = text.rstrip("\n").split("\n")
+        assert head.split() == ["epoch", "time", "accuracy", "val", "accuracy"]
+        assert len({len(line) for line in [head, *lines]}) == 1  # columns aligned
+        assert [line.split()[-1] for line in lines] == [metric_value(v) for v in SEED_CURVES[seed]]
     assert "Each seed&#39;s training and log (3 seeds: 1, 2, 3)" in inside
     assert "mean ± standard deviation over seeds 1, 2, 3" in outside and "litblog-log" not in outside
     rows = re.findall(r"<tr><td class=\"litblog-num\">(\d+)</td><td class=\"litblog-num\">[^<]*</td>(.*?)</tr>", outside)
@@ -425,18 +436,22 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
         assert val_accuracy == f"{metric_value(values.mean())} ± {metric_value(values.std(ddof=1))}"
         assert accuracy == "0.5000 ± 0.0000"
     # The import header: in full with the first listing, folded in the later one of the same module.
-    first, second = body.split("```python")[1:3]
-    assert first.lstrip("\n{% raw %}\n").startswith("from recipes.helpers import tiny_cnn")
+    # (listings are highlighted at build time: a span per keyword run, the same HTML in both targets)
+    listing = '<pre class="highlight"><code>'
+    plain = lambda part: unescape(re.sub(r"<[^>]+>", "", strip_verbatim(part)))  # noqa: E731
+    first, second = (plain(part) for part in body.split(listing)[1:3])
+    assert first.startswith("from recipes.helpers import tiny_cnn")
     assert "from recipes.helpers" not in second and "def stripes(" in second
     fold = body[body.index('<details class="litblog-imports">'):]
-    assert fold.index("from recipes.helpers import tiny_cnn") < fold.index("</details>") < fold.index("```python")
+    assert fold.index("from recipes.helpers import tiny_cnn") < fold.index("</details>") < fold.index(listing)
     # Both targets read it as HTML: Jekyll builds it with nothing to complain about, and the preview too.
     built = jekyll_build(fresh_project / "site", tmp_path / "out", "/some-repo")
     assert built.returncode == 0 and not built.problems, built.output
     for html in (next((tmp_path / "out").rglob("seeds/index.html")).read_text(),
                  next((fresh_project / "site" / "_site").rglob("seeds/index.html")).read_text()):
         article = _article(html)
-        assert article.count('<table class="litblog-epochs">') == 4
+        assert article.count('<table class="litblog-epochs">') == 1
+        assert article.count('<pre class="litblog-epochs-text" tabindex="0" role="region"') == 3
         assert re.search(r'<details class="litblog-seed-logs">\s*<summary>', article)
         assert "<p>&lt;details" not in article and "```" not in article
         assert 'class="litblog-imports"' in article

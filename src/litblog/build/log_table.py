@@ -203,3 +203,23 @@ def spread_value(cell: tuple[float, float | None, int] | None, runs: int) -> str
     centre, spread, count = cell
     text = metric_value(centre) if spread is None else f"{metric_value(centre)} ± {metric_value(spread)}"
     return text if count == runs else f"{text} (n = {count})"
+
+
+def text_table(training: list[str], validation: list[str], rows: list[dict[str, Any]]) -> str:
+    """An epoch table as preformatted text, columns aligned: what a seed's own table folded under the
+    mean ± std one is (a ``<pre>`` is one element where an HTML table is one per cell). ``rows`` as
+    ``log.html.j2`` takes them (epoch, time, cells, phase); a phase starts with its own line."""
+    headings = ["epoch", "time", *training, *[f"val {name}" for name in validation]]
+    body = [[str(row["epoch"]), str(row["time"]), *[str(v) for v in row["cells"]]] for row in rows]
+    widths = [max(len(line[i]) for line in [headings, *body]) for i in range(len(headings))]
+
+    def line(cells: list[str]) -> str:
+        # every value right-aligned under its heading, two spaces between columns
+        return "  ".join(c.rjust(w) for c, w in zip(cells, widths))
+
+    lines = [line(headings)]
+    for row, cells in zip(rows, body):
+        if row.get("phase"):
+            lines.append(f"-- {row['phase']}")
+        lines.append(line(cells))
+    return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from .highlight import highlighted
 from .log_table import plural
 from .text import CODE_SPAN, fenced, html_text
 
@@ -67,6 +68,7 @@ class Target:
             undefined=jinja2.StrictUndefined,
         )
         env.filters["fenced"] = fenced
+        env.filters["highlighted"] = highlighted
         env.filters["liquid_raw"] = self._liquid_raw_filter()
         env.filters["alignment"] = lambda align: ":---" if align == "left" else "---:"
         env.filters["text"] = html_text

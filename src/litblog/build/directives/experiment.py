@@ -23,7 +23,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError
-from ..log_table import epoch_table, metric_heading, metric_value, plural, seeds_table, spread_value
+from ..log_table import epoch_table, metric_heading, metric_value, plural, seeds_table, spread_value, text_table
 from ..outcomes import ExperimentOutcome
 from ..page import Page, missing_block
 from ..recipe_source import recipe_listing
@@ -162,8 +162,9 @@ def _summaries(result: StoredResult, page: Page, experiment: str) -> str:
     return "\n".join(part.rstrip() + "\n" for part in parts)
 
 
-def _log(name: str, result: StoredResult, seed: int | None, page: Page) -> str:
-    """The table of the run's epochs (when it trained), then its raw log, folded."""
+def _log(name: str, result: StoredResult, seed: int | None, page: Page, as_text: bool = False) -> str:
+    """The table of the run's epochs (when it trained), then its raw log, folded. ``as_text``: the
+    table as aligned preformatted text (a seed's own table, folded under the mean ± std one)."""
     timings = result.manifest.get("timings", {})
     epochs = len(result.history.get("epochs", []))
     detail = ", ".join(x for x in (f"seed {seed}" if seed is not None else "",
@@ -179,7 +180,8 @@ def _log(name: str, result: StoredResult, seed: int | None, page: Page) -> str:
         lines = ", ".join(x for x in (f"seed {seed}" if seed is not None else "", plural(line_count, "line")) if x)
         title = Markup("Log of <code>%s</code>") % name + f" ({lines})"
         values = _epoch_rows(table)
-        values.update(table=True, name=name, detail=detail)
+        values.update(table=True, name=name, detail=detail,
+                      table_text=text_table(values["training"], values["validation"], values["rows"]) if as_text else None)
     text, omitted = capped_log(log_text)
     where = html_text(_result_path(result, LOG)) if omitted else None
     return page.template("log.html.j2", text=text, title=title, omitted=omitted, where=where,
@@ -211,7 +213,7 @@ def split_imports(source: str) -> tuple[str, str]:
 def _seed_logs(name: str, results: list[tuple[int, StoredResult]], page: Page) -> str:
     """Several seeds: one table of the mean ± standard deviation per epoch, each seed's own table and
     log folded under it (prose first: one table per experiment, not one per seed)."""
-    folded = [Markup(_log(name, result, seed, page).rstrip()) for seed, result in results]
+    folded = [Markup(_log(name, result, seed, page, as_text=True).rstrip()) for seed, result in results]
     tables = [(seed, table) for seed, result in results
               if (table := epoch_table(result.history, result.log_text.rstrip())) is not None]
     combined = seeds_table(tables)
@@ -227,7 +229,7 @@ def _seed_logs(name: str, results: list[tuple[int, StoredResult]], page: Page) -
             for epoch, seconds, cells in combined.rows]
     detail = (f"mean ± standard deviation over seeds {', '.join(str(s) for s in combined.seeds)}; "
               f"{plural(len(rows), 'epoch')}; time: the mean")
-    return page.template("log.html.j2", table=True, name=name, detail=detail, rows=rows, evaluations=[],
+    return page.template("log.html.j2", table=True, name=name, detail=detail, rows=rows, evaluations=[], table_text=None,
                          training=[metric_heading(c) for c in combined.columns if not c.startswith("val_")],
                          validation=[metric_heading(c) for c in combined.columns if c.startswith("val_")],
                          text=None, folded=folded, folded_title=summary)
