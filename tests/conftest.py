@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +70,13 @@ def worker_pids(root: Path) -> list[int]:
                if "litblog.runtime.warm_server" in cmdline and warm_state in cmdline}
     return [pid for pid, (cmdline, parent, state) in processes.items()
             if state not in ("Z", "X") and (("litblog.runtime.worker" in cmdline and marker in cmdline) or parent in servers)]
+
+
+def shown_text(page: str) -> str:
+    """What a reader sees of a page's markup: tags and Liquid raw markers removed, entities decoded
+    (highlighted code is split into spans, so a listing is searched for as text)."""
+    text = re.sub(r"\{% (?:end)?raw %\}", "", page)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, shown_text
 from litblog.runtime.context import RecipeContext
 
 TINY = {"dataset": "synthetic", "image_size": 32, "per_class": 16, "epochs": 1}
@@ -216,7 +216,7 @@ def test_the_study_post_has_every_artefact_from_the_committed_results():
     # Each model's code and summary, with the seed posts' parameter count.
     for model in ("model1", "model2", "model3"):
         # Keras' own summary is kept, folded and HTML-escaped, under the summary table.
-        assert f"def {model}(ctx," in text and f"Model: &#34;{model}&#34;" in text
+        assert f"def {model}(ctx," in shown_text(text) and f"Model: &#34;{model}&#34;" in text
     assert text.count("Total params: 204,226") == 3
     # The training logs, in Keras' verbose=2 format, 20 epochs each: three seeds of three models.
     assert len(re.findall(r"^Epoch 20/20$", text, re.M)) == 9
