@@ -62,6 +62,11 @@ class FileDigests(DigestCache):
             self._racy[name] = self._build
         return value
 
+    @property
+    def build(self) -> int:
+        """How many builds (or checks) this cache has been told of: what a per-build memo is keyed by."""
+        return self._build
+
     def begin_build(self) -> None:
         """A new build: digests taken too soon after a change are taken again (one per build)."""
         self._build += 1

@@ -212,4 +212,11 @@ def build_code_digest(digests: FileDigests) -> str:
             except importlib.metadata.PackageNotFoundError:
                 versions.append(f"{name} absent")
         _library_versions = versions
-    return _digest_json([tree_digest(_PACKAGE, digests), _library_versions])
+    # The parse cache and the render cache of one build both ask: walk the package once per build.
+    memo = (id(digests), digests.build, str(_PACKAGE))
+    if _code_digest[0] != memo:
+        _code_digest[:] = [memo, _digest_json([tree_digest(_PACKAGE, digests), _library_versions])]
+    return _code_digest[1]
+
+
+_code_digest: list = [None, ""]  # (which FileDigests and build, digest) of the last build_code_digest
