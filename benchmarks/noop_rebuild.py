@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-PROBE = ("import sys; from litblog.build.cli import main; code = main(sys.argv[1:]); "
+PROBE = ("import sys; from litblog.buildtime.commands.cli import main; code = main(sys.argv[1:]); "
          "sys.stdout.write('tensorflow imported' if 'tensorflow' in sys.modules else 'tensorflow not imported'); "
          "sys.exit(code)")
 

@@ -170,7 +170,7 @@ def env(root: Path) -> dict[str, str]:
 
 def build_site(root: Path, *args: str, check: bool = True) -> tuple[float, int, str]:
     """``build-site --project ROOT ARGS`` in a fresh interpreter: (seconds, peak RSS in KiB, output)."""
-    probe = ("import resource, sys; from litblog.build.cli import main; code = main(sys.argv[1:]); "
+    probe = ("import resource, sys; from litblog.buildtime.commands.cli import main; code = main(sys.argv[1:]); "
              "sys.stderr.write(f'\\nmaxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'); sys.exit(code)")
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", probe, "--project", str(root), *args],
@@ -262,9 +262,9 @@ def jekyll_time(root: Path) -> float | None:
 def clone_results(root: Path, pool_results: Path) -> int:
     """Store a result for every experiment of ``root`` without training: a pool result copied under
     the experiment's key, with its key inputs, and sealed. Returns how many were made."""
-    from litblog.build.config import load_config
-    from litblog.build.pipeline import _parse, _read_posts
-    from litblog.build.plan import make_plan
+    from litblog.buildtime.sources.config import load_config
+    from litblog.buildtime.commands.pipeline import _parse, _read_posts
+    from litblog.buildtime.plan.plan import make_plan
     from litblog.common.store import MANIFEST, ResultStore, seal
 
     config = load_config(root)

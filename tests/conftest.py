@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from litblog.build import cli
+from litblog.buildtime.commands import cli
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "project"
@@ -54,7 +54,7 @@ def run_cli_process(root: Path, *args: str, env: dict[str, str] | None = None) -
 
 def worker_pids(root: Path) -> list[int]:
     """Live worker processes of builds of ``root``: fresh interpreters running a spec under
-    root/.litblog/specs, or children of the project's warm server (see litblog.build.warm)."""
+    root/.litblog/specs, or children of the project's warm server (see litblog.buildtime.execute.warm)."""
     marker = str(root / ".litblog" / "specs")
     warm_state = str(root / ".litblog" / "warm")
     processes = {}
@@ -89,7 +89,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def short_lived_warm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Warm servers (see litblog.build.warm) of test projects wait 20 s for work, not ten minutes, and
+    """Warm servers (see litblog.buildtime.execute.warm) of test projects wait 20 s for work, not ten minutes, and
     those of this session still up when it ends are stopped: each holds TensorFlow in memory.
     Only this session's: another test session may be running on the machine."""
     os.environ.setdefault("LITBLOG_WARM_WORKERS", "20")

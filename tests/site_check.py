@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from litblog.build.posts import read_post
-from litblog.build.render import post_url
+from litblog.buildtime.sources.posts import read_post
+from litblog.buildtime.render.renderer import post_url
 
 JEKYLL = shutil.which("jekyll")
 NO_JEKYLL = ("jekyll is not installed: `bash .ci/run` installs Debian's jekyll, jekyll-theme-minima, "

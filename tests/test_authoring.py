@@ -17,9 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litblog.build import config, directives, figure_kinds, posts, spread, values
+from litblog.buildtime.sources import config, posts
+from litblog.buildtime import directives
+from litblog.buildtime.render import figure_kinds, spread, values
 from litblog.runtime import finetune
-from litblog.build.directives import chart, claim, experiment, seed_values
+from litblog.buildtime.directives import chart, claim, experiment
+from litblog.buildtime.render import seed_values
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "authoring.md"
@@ -347,7 +350,7 @@ def test_front_matter_keys(tables):
 
 
 def test_research_writing_front_matter_keys(tables):
-    from litblog.build import bibliography, toc
+    from litblog.buildtime.render import bibliography, toc
 
     assert names_of(tables["writing-front-matter"]) == {bibliography.FRONT_MATTER_KEY, toc.FRONT_MATTER_KEY}
 

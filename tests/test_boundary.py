@@ -1,16 +1,16 @@
 """The two wings and what they share, enforced: litblog's layout is its architecture.
 
-- ``litblog/build/`` is ``build-site`` itself, whose rebuilds must stay fast and work where
+- ``litblog/buildtime/`` is ``build-site`` itself, whose rebuilds must stay fast and work where
   TensorFlow is not installed: it never imports ``litblog.runtime``, TensorFlow or Keras.
 - ``litblog/runtime/`` runs inside a worker process (it may import TensorFlow): it never
-  imports ``litblog.build``.
+  imports ``litblog.buildtime``.
 - ``litblog/common/`` is used by both: it imports neither wing, and no TensorFlow or Keras.
 - At the top of the package only the public paths remain (``python -m litblog``,
   ``litblog.figures``, ``litblog.pretrained``, ``python -m litblog.worker``): aliases, no code.
 
 The walk covers every module of every subpackage and every import statement, including those
 inside functions, so a lazy import on a rarely taken path is caught too; relative imports are
-resolved from the file's own package (``from ...runtime import x`` in ``build/directives/``).
+resolved from the file's own package (``from ...runtime import x`` in ``buildtime/directives/``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "litblog"
 FRAMEWORKS = {"tensorflow", "keras", "tf_keras"}
 # Package -> (litblog packages it must not import, third-party packages it must not import).
 RULES: dict[str, tuple[set[str], set[str]]] = {
-    "common": ({"litblog.build", "litblog.runtime"}, FRAMEWORKS),
+    "common": ({"litblog.buildtime", "litblog.runtime"}, FRAMEWORKS),
     "build": ({"litblog.runtime"}, FRAMEWORKS),
-    "runtime": ({"litblog.build"}, set()),
+    "runtime": ({"litblog.buildtime"}, set()),
 }
 # The top of the package: the public paths recipes and commands use (paths relative to PACKAGE).
 PUBLIC = {"__init__.py", "__main__.py", "figures/__init__.py", "pretrained/__init__.py", "worker/__init__.py",
@@ -141,9 +141,9 @@ def test_the_scratch_folder_and_the_keras_home_are_spelled_in_common_paths_only(
 
 
 def test_importing_every_build_module_loads_no_run_time_code_and_no_tensorflow() -> None:
-    """The static rule, checked once in a fresh interpreter: all of litblog/build/ imported."""
-    probe = ("import importlib, pkgutil, sys, litblog.build as b\n"
-             "for m in pkgutil.walk_packages(b.__path__, 'litblog.build.'):\n"
+    """The static rule, checked once in a fresh interpreter: all of litblog/buildtime/ imported."""
+    probe = ("import importlib, pkgutil, sys, litblog.buildtime as b\n"
+             "for m in pkgutil.walk_packages(b.__path__, 'litblog.buildtime.'):\n"
              "    importlib.import_module(m.name)\n"
              "print(sorted(n for n in sys.modules if n.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')\n"
              "             or n.startswith('litblog.runtime')))\n")
@@ -168,11 +168,11 @@ def plant(root: Path, name: str, text: str) -> Path:
     ("build/sample.py", "import tf_keras.layers\n", "tf_keras.layers"),
     ("build/directives/sample.py", "from ...runtime import worker\n", "litblog.runtime"),
     ("build/directives/sample.py", "import litblog.runtime.decoded\n", "litblog.runtime.decoded"),
-    ("common/sample.py", "from ..build.keys import FORMAT_VERSION\n", "litblog.build.keys"),
+    ("common/sample.py", "from ..build.keys import FORMAT_VERSION\n", "litblog.buildtime.plan.keys"),
     ("common/sample.py", "from ..runtime.resume import FitRecord\n", "litblog.runtime.resume"),
     ("common/sample.py", "def f():\n    import tensorflow as tf\n", "tensorflow"),
-    ("runtime/sample.py", "from ..build.plan import make_plan\n", "litblog.build.plan"),
-    ("runtime/sample.py", "def f():\n    from litblog.build import cli\n", "litblog.build"),
+    ("runtime/sample.py", "from ..build.plan import make_plan\n", "litblog.buildtime.plan.plan"),
+    ("runtime/sample.py", "def f():\n    from litblog.buildtime import cli\n", "litblog.buildtime"),
 ])
 def test_a_planted_bad_import_is_caught(tmp_path: Path, name: str, text: str, forbidden: str) -> None:
     sample = plant(tmp_path, name, text)
@@ -198,6 +198,6 @@ def test_the_walk_resolves_relative_imports_in_a_subpackage(tmp_path: Path) -> N
     sample = plant(tmp_path, "build/directives/sample.py",
                    "from ...runtime.worker import run\nfrom . import base\nfrom .base import Block\nfrom .. import plan\n")
     assert imported_modules(sample, root=tmp_path) == [
-        (1, "litblog.runtime.worker"), (2, "litblog.build.directives"), (2, "litblog.build.directives.base"),
-        (3, "litblog.build.directives.base"), (4, "litblog.build"), (4, "litblog.build.plan")]
+        (1, "litblog.runtime.worker"), (2, "litblog.buildtime.directives"), (2, "litblog.buildtime.directives.base"),
+        (3, "litblog.buildtime.directives.base"), (4, "litblog.buildtime"), (4, "litblog.buildtime.plan.plan")]
     assert any(p.parent.name == "directives" for p in modules() if wing_of(p) == "build")

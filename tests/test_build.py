@@ -82,7 +82,7 @@ def test_results_are_complete_folders(built_project):
 
 def test_a_rebuild_with_nothing_changed_runs_nothing_and_never_imports_tensorflow(project):
     before = snapshot(project / "site")
-    probe = ("import sys; from litblog.build.cli import main; code = main(sys.argv[1:]); "
+    probe = ("import sys; from litblog.buildtime.commands.cli import main; code = main(sys.argv[1:]); "
              "print('TF-IMPORTED' if 'tensorflow' in sys.modules or 'keras' in sys.modules else 'NO-TF'); "
              "sys.exit(code)")
     import subprocess, sys
@@ -265,7 +265,7 @@ def test_accelerate_is_opt_in_part_of_the_key_and_ends_with_its_run(project):
 
 
 def test_an_unchanged_post_body_is_not_converted_again_and_a_changed_one_is(project, monkeypatch):
-    from litblog.build import preview
+    from litblog.buildtime.publish import preview
 
     page = project / "site/_site/2026/01/05/stripes/index.html"
     assert run_cli(project, "-q") == 0

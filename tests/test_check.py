@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from conftest import REPO, run_cli, snapshot
-from litblog.build.render import Renderer
-from litblog.build import provenance_card
-from litblog.build.directives import figure as figure_directive
-from litblog.build.page import drawing_digest
+from litblog.buildtime.render.renderer import Renderer
+from litblog.buildtime.render import provenance_card
+from litblog.buildtime.directives import figure as figure_directive
+from litblog.buildtime.render.page import drawing_digest
 
 STRIPES = "posts/2026-01-05-stripes.md"
 STRIPES_SITE = "_posts/2026-01-05-stripes.md"
@@ -65,9 +65,9 @@ def test_plan_with_set_says_which_experiments_the_overrides_change(project, caps
 
 
 def test_the_draft_banner_is_escaped(built_project):
-    from litblog.build import drafts
-    from litblog.build.config import load_config
-    from litblog.build.render import RenderedPost
+    from litblog.buildtime.commands import drafts
+    from litblog.buildtime.sources.config import load_config
+    from litblog.buildtime.render.renderer import RenderedPost
 
     config = load_config(built_project)
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"])
@@ -156,7 +156,7 @@ def test_check_refuses_options_of_a_build(project, capsys):
 PROBE = """
 import sys
 at_start = set(sys.modules)  # what the interpreter loads by itself (.pth files)
-from litblog.build.cli import main
+from litblog.buildtime.commands.cli import main
 code = main(sys.argv[1:])
 import json
 print(json.dumps(sorted(m for m in set(sys.modules) - at_start if '.' not in m)))
@@ -193,7 +193,7 @@ def version(name):
         raise md.PackageNotFoundError(name)
     return real_version(name)
 md.version = version
-from litblog.build.cli import main
+from litblog.buildtime.commands.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -265,7 +265,7 @@ def test_the_pages_workflow_checks_without_tensorflow_before_building_with_jekyl
                     for d in _pyproject()["project"]["dependencies"]}
     assert requirements <= dependencies
     # A non-editable install must ship the engine pins, or every key would differ on the runner.
-    assert "engine_pins.json" in _pyproject()["tool"]["setuptools"]["package-data"]["litblog.build"]
+    assert "engine_pins.json" in _pyproject()["tool"]["setuptools"]["package-data"]["litblog.buildtime"]
 
 
 def _pyproject() -> dict:
@@ -329,7 +329,7 @@ def test_a_post_without_experiments_gets_no_card(project):
 
 
 def test_the_card_escapes_every_value_for_html_and_liquid(built_project):
-    from litblog.build.config import load_config
+    from litblog.buildtime.sources.config import load_config
 
     config = load_config(built_project)
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"])

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, snapshot
-from litblog.build import cli
+from litblog.buildtime.commands import cli
 
 STRIPES = "posts/2026-01-05-stripes.md"
 COUNTS = "posts/2026-01-06-counts.md"
@@ -187,7 +187,7 @@ def test_python_m_litblog_runs_a_subcommand(fresh_project: Path, tmp_path: Path)
 
 
 def test_an_executor_is_a_registry_entry_the_command_line_offers(fresh_project, monkeypatch):
-    from litblog.build import executors
+    from litblog.buildtime.execute import executors
 
     given = []
 

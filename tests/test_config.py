@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build.config import find_project_root, load_config
+from litblog.buildtime.sources.config import find_project_root, load_config
 from litblog.common.errors import UserError, UserErrors
-from litblog.build.site import jekyll_config
+from litblog.buildtime.publish.site import jekyll_config
 
 
 def write(root: Path, text: str) -> Path:

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from litblog.build.directives import CodeBlock, TextBlock, parse_post
-from litblog.build.directives.structure import code_spans
-from litblog.build.posts import read_post
-from litblog.build.targets import JEKYLL as JEKYLL_TARGET, strip_verbatim
+from litblog.buildtime.directives import CodeBlock, TextBlock, parse_post
+from litblog.buildtime.directives.structure import code_spans
+from litblog.buildtime.sources.posts import read_post
+from litblog.buildtime.render.targets import JEKYLL as JEKYLL_TARGET, strip_verbatim
 from site_check import BASEURL, JEKYLL, NO_JEKYLL, CheckedSite, jekyll_build, page_for, require_tool
 
 CORPUS = REPO / "tests" / "fixtures" / "containers"

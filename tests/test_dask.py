@@ -58,7 +58,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(fresh_project):
 
 def test_a_dask_timeout_leaves_no_process_of_the_workers_group_alive(fresh_project, cluster, tmp_path):
     """The Dask task starts its worker with the local executor's launch function
-    (litblog.build.launch.launch_worker): a timeout kills the worker's whole group, including a child
+    (litblog.buildtime.execute.launch.launch_worker): a timeout kills the worker's whole group, including a child
     the recipe forked that ignores SIGTERM."""
     import os
     import shutil

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 
-import litblog.build.directives
-from litblog.build.directives import (DIRECTIVES, ROLES, Block, CodeBlock, Directive, ExperimentDirective, Role, TextBlock,
-                                parse_post, registry)
-from litblog.build.directives.figure import FigureDirective
-from litblog.build.directives.table import TableDirective
+import litblog.buildtime.directives
+from litblog.buildtime.directives import DIRECTIVES, ROLES, Block, CodeBlock, Directive, ExperimentDirective, Role, TextBlock, parse_post, registry
+from litblog.buildtime.directives.figure import FigureDirective
+from litblog.buildtime.directives.table import TableDirective
 from litblog.common.errors import SourceLocation, UserError, UserErrors
-from litblog.build.posts import Post
-from litblog.build.schema import Option
+from litblog.buildtime.sources.posts import Post
+from litblog.buildtime.sources.schema import Option
 
 
 def make_post(body: str, body_line: int = 5) -> Post:
@@ -169,8 +168,8 @@ def test_mistakes_are_reported(body, words):
 
 def test_every_directive_and_role_module_is_in_the_registry():
     registered = []
-    for module in pkgutil.iter_modules(litblog.build.directives.__path__):
-        found = importlib.import_module(f"litblog.build.directives.{module.name}")
+    for module in pkgutil.iter_modules(litblog.buildtime.directives.__path__):
+        found = importlib.import_module(f"litblog.buildtime.directives.{module.name}")
         for entry in (getattr(found, "DIRECTIVE", None), getattr(found, "ROLE", None)):
             if entry is not None:
                 registry_of = DIRECTIVES if isinstance(entry, Directive) else ROLES

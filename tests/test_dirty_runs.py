@@ -1,6 +1,6 @@
 """A run made from files the commit does not hold is recorded as dirty, and its card names them.
 
-The build asks git once for the untracked and modified files (``build/provenance.py``); the
+The build asks git once for the untracked and modified files (``buildtime/execute/provenance.py``); the
 worker keeps those among the run's code and the files it read (``common/dirty.py``).
 """
 

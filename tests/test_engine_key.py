@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from litblog.build import engine
+from litblog.buildtime.plan import engine
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy = tmp_path / "litblog"
     shutil.copytree(engine.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(engine, "PACKAGE", copy)
-    monkeypatch.setattr(engine, "PINS_FILE", copy / "build" / "engine_pins.json")
+    monkeypatch.setattr(engine, "PINS_FILE", copy / "buildtime" / "plan" / "engine_pins.json")
     engine.engine_inputs.cache_clear()
     yield copy
     engine.engine_inputs.cache_clear()
@@ -35,8 +35,8 @@ def test_every_run_time_area_is_pinned() -> None:
     engine.engine_inputs.cache_clear()
     assert engine.unpinned() == [], (
         "litblog's run-time code differs from engine_pins.json. If the change can move a result's numbers, "
-        "`python -m litblog.build.engine bump AREA --reason ...` (every result re-runs); if it cannot, "
-        "`python -m litblog.build.engine repin AREA --reason ...`.")
+        "`python -m litblog.buildtime.plan.engine bump AREA --reason ...` (every result re-runs); if it cannot, "
+        "`python -m litblog.buildtime.plan.engine repin AREA --reason ...`.")
     assert all("+" not in value for value in engine.engine_inputs().values())
 
 
@@ -55,7 +55,7 @@ def test_a_changed_split_rekeys_every_experiment_and_plan_names_it(project: Path
 def test_build_time_code_and_templates_rekey_nothing(project: Path, package_copy: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     before = engine.engine_inputs()
-    edit(package_copy / "build" / "render.py", '"""', '"""Restyled. ')
+    edit(package_copy / "buildtime" / "render" / "renderer.py", '"""', '"""Restyled. ')
     edit(project / "templates" / "blocks" / sorted(p.name for p in (project / "templates" / "blocks").iterdir())[0],
          "", "<!-- restyled -->\n")
     engine.engine_inputs.cache_clear()
@@ -79,5 +79,5 @@ def test_a_repin_keeps_keys_and_a_bump_changes_them(package_copy: Path) -> None:
     assert engine.main(["bump", "recipe context", "--reason", "a new pipeline"]) == 0
     version = int(pinned[1:]) + 1
     assert engine.engine_inputs()["recipe context"] == f"v{version}"
-    history = engine.json.loads((package_copy / "build" / "engine_pins.json").read_text())["history"]
+    history = engine.json.loads((package_copy / "buildtime" / "plan" / "engine_pins.json").read_text())["history"]
     assert [h["reason"] for h in history[-2:]] == ["an unused import", "a new pipeline"]

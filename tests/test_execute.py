@@ -173,6 +173,6 @@ def test_no_wait_exits_when_another_build_holds_the_lock(project):
     (16, 128, 2, 2),   # one per GPU
 ])
 def test_the_default_jobs_follow_cores_memory_and_gpus(cores, memory_gib, gpus, expected):
-    from litblog.build.execute import default_jobs
+    from litblog.buildtime.execute.execute import default_jobs
 
     assert default_jobs(cores=cores, memory=memory_gib * 2**30, gpus=gpus) == expected

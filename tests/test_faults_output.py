@@ -21,10 +21,10 @@ import pytest
 
 from conftest import REPO, make_project, run_cli_process, snapshot
 from faults import LOCATED, expect_refusal, guarded_folders, no_partial_results
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.config import load_config
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.sources.config import load_config
 from litblog.common.errors import UserError
-from litblog.build.plan import make_plan
+from litblog.buildtime.plan.plan import make_plan
 from litblog.common.store import ResultStore, manifest_digest, seal
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -462,7 +462,7 @@ def test_a_file_too_large_to_write_is_a_user_error_leaving_the_site_as_it_was(pr
 
 
 def test_disk_full_is_explained_with_the_path_and_a_way_out(tmp_path):
-    from litblog.build.site import _Writer
+    from litblog.buildtime.publish.site import _Writer
 
     with pytest.raises(OSError) as full:
         with open("/dev/full", "wb") as device:  # a real ENOSPC from the kernel
@@ -570,14 +570,14 @@ def test_a_permalink_with_dotdot_never_writes_outside_the_preview(project):
 
 def test_write_time_confinement_holds_even_without_parse_time_checks(project):
     """write_site itself refuses a URL leading out of the preview, whatever validated it before."""
-    from litblog.build.render import Renderer
-    from litblog.build.site import write_site
+    from litblog.buildtime.render.renderer import Renderer
+    from litblog.buildtime.publish.site import write_site
 
     config = load_config(project)
     parsed = [p for p in _parse(_read_posts(config)) if "counts" in p.post.path]
     store = ResultStore(config.path("results_dir"))
     plan = make_plan(parsed, config, store)
-    from litblog.build.render import ExperimentOutcome
+    from litblog.buildtime.render.renderer import ExperimentOutcome
 
     outcomes = {name: ExperimentOutcome(plan.experiments[plan.key_of(parsed[0].post.path, name)],
                                         plan.experiments[plan.key_of(parsed[0].post.path, name)].result)

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import run_cli_process, shown_text, snapshot
 from faults import expect_refusal, no_partial_results
-from litblog.build import checkpoints
+from litblog.buildtime.execute import checkpoints
 from litblog.common.store import MANIFEST, ResultStore
 
 
@@ -201,7 +201,7 @@ def test_latin1_and_bom_recipe_modules_run_and_are_shown(project):
 
 
 def test_a_coding_line_or_a_bom_reads_the_text_python_runs(tmp_path):
-    from litblog.build.recipe_source import find_recipe, recipe_digest, source_digest
+    from litblog.buildtime.sources.recipe_source import find_recipe, recipe_digest, source_digest
 
     recipes = tmp_path / "recipes"
     recipes.mkdir()

@@ -18,7 +18,7 @@ from PIL import Image
 
 import litblog.common
 from conftest import run_cli, snapshot
-from litblog.build import figure_kinds, page
+from litblog.buildtime.render import figure_kinds, page
 from litblog.common import figures
 from litblog.common.store import StoredResult, seal
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, snapshot
-from litblog.build import cli
+from litblog.buildtime.commands import cli
 
 EXAMPLES = int(os.environ.get("LITBLOG_FUZZ_EXAMPLES", "40"))
 PROJECT_PARTS = ("_config.yml", "posts", "src", "results", "site", "templates", "static")

@@ -1,4 +1,4 @@
-"""Recipe listings highlighted coarsely at build time (build/highlight.py): the text unchanged, a
+"""Recipe listings highlighted coarsely at build time (buildtime/render/highlight.py): the text unchanged, a
 span only for keywords, strings, comments, numbers and def/class names, runs of one class merged."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from html import unescape
 
 from hypothesis import given, settings, strategies as st
 
-from litblog.build.highlight import coarse_spans, highlighted
+from litblog.buildtime.render.highlight import coarse_spans, highlighted
 
 LISTING = '''import numpy as np
 from keras import layers  # the layers

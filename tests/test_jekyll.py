@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_cli
-from litblog.build.targets import liquid_verbatim
+from litblog.buildtime.render.targets import liquid_verbatim
 from site_check import (BASEURL, JEKYLL, LIQUID_POST, NO_JEKYLL, STRIPES_POST, CheckedSite, check_links,
                         checked_site, jekyll_build, missing_posts, page_for, published_posts, require_tool)
 
@@ -252,7 +252,7 @@ def test_the_home_page_has_a_heading_and_each_post_its_date_reading_time_and_sum
 
 
 def test_reading_time_counts_the_prose_and_the_summary_is_the_first_paragraph():
-    from litblog.build.reading import first_paragraph, reading_minutes
+    from litblog.buildtime.render.reading import first_paragraph, reading_minutes
 
     prose = " ".join(["word"] * 460)
     code = "```python\n" + "x = 1\n" * 2000 + "```\n"

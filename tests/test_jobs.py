@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litblog.build.execute import SMALL_WORKER_MEMORY_BYTES, default_jobs, small_run_jobs
+from litblog.buildtime.execute.execute import SMALL_WORKER_MEMORY_BYTES, default_jobs, small_run_jobs
 
 GiB = 2**30
 

@@ -19,18 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.config import load_config
-from litblog.build.directives import parse_post
-from litblog.build.directives.experiment import capped_log
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.sources.config import load_config
+from litblog.buildtime.directives import parse_post
+from litblog.buildtime.directives.experiment import capped_log
 from litblog.common.errors import UserErrors
-from litblog.build.log_table import epoch_seconds, epoch_table, evaluations, plural
-from litblog.build.plan import make_plan
-from litblog.build.posts import read_post
-from litblog.build.recipe_source import find_recipe, recipe_digest, recipe_listing
-from litblog.build.render import ExperimentOutcome, Renderer
+from litblog.buildtime.render.log_table import epoch_seconds, epoch_table, evaluations, plural
+from litblog.buildtime.plan.plan import make_plan
+from litblog.buildtime.sources.posts import read_post
+from litblog.buildtime.sources.recipe_source import find_recipe, recipe_digest, recipe_listing
+from litblog.buildtime.render.renderer import ExperimentOutcome, Renderer
 from litblog.common.store import ResultStore, seal
-from litblog.build.targets import strip_verbatim
+from litblog.buildtime.render.targets import strip_verbatim
 
 GOLDEN = Path(__file__).parent / "golden" / "pages"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.config import load_config
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.sources.config import load_config
 from litblog.common.errors import UserErrors
-from litblog.build.plan import make_plan, parse_overrides
+from litblog.buildtime.plan.plan import make_plan, parse_overrides
 from litblog.common.store import ResultStore
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from litblog.common.errors import UserError
-from litblog.build.posts import discover_posts, read_post
+from litblog.buildtime.sources.posts import discover_posts, read_post
 
 
 def post(root: Path, name: str, text: str) -> Path:

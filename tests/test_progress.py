@@ -4,7 +4,7 @@ import io
 from pathlib import Path
 from types import SimpleNamespace
 
-from litblog.build.progress import ConsoleReporter, LiveReporter, RunProgress, duration, make_reporter
+from litblog.buildtime.execute.progress import ConsoleReporter, LiveReporter, RunProgress, duration, make_reporter
 
 
 def test_a_live_line_shows_epoch_batch_time_left_and_metrics():

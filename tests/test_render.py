@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.config import load_config
-from litblog.build.directives import DIRECTIVES, Block, Directive, parse_post
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.sources.config import load_config
+from litblog.buildtime.directives import DIRECTIVES, Block, Directive, parse_post
 from litblog.common.errors import SourceLocation, UserError, UserErrors
-from litblog.build.figure_kinds import RUN_TIME_CURVES
-from litblog.build.page import drawing_digest
-from litblog.build.plan import make_plan
-from litblog.build.render import ExperimentOutcome, Renderer, post_url
+from litblog.buildtime.render.figure_kinds import RUN_TIME_CURVES
+from litblog.buildtime.render.page import drawing_digest
+from litblog.buildtime.plan.plan import make_plan
+from litblog.buildtime.render.renderer import ExperimentOutcome, Renderer, post_url
 from litblog.common.store import ResultStore, seal
-from litblog.build.values import format_value
+from litblog.buildtime.render.values import format_value
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"

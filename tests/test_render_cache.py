@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from conftest import snapshot
-from litblog.build import render, render_cache, render_inputs
-from litblog.build.config import load_config
-from litblog.build.pipeline import BuildOptions, build
-from litblog.build.plan import make_plan
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.progress import ConsoleReporter
-from litblog.build.seals import VerifiedStore
+from litblog.buildtime.render import renderer as render
+from litblog.buildtime.publish import render_cache, render_inputs
+from litblog.buildtime.sources.config import load_config
+from litblog.buildtime.commands.pipeline import BuildOptions, build
+from litblog.buildtime.plan.plan import make_plan
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.execute.progress import ConsoleReporter
+from litblog.buildtime.plan.seals import VerifiedStore
 from litblog.common import paths, store as store_module
 from litblog.common.store import ResultStore, seal
 
@@ -155,7 +156,7 @@ def test_a_file_read_while_rendering_is_an_input_of_that_post_only(blog, monkeyp
 
 
 def test_check_reuses_cached_posts_and_still_finds_drift(blog):
-    from litblog.build.check import run_check
+    from litblog.buildtime.commands.check import run_check
 
     config = load_config(blog)
     assert run_check(config).ok

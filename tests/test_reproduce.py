@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import REPO, run_cli, snapshot
-from litblog.build import comparison
+from litblog.buildtime.publish import comparison
 
 STRIPES = "posts/2026-01-05-stripes.md"
 COLAB = re.compile(r'href="(https://colab\.research\.google\.com/[^"]+)"')
@@ -69,7 +69,7 @@ def test_comparison_verdicts() -> None:
 
 
 def test_environment_changes_name_versions_and_hardware() -> None:
-    from litblog.build.reproduce import environment_changes, input_changes
+    from litblog.buildtime.commands.reproduce import environment_changes, input_changes
 
     recorded = {"runtime": {"tensorflow": "2.21.0", "python": "3.11.7"},
                 "hardware": {"cpu": "AMD EPYC", "cpu_count": 2, "gpus": []}}

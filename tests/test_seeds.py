@@ -17,14 +17,14 @@ import pytest
 
 from conftest import run_cli
 from faults import expect_refusal
-from litblog.build import spread
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.config import load_config
-from litblog.build.directives import parse_post
+from litblog.buildtime.render import spread
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.sources.config import load_config
+from litblog.buildtime.directives import parse_post
 from litblog.common.errors import UserErrors
-from litblog.build.plan import make_plan
-from litblog.build.posts import read_post
-from litblog.build.render import ExperimentOutcome, Renderer, SeedOutcome
+from litblog.buildtime.plan.plan import make_plan
+from litblog.buildtime.sources.posts import read_post
+from litblog.buildtime.render.renderer import ExperimentOutcome, Renderer, SeedOutcome
 from litblog.common.store import ResultStore
 from test_render import fake_result
 

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from conftest import run_cli
-from litblog.build import cli
-from litblog.build.plan import ForceTarget, parse_force
+from litblog.buildtime.commands import cli
+from litblog.buildtime.plan.plan import ForceTarget, parse_force
 from litblog.common.errors import UserError
 from test_seeds import _ran, _set_seeds, _stored
 

@@ -1,6 +1,6 @@
 """Every statistic and test a page shows, against scipy's own functions.
 
-litblog's build computes them without scipy (``build/spread.py``: ``build-site check`` stays
+litblog's build computes them without scipy (``buildtime/render/spread.py``: ``build-site check`` stays
 light); scipy is a test dependency only. Each is checked at 2, 3 and 10 seeds and with no
 spread at all.
 """
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from litblog.build import spread
-from litblog.build.spread import Term
+from litblog.buildtime.render import spread
+from litblog.buildtime.render.spread import Term
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -183,11 +183,11 @@ def test_paired_needs_the_same_seeds():
 
 import json  # noqa: E402
 
-from litblog.build.config import load_config  # noqa: E402
-from litblog.build.figure_kinds import recorded_confusion  # noqa: E402
-from litblog.build.pipeline import _parse, _read_posts  # noqa: E402
-from litblog.build.plan import make_plan  # noqa: E402
-from litblog.build.render import ExperimentOutcome, Renderer, SeedOutcome  # noqa: E402
+from litblog.buildtime.sources.config import load_config  # noqa: E402
+from litblog.buildtime.render.figure_kinds import recorded_confusion  # noqa: E402
+from litblog.buildtime.commands.pipeline import _parse, _read_posts  # noqa: E402
+from litblog.buildtime.plan.plan import make_plan  # noqa: E402
+from litblog.buildtime.render.renderer import ExperimentOutcome, Renderer, SeedOutcome  # noqa: E402
 from litblog.common.errors import UserErrors  # noqa: E402
 from litblog.common.store import ResultStore, seal  # noqa: E402
 
@@ -299,7 +299,7 @@ def test_pooled_precision_is_the_matrix_and_undefined_is_never_zero(stats_page):
 def test_a_single_run_never_predicting_a_class_shows_undefined(stats_page):
     rendered, _ = stats_page("Seed 1 alone: {result}`base.test.per_class.cat.precision.seed1`.")
     assert "undefined (never predicted)" in rendered.bodies["preview"]
-    from litblog.build.values import lookup
+    from litblog.buildtime.render.values import lookup
     _, outcomes = stats_page("")
     result = dict(outcomes["base"].results)[1]
     value = lookup(result, "test.per_class.cat.precision")

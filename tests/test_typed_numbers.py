@@ -1,4 +1,4 @@
-"""The typed-number check (build/typed_numbers.py): a number typed into prose that copies a
+"""The typed-number check (buildtime/render/typed_numbers.py): a number typed into prose that copies a
 recorded value is a warning with the reference to use; one given as a recorded metric's value
 that disagrees is an error at its line; plain counts, code, math and links are left alone."""
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from litblog.build import typed_numbers
-from litblog.build.config import load_config
-from litblog.build.pipeline import _outcomes, _parse, _read_posts
-from litblog.build.plan import make_plan
-from litblog.build.render import Renderer
+from litblog.buildtime.render import typed_numbers
+from litblog.buildtime.sources.config import load_config
+from litblog.buildtime.commands.pipeline import _outcomes, _parse, _read_posts
+from litblog.buildtime.plan.plan import make_plan
+from litblog.buildtime.render.renderer import Renderer
 from litblog.common.errors import UserErrors
 from litblog.common.store import ResultStore, seal
 

@@ -1,4 +1,4 @@
-"""Warm workers (litblog.build.warm, litblog.runtime.warm_server) and decode-once (litblog.runtime.decoded), issue 13.
+"""Warm workers (litblog.buildtime.execute.warm, litblog.runtime.warm_server) and decode-once (litblog.runtime.decoded), issue 13.
 
 A run forked from the warm server must be the run a fresh interpreter makes; a crash in one
 must end that run only; a changed dataset must never be read from the decoded cache.
@@ -20,7 +20,7 @@ from PIL import Image
 
 from conftest import REPO, run_cli_process
 from litblog.runtime import decoded
-from litblog.build.warm import SUPPORTED
+from litblog.buildtime.execute.warm import SUPPORTED
 
 pytestmark = pytest.mark.skipif(not SUPPORTED, reason="warm workers need Linux")
 

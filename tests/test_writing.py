@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from litblog.build.bibliography import latex_text, parse_bibtex
-from litblog.build.config import load_config
-from litblog.build.pipeline import _parse, _read_posts
-from litblog.build.plan import make_plan
-from litblog.build.targets import strip_verbatim
-from litblog.build.toc import slug
+from litblog.buildtime.render.bibliography import latex_text, parse_bibtex
+from litblog.buildtime.sources.config import load_config
+from litblog.buildtime.commands.pipeline import _parse, _read_posts
+from litblog.buildtime.plan.plan import make_plan
+from litblog.buildtime.render.targets import strip_verbatim
+from litblog.buildtime.render.toc import slug
 from litblog.common.errors import UserError, UserErrors
 from litblog.common.store import ResultStore
 from site_check import JEKYLL, NO_JEKYLL, jekyll_build, require_tool
@@ -332,7 +332,7 @@ value: test.accuracy
 
 
 def test_notices_say_in_one_sentence_what_is_missing_with_the_details_folded(fresh_project, monkeypatch):
-    from litblog.build.directives import chart
+    from litblog.buildtime.directives import chart
 
     for old in (fresh_project / "posts").iterdir():
         old.unlink()
@@ -401,7 +401,7 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
         fresh_project, tmp_path):
     import numpy as np
 
-    from litblog.build.log_table import metric_value
+    from litblog.buildtime.render.log_table import metric_value
 
     for old in (fresh_project / "posts").iterdir():
         old.unlink()
@@ -509,8 +509,8 @@ def test_heading_anchors_are_ids_kramdown_accepts(text):
 def test_the_readers_sentence_for_each_reason(why, failure, blocked, expected):
     from types import SimpleNamespace
 
-    from litblog.build import notices
-    from litblog.build.outcomes import ExperimentOutcome, SeedOutcome
+    from litblog.buildtime.render import notices
+    from litblog.buildtime.execute.outcomes import ExperimentOutcome, SeedOutcome
 
     experiment = SimpleNamespace(blocked=blocked, reason="x changed", seed=0)
     one = ExperimentOutcome.of_seeds([SeedOutcome(0, experiment, None, failure, why)])  # type: ignore[arg-type]
@@ -522,7 +522,7 @@ def test_the_readers_sentence_for_each_reason(why, failure, blocked, expected):
 
 
 def test_citations_that_would_read_alike_get_letters():
-    from litblog.build.bibliography import Bibliography
+    from litblog.buildtime.render.bibliography import Bibliography
 
     entries = parse_bibtex("@misc{b, author={Ann Smith}, year=2020}\n@misc{a, author={Smith, Ann}, year=2020}\n"
                            "@misc{c, author={Ann Smith and Bo Li and Cy Ng}, year=2020}\n"
@@ -533,7 +533,7 @@ def test_citations_that_would_read_alike_get_letters():
 
 
 def test_seed_table_counts_the_runs_behind_each_value():
-    from litblog.build.log_table import epoch_table, seeds_table, spread_value
+    from litblog.buildtime.render.log_table import epoch_table, seeds_table, spread_value
 
     def table(values):
         return epoch_table({"epochs": list(range(1, len(values) + 1)), "metrics": {"val_loss": values}}, "")

@@ -2,6 +2,6 @@
 
 import sys
 
-from .build.cli import main
+from .buildtime.commands.cli import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """Which of a run's inputs were not in the commit it records: the manifest's ``repository`` entry.
 
-The build asks git once (``build/provenance.py``) and hands each worker, in its spec, the
+The build asks git once (``buildtime/execute/provenance.py``) and hands each worker, in its spec, the
 untracked or modified files that can matter to the run: the run's own code (recipe module and
 the project modules it imports) that is changed, and the other changed files of the project,
 which the recipe may read through ``ctx.input_file``. The worker keeps those it used.

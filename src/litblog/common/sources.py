@@ -1,7 +1,7 @@
 """Python source as Python reads it, and the digests that key results by it.
 
 Both wings need these: the plan keys a run by the digests of its recipe function and the
-project modules it imports (``litblog.build.plan``), and the worker checks, before it stores,
+project modules it imports (``litblog.buildtime.plan.plan``), and the worker checks, before it stores,
 that the code it ran still has those digests (``litblog.runtime.worker``). Source is read with
 :func:`tokenize.open`'s rules (a PEP 263 coding line, a UTF-8 byte-order mark), so a module
 Python runs is a module litblog can read. Read with :mod:`ast` only, never imported.
@@ -85,7 +85,7 @@ class ModuleUse:
     ``needed``: the module's functions and classes the function uses, directly or through each
     other (itself included); ``body``: the module-level statements that are not definitions
     (imports, constants, calls), the docstring left out. :func:`function_digest` hashes ``body``
-    and ``needed``; ``litblog.build.recipe_source.recipe_listing`` shows them.
+    and ``needed``; ``litblog.buildtime.sources.recipe_source.recipe_listing`` shows them.
     """
 
     source: str

@@ -32,7 +32,7 @@ from .reads import sha256
 log = logging.getLogger(__name__)
 
 # Bump when the layout or meaning of a stored result changes: every result is then re-run
-# (it is part of every key, see litblog.build.keys).
+# (it is part of every key, see litblog.buildtime.plan.keys).
 FORMAT_VERSION = 1
 
 MANIFEST = "manifest.json"

@@ -1,4 +1,4 @@
 """Inside a worker process: the recipe context, training, resume, data and weights.
 
-Never imports ``litblog.build`` (``tests/test_boundary.py``).
+Never imports ``litblog.buildtime`` (``tests/test_boundary.py``).
 """

@@ -2,7 +2,7 @@
 
 Imports what every worker imports (TensorFlow, Keras, NumPy, Matplotlib, litblog's run-time
 modules), then serves fork requests on the abstract Unix socket ``NAME`` (see
-:mod:`litblog.build.warm` for the build's side and why). Single-threaded on purpose: a process
+:mod:`litblog.buildtime.execute.warm` for the build's side and why). Single-threaded on purpose: a process
 that forks must not have threads holding locks.
 
 Per request (one connection each): receive the run's argv, cwd, environment and two file

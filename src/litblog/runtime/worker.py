@@ -1,6 +1,6 @@
 """One experiment in its own process: ``python -m litblog.runtime.worker SPEC.json``.
 
-The parent (:mod:`litblog.build.execute`) writes the spec, sends this process's stdout and stderr
+The parent (:mod:`litblog.buildtime.execute.execute`) writes the spec, sends this process's stdout and stderr
 to the run's full log, and reads progress events from the pipe named by
 ``LITBLOG_EVENT_FD``. The worker imports TensorFlow, seeds it, calls the recipe, writes the
 result into a staging folder and renames it into the store: a crash at any point leaves no

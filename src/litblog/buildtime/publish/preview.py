@@ -1,0 +1,147 @@
+"""The HTML preview: the same pages as the Jekyll site, rendered with Python-Markdown and Jinja2.
+
+It lets an author read a post without Ruby. Markdown is read the way GitHub Pages' kramdown
+(GFM input, MathJax math) reads it, as far as Python-Markdown allows: fenced code, tables,
+raw HTML, and ``$$...$$`` math (display math when it stands alone in a paragraph).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+from ...common.fsutil import atomic_write_text
+from ..render.renderer import RenderedPost, folder_depth
+
+_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+
+
+class _MathPreprocessor(Preprocessor):
+    """Stash ``$$...$$`` before Markdown can read ``_`` or ``*`` inside it as emphasis."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+
+        def stash(match: re.Match[str]) -> str:
+            before = text[:match.start()]
+            after = text[match.end():]
+            alone = (not before.strip() or before.endswith("\n\n") or before.rstrip(" ").endswith("\n\n")) and \
+                (not after.strip() or after.startswith("\n\n") or after.lstrip(" ").startswith("\n\n"))
+            body = html.escape(match.group(1).strip())
+            math = f"\\[{body}\\]" if alone else f"\\({body}\\)"
+            return self.md.htmlStash.store(math)
+
+        return _MATH.sub(stash, text).split("\n")
+
+
+class _MathExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Python-Markdown's API)
+        # After fenced_code (priority 25) has stashed code blocks, so math inside them stays code.
+        md.preprocessors.register(_MathPreprocessor(md), "litblog_math", 20)
+
+
+@dataclass(frozen=True)
+class PreviewEntry:
+    """A post as the preview index lists it."""
+
+    title: str
+    date: Any
+    href: str
+    description: str | None  # the front matter's description or summary, else the first paragraph
+    reading_minutes: int = 1
+
+
+class PreviewBuilder:
+    """Turns rendered posts into standalone HTML pages with relative links."""
+
+    def __init__(self, templates_dir: Path, site: dict[str, Any], *, live_reload: bool = False,
+                 bytecode_cache: jinja2.BytecodeCache | None = None, cache_dir: Path | None = None) -> None:
+        self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir / "preview"),
+                                       autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                                       bytecode_cache=bytecode_cache)
+        self._site = site
+        self._live_reload = live_reload
+        self._markdown: markdown.Markdown | None = None  # made on the first body not in the cache
+        self._html_cache = cache_dir / "preview-html" if cache_dir else None
+
+    def body_html(self, body_markdown: str) -> str:
+        """A post body's HTML. Kept in the cache by the digest of the Markdown and of the converter
+        (this module, Python-Markdown's and Pygments' versions): highlighting code compiles
+        Pygments' lexers, the slowest part of a rebuild that changes nothing."""
+        cached = None
+        if self._html_cache is not None:
+            import hashlib
+
+            digest = hashlib.sha256((_converter_digest() + "\0" + body_markdown).encode("utf-8", "surrogatepass"))
+            cached = self._html_cache / f"{digest.hexdigest()[:32]}.html"
+            try:
+                return cached.read_text(encoding="utf-8")
+            except (OSError, ValueError):
+                pass
+        if self._markdown is None:
+            self._markdown = markdown.Markdown(extensions=[
+                "extra", "sane_lists", "toc", _MathExtension(),
+                "codehilite",
+            ], extension_configs={"codehilite": {"css_class": "highlight", "guess_lang": False}})
+        self._markdown.reset()
+        html = self._markdown.convert(body_markdown)
+        if cached is not None:
+            try:
+                atomic_write_text(cached, html)
+                _prune(cached.parent)
+            except OSError:
+                pass  # a cache: the next build converts again
+        return html
+
+    def post_page(self, rendered: RenderedPost) -> str:
+        """The full HTML page of one post."""
+        body_markdown = rendered.bodies["preview"]
+        body = self.body_html(body_markdown)
+        post = rendered.post
+        return self._env.get_template("post.html").render(
+            site=self._site, root="../" * folder_depth(rendered.url), body=jinja2.utils.markupsafe.Markup(body),
+            post={"title": post.title, "date": post.date, "author": post.front_matter.get("author"),
+                  "reading_minutes": rendered.front_matter.get("reading_minutes")},
+            math="$$" in body_markdown, live_reload=self._live_reload)
+
+    def index_page(self, entries: list[PreviewEntry]) -> str:
+        """The home page listing ``entries`` newest first."""
+        entries = sorted(entries, key=lambda e: (e.date, e.title), reverse=True)
+        return self._env.get_template("index.html").render(
+            site=self._site, root="", posts=entries, math=False, live_reload=self._live_reload)
+
+
+@functools.lru_cache(maxsize=1)
+def _converter_digest() -> str:
+    """What a body's HTML depends on besides its Markdown: this module, Python-Markdown, Pygments."""
+    import hashlib
+
+    import pygments
+
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return f"{source}:{markdown.__version__}:{pygments.__version__}"
+
+
+HTML_CACHE_ENTRIES = 400  # bodies kept; a body seen again after more edits than that is converted again
+
+
+def _prune(folder: Path) -> None:
+    """Keep the most recently written :data:`HTML_CACHE_ENTRIES` bodies."""
+    entries = sorted(folder.glob("*.html"), key=lambda path: path.stat().st_mtime)
+    for path in entries[:-HTML_CACHE_ENTRIES]:
+        path.unlink(missing_ok=True)
+
+
+def page_file(url: str) -> str:
+    """The file a URL path is served from: ``/a/b/`` -> ``a/b/index.html``."""
+    path = url.lstrip("/")
+    return path + "index.html" if not path or path.endswith("/") else path

@@ -1,0 +1,222 @@
+"""The render cache: a post whose inputs did not change is neither rendered nor written again.
+
+Content-addressed, under ``.litblog/cache/render/`` (``paths.render_cache_dir``):
+
+- ``objects/<sha256>``: every file a post's rendering produced (its ``_posts/`` file, its preview
+  page, its assets), named by the SHA-256 of its bytes. ``site/`` files are hard links to them,
+  so reusing a post's output writes nothing (a copy where links are not possible).
+- ``posts/<entry>.json``: one entry per rendering. Its name is the digest of what every build
+  hands the renderer: litblog's build code and the versions of the libraries it renders with,
+  the templates, ``_config.yml``, the post file's bytes, and its experiments' outcomes (each
+  run's key, the seal of its stored result, the notice it would show, the recipe file's bytes).
+  Inside: the files the rendering read besides those (recorded by ``render_inputs.py``, with
+  their digests), the outputs by site path, and the warnings it gave.
+
+A post is a hit when its entry exists, every recorded file still has its digest and every
+output object is there with its bytes (checked by identity, hashed again when it changed: a
+``site/`` file edited in place edits its object). Digests come from ``identity.FileDigests`` (by path, size, mtime_ns,
+inode), so a hit costs a few ``stat`` calls. Index pages, the feed (Jekyll's) and the build
+report list posts and are written by every build; so are the templates' and ``static/`` files.
+Everything here is safe to delete: the next build renders again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ...common import paths
+from ...common.fsutil import atomic_write_bytes, atomic_write_text
+from ..sources.identity import FileDigests
+from ..execute.outcomes import ExperimentOutcome
+from ..sources.posts import Post
+from .render_inputs import RenderInputs
+
+FORMAT = 1
+LIBRARIES = ("jinja2", "markdown", "pygments", "matplotlib", "pillow", "pyyaml", "markdown-it-py", "mdit-py-plugins")
+_PACKAGE = Path(__file__).resolve().parents[2]  # src/litblog: its code renders every post
+
+
+@dataclass(frozen=True)
+class CachedPost:
+    """A post whose output is reused: its files by site path (``_posts/x.md``, ``_site/...``) and digest."""
+
+    post: Post
+    url: str
+    outputs: dict[str, str]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Pending:
+    """A post being rendered this build: its entry's name and what its rendering read."""
+
+    entry: str
+    inputs: RenderInputs | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def _digest_json(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def outcomes_digest(outcomes: dict[str, ExperimentOutcome], digests: FileDigests) -> list[Any]:
+    """What a post's rendering takes from the plan and the store, as plain data."""
+    data: list[Any] = []
+    for name, outcome in sorted(outcomes.items()):
+        runs = []
+        for run in outcome.runs:
+            experiment = run.experiment
+            seal = run.result.manifest.get("digests", {}).get("manifest") if run.result is not None else None
+            recipe_file = experiment.recipe.file
+            runs.append([run.seed, experiment.key, experiment.label, seal, run.failure, outcome.failure, experiment.blocked,
+                         str(recipe_file), digests.digest(recipe_file)])
+        data.append([name, runs])
+    return data
+
+
+class RenderCache:
+    """Entries and objects of one project; one instance per build."""
+
+    def __init__(self, root: Path, templates_dir: Path, digests: FileDigests, *, context: dict[str, Any]) -> None:
+        self.root = root
+        self.folder = paths.render_cache_dir(root)
+        self.objects = self.folder / "objects"
+        self.entries = self.folder / "posts"
+        self.digests = digests
+        self.used: set[str] = set()
+        self.base = _digest_json([FORMAT, build_code_digest(digests), tree_digest(templates_dir, digests),
+                                  self._file_digest(root / "_config.yml"), context])
+
+    def _file_digest(self, path: Path) -> str | None:
+        try:
+            return self.digests.digest(path)
+        except OSError:
+            return None
+
+    def entry_name(self, post: Post, outcomes: dict[str, ExperimentOutcome]) -> str:
+        """The entry of ``post`` rendered with ``outcomes`` under this build's code, templates and config."""
+        return _digest_json([self.base, post.path, self._file_digest(self.root / post.path),
+                             outcomes_digest(outcomes, self.digests)])[:40]
+
+    def lookup(self, post: Post, url: str, entry: str) -> CachedPost | None:
+        """The reusable output of ``entry``, or None (never rendered, or an input it read changed)."""
+        try:
+            data = json.loads((self.entries / f"{entry}.json").read_text(encoding="utf-8"))
+            for name, digest in data["files"].items():
+                if self._file_digest(self.root / name) != digest:
+                    return None
+            outputs: dict[str, str] = data["outputs"]
+            if not all(self.object_ok(digest) for digest in set(outputs.values())):
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        self.used.add(entry)
+        return CachedPost(post, url, outputs, tuple(data.get("warnings", ())))
+
+    def object_path(self, digest: str) -> Path:
+        return self.objects / digest[:2] / digest[2:]
+
+    def object_ok(self, digest: str) -> bool:
+        """The object is there with its bytes. ``site/`` files are links to objects, so a file of
+        site/ edited in place (an editor that rewrites the same file) changes its object too:
+        its identity changed, it is hashed again, and a mismatch makes it a miss."""
+        try:
+            return self.digests.digest(self.object_path(digest)) == digest
+        except OSError:
+            return False
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data`` as an object; returns its digest."""
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.object_ok(digest):
+            path = self.object_path(digest)
+            atomic_write_bytes(path, data)  # a new file: links to a damaged one keep their bytes
+            self.digests.known(path, digest)
+        return digest
+
+    def put_file(self, source: Path) -> str:
+        """Store the file ``source`` (an asset) as an object; returns its digest."""
+        digest = self.digests.digest(source)
+        if not self.object_ok(digest):
+            path = self.object_path(digest)
+            atomic_write_bytes(path, source.read_bytes())
+            self.digests.known(path, digest)
+        return digest
+
+    def save(self, pending: Pending, warnings: Iterable[str]) -> None:
+        """Record the entry of a post rendered this build (after its outputs were stored)."""
+        files: dict[str, str] = {}
+        if pending.inputs is not None:
+            for name in sorted(pending.inputs.files):
+                digest = self._file_digest(self.root / name)
+                if digest is None:
+                    return  # read, then gone: nothing to reuse next time
+                files[name] = digest
+        data = {"files": files, "outputs": pending.outputs, "warnings": list(warnings)}
+        try:
+            atomic_write_text(self.entries / f"{pending.entry}.json", json.dumps(data, sort_keys=True))
+        except OSError:
+            return  # a cache: the next build renders again
+        self.used.add(pending.entry)
+
+    def prune(self, keep_extra: int = 50) -> None:
+        """Drop entries this build did not use, and objects no kept entry names, once they pile up."""
+        try:
+            names = [p for p in self.entries.iterdir() if p.suffix == ".json"]
+        except OSError:
+            return
+        if len(names) <= 2 * len(self.used) + keep_extra:
+            return
+        referenced: set[str] = set()
+        for path in names:
+            if path.stem in self.used:
+                try:
+                    referenced.update(json.loads(path.read_text(encoding="utf-8"))["outputs"].values())
+                except (OSError, ValueError, KeyError):
+                    pass
+            else:
+                path.unlink(missing_ok=True)
+        for folder in self.objects.glob("*"):
+            for path in folder.glob("*"):
+                if folder.name + path.name not in referenced:
+                    path.unlink(missing_ok=True)
+
+
+def tree_digest(folder: Path, digests: FileDigests) -> str:
+    """Every file under ``folder`` (relative path and bytes), caches and editor droppings left out."""
+    items = []
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
+                items.append([path.relative_to(folder).as_posix(), digests.digest(path)])
+    return _digest_json(items)
+
+
+_library_versions: list[str] | None = None
+
+
+def build_code_digest(digests: FileDigests) -> str:
+    """litblog's own code (every file of the package: a change re-renders every post) and the
+    versions of the libraries that render."""
+    global _library_versions
+    if _library_versions is None:
+        versions = []
+        for name in LIBRARIES:
+            try:
+                versions.append(f"{name}=={importlib.metadata.version(name)}")
+            except importlib.metadata.PackageNotFoundError:
+                versions.append(f"{name} absent")
+        _library_versions = versions
+    # The parse cache and the render cache of one build both ask: walk the package once per build.
+    memo = (id(digests), digests.build, str(_PACKAGE))
+    if _code_digest[0] != memo:
+        _code_digest[:] = [memo, _digest_json([tree_digest(_PACKAGE, digests), _library_versions])]
+    return _code_digest[1]
+
+
+_code_digest: list = [None, ""]  # (which FileDigests and build, digest) of the last build_code_digest
