@@ -19,7 +19,8 @@ import yaml
 
 from litblog.buildtime.sources import config, posts
 from litblog.buildtime import directives
-from litblog.buildtime.render import figure_kinds, spread, values
+from litblog.buildtime.render import figure_kinds
+from litblog.buildtime.results import spread, values
 from litblog.runtime import finetune
 from litblog.buildtime.directives import chart, claim, experiment
 from litblog.buildtime.render import seed_values

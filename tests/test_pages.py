@@ -24,7 +24,7 @@ from litblog.buildtime.sources.config import load_config
 from litblog.buildtime.directives import parse_post
 from litblog.buildtime.directives.experiment import capped_log
 from litblog.common.errors import UserErrors
-from litblog.buildtime.render.log_table import epoch_seconds, epoch_table, evaluations, plural
+from litblog.buildtime.results.log_table import epoch_seconds, epoch_table, evaluations, plural
 from litblog.buildtime.plan.plan import make_plan
 from litblog.buildtime.sources.posts import read_post
 from litblog.buildtime.sources.recipe_source import find_recipe, recipe_digest, recipe_listing

@@ -19,7 +19,7 @@ from litblog.buildtime.render.page import drawing_digest
 from litblog.buildtime.plan.plan import make_plan
 from litblog.buildtime.render.renderer import ExperimentOutcome, Renderer, post_url
 from litblog.common.store import ResultStore, seal
-from litblog.buildtime.render.values import format_value
+from litblog.buildtime.results.values import format_value
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 UPDATE = os.environ.get("LITBLOG_UPDATE_GOLDEN") == "1"

@@ -18,6 +18,7 @@ import pytest
 from conftest import snapshot
 from litblog.buildtime.render import renderer as render
 from litblog.buildtime.publish import render_cache, render_inputs
+from litblog.buildtime.sources import identity
 from litblog.buildtime.sources.config import load_config
 from litblog.buildtime.commands.pipeline import BuildOptions, build
 from litblog.buildtime.plan.plan import make_plan
@@ -121,11 +122,11 @@ def test_a_changed_input_renders_exactly_the_posts_it_affects(blog, tmp_path, ed
 
 def test_a_change_in_litblogs_build_code_renders_every_post(blog, tmp_path, monkeypatch):
     package = tmp_path / "litblog-copy"
-    shutil.copytree(Path(render_cache.__file__).parents[1], package,
+    shutil.copytree(Path(render_cache.__file__).parents[2], package,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(render_cache, "_PACKAGE", package)
+    monkeypatch.setattr(identity, "_PACKAGE", package)
     run_build(blog)  # the copy's digest equals the package's: nothing is rendered
-    page = package / "build" / "page.py"
+    page = package / "buildtime" / "render" / "page.py"
     page.write_text(page.read_text() + "\n# an edit of the build code\n")
     assert set(run_build(blog).rendered) == ALL
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import REPO, run_cli, snapshot
-from litblog.buildtime.publish import comparison
+from litblog.buildtime.notebooks import comparison
 
 STRIPES = "posts/2026-01-05-stripes.md"
 COLAB = re.compile(r'href="(https://colab\.research\.google\.com/[^"]+)"')

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import run_cli
 from faults import expect_refusal
-from litblog.buildtime.render import spread
+from litblog.buildtime.results import spread
 from litblog.buildtime.commands.pipeline import _parse, _read_posts
 from litblog.buildtime.sources.config import load_config
 from litblog.buildtime.directives import parse_post

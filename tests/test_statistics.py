@@ -1,6 +1,6 @@
 """Every statistic and test a page shows, against scipy's own functions.
 
-litblog's build computes them without scipy (``buildtime/render/spread.py``: ``build-site check`` stays
+litblog's build computes them without scipy (``buildtime/results/spread.py``: ``build-site check`` stays
 light); scipy is a test dependency only. Each is checked at 2, 3 and 10 seeds and with no
 spread at all.
 """
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from litblog.buildtime.render import spread
-from litblog.buildtime.render.spread import Term
+from litblog.buildtime.results import spread
+from litblog.buildtime.results.spread import Term
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -299,7 +299,7 @@ def test_pooled_precision_is_the_matrix_and_undefined_is_never_zero(stats_page):
 def test_a_single_run_never_predicting_a_class_shows_undefined(stats_page):
     rendered, _ = stats_page("Seed 1 alone: {result}`base.test.per_class.cat.precision.seed1`.")
     assert "undefined (never predicted)" in rendered.bodies["preview"]
-    from litblog.buildtime.render.values import lookup
+    from litblog.buildtime.results.values import lookup
     _, outcomes = stats_page("")
     result = dict(outcomes["base"].results)[1]
     value = lookup(result, "test.per_class.cat.precision")

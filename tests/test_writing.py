@@ -401,7 +401,7 @@ def test_several_seeds_make_one_mean_and_std_table_with_each_seed_folded_and_imp
         fresh_project, tmp_path):
     import numpy as np
 
-    from litblog.buildtime.render.log_table import metric_value
+    from litblog.buildtime.results.log_table import metric_value
 
     for old in (fresh_project / "posts").iterdir():
         old.unlink()
@@ -533,7 +533,7 @@ def test_citations_that_would_read_alike_get_letters():
 
 
 def test_seed_table_counts_the_runs_behind_each_value():
-    from litblog.buildtime.render.log_table import epoch_table, seeds_table, spread_value
+    from litblog.buildtime.results.log_table import epoch_table, seeds_table, spread_value
 
     def table(values):
         return epoch_table({"epochs": list(range(1, len(values) + 1)), "metrics": {"val_loss": values}}, "")

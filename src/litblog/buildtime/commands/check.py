@@ -31,10 +31,10 @@ from ..sources.config import SiteConfig, load_config
 from ..plan.keys import framework_versions, pinned_versions
 from ..execute.lock import BuildLock
 from ..render.page import drawing_digest
-from ..plan.plan import Plan, make_plan
+from ..plan.plan import make_plan
 from ..sources.posts import Post
 from ..execute.progress import ConsoleReporter
-from ..publish.notebook import NotebookSettings
+from ..notebooks.notebook import NotebookSettings
 from ..render.renderer import RenderedPost, Renderer, post_url
 from ..publish.render_cache import CachedPost, RenderCache
 from ..publish.site import BUILD_DIR, PREVIEW_DIR, stage_site

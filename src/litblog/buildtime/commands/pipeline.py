@@ -23,7 +23,7 @@ from ..plan.plan import Force, Plan, PlannedExperiment, make_plan
 from ..sources.posts import Post, discover_posts, read_post
 from ..execute.progress import NORMAL, ConsoleReporter
 from ...common.protocol import RunStatus
-from ..publish.notebook import NotebookSettings
+from ..notebooks.notebook import NotebookSettings
 from ..sources import identity
 from ..publish import render_inputs
 from ..render.renderer import ExperimentOutcome, RenderedPost, Renderer, SeedOutcome, post_url

@@ -3,7 +3,7 @@
 The chosen runs are planned as a build plans them (the current recipes, params, seeds, data and
 versions), run by the local executor through the normal worker path into a scratch store
 (:func:`litblog.common.paths.reproduce_results_dir`, emptied first), and each re-run is compared
-with the stored run the page shows (:mod:`litblog.buildtime.publish.comparison`): every recorded value, the
+with the stored run the page shows (:mod:`litblog.buildtime.notebooks.comparison`): every recorded value, the
 history per epoch, the predictions. Nothing under ``results/`` or ``site/`` is written (the plan
 reads the store read-only, as ``build-site check`` does).
 
@@ -23,7 +23,7 @@ from typing import Any
 from ...common import paths
 from ...common.errors import UserError, did_you_mean, one_of
 from ...common.store import ResultStore, StoredResult
-from ..publish import comparison
+from ..notebooks import comparison
 from .check import ReadOnlyStore
 from ..sources.config import SiteConfig, load_config
 from ..plan.engine import describe_area

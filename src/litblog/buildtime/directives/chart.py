@@ -25,7 +25,7 @@ from markupsafe import Markup
 from ...common.errors import SourceLocation, UserError
 from ..render.page import NOT_RUN, Page, missing_inline
 from ..sources.schema import Option
-from ..render.spread import chart_error, is_number, mean, seeds_statement
+from ..results.spread import chart_error, is_number, mean, seeds_statement
 from ..sources.text import html_text
 from ..sources.yaml_source import YamlDocument
 from .base import (Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument, format_spec_problem,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from ...common.errors import SourceLocation, UserError
 from ..render.page import Page, missing_inline
-from ..render.spread import ALPHA, PairingError, Verdict, check_claim, describe_claim, holm, p_words
+from ..results.spread import ALPHA, PairingError, Verdict, check_claim, describe_claim, holm, p_words
 from ..sources.text import html_text, markdown_text
 from .base import MINUS, PAIRED, Quantity, Role, ValuePath, value_path
 from ..render.seed_values import MISSING, terms

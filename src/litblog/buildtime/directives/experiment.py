@@ -23,15 +23,15 @@ from typing import Any
 from markupsafe import Markup
 
 from ...common.errors import SourceLocation, UserError
-from ..render.log_table import epoch_table, metric_heading, metric_value, plural, seeds_table, spread_value, text_table
+from ..results.log_table import epoch_table, metric_heading, metric_value, plural, seeds_table, spread_value, text_table
 from ..execute.outcomes import ExperimentOutcome
 from ..render.page import Page, missing_block
 from ..sources.recipe_source import recipe_listing
 from ..sources.schema import PLAIN_VALUES, Option, parse_seeds, plain_value_problem
 from ...common.store import LOG, StoredResult
-from ..render.summary_table import result_summaries
+from ..results.summary_table import result_summaries
 from ..sources.text import cell, duration, html_text, markdown_text, size
-from ..render.values import format_value, lookup, recorded
+from ..results.values import format_value, lookup, recorded
 from ..sources.yaml_source import YamlDocument
 from .base import IDENTIFIER, Block, Directive, DirectiveSource
 from .figure import place_figure
@@ -256,7 +256,7 @@ def capped_log(text: str, head: int = LOG_HEAD_LINES, tail: int = LOG_TAIL_LINES
 
 
 def _epoch_rows(table: Any) -> dict[str, Any]:
-    """The values ``log.html.j2`` shows of an :class:`~litblog.buildtime.render.log_table.EpochTable`."""
+    """The values ``log.html.j2`` shows of an :class:`~litblog.buildtime.results.log_table.EpochTable`."""
     starts = {first: name for name, first in table.phases}
     rows = [{"epoch": epoch, "time": duration(seconds) if seconds is not None else "–",
              "cells": [metric_value(v) for v in values],

@@ -31,7 +31,7 @@ from ..render.figure_kinds import EXPERIMENT, KINDS, Drawing, FigureKind, kind_o
 from ..render.figure_kinds import code_digest as kinds_code_digest
 from ..render.page import Page, missing_block
 from ..sources.schema import Option
-from ..render.spread import seed_of_statistic
+from ..results.spread import seed_of_statistic
 from ...common.store import StoredResult
 from ..render.targets import strip_verbatim
 from ..sources.text import html_text

@@ -21,10 +21,10 @@ from markupsafe import Markup
 from ...common.errors import SourceLocation, UserError, did_you_mean
 from ..render.page import NOT_RUN, Page, missing_inline
 from ..sources.schema import Option
-from ..render.spread import is_number
+from ..results.spread import is_number
 from ...common.store import StoredResult
 from ..sources.text import cell, markdown_text
-from ..render.values import lookup
+from ..results.values import lookup
 from ..sources.yaml_source import YamlDocument
 from .base import (MINUS, Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument,
                    format_spec_problem, named_in)

@@ -15,20 +15,18 @@ Both run the same :func:`litblog.runtime.worker.main`; the handle hides which.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING
 
 from ...common.protocol import EVENT_FD_ENV, PARENT_PID_ENV
+from .process_group import TERMINATE_GRACE, WorkerProcess, kill_group, stop_group
 
 if TYPE_CHECKING:
     from .warm import WarmServer
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
-TERMINATE_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 
 
 def worker_environment(base: dict[str, str] | None = None, *, gpu: str | None = None) -> dict[str, str]:
@@ -50,26 +48,6 @@ def worker_environment(base: dict[str, str] | None = None, *, gpu: str | None = 
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
     return env
-
-
-class WorkerProcess(Protocol):
-    """A running worker, whichever way it was started."""
-
-    pid: int
-    warm: bool  # forked from a warm server rather than a fresh interpreter
-
-    def exited(self) -> bool:
-        """Whether the worker has exited; its pid stays reserved until :meth:`end_group`."""
-
-    @property
-    def returncode(self) -> int | None:
-        """The exit status once exited (negative: the signal that killed it), else None."""
-
-    def terminate(self, grace: float = TERMINATE_GRACE) -> None:
-        """SIGTERM to the worker's group, SIGKILL after ``grace`` seconds; returns once it has exited."""
-
-    def end_group(self) -> None:
-        """Kill what is left of the exited worker's group (processes a recipe forked), then release it."""
 
 
 class ColdWorker:
@@ -105,30 +83,6 @@ class ColdWorker:
         if self.process.returncode is None:
             kill_group(self.pid)
         self.process.wait()
-
-
-def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a worker's whole process group; a group that is gone is fine."""
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def stop_group(worker: WorkerProcess, grace: float = TERMINATE_GRACE) -> None:
-    """SIGTERM the worker's group, SIGKILL it after ``grace`` seconds (also once the worker itself
-    stopped: a process it forked may ignore SIGTERM). Returns once the worker has exited."""
-    if worker.exited():
-        kill_group(worker.pid)
-        return
-    kill_group(worker.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and not worker.exited():
-        time.sleep(0.05)
-    kill_group(worker.pid)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not worker.exited():
-        time.sleep(0.05)
 
 
 def launch_worker(spec_path: Path, *, cwd: Path, log: IO[bytes], event_fd: int, env: dict[str, str],

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...common.fsutil import atomic_write_text
-from .launch import TERMINATE_GRACE, kill_group, stop_group
+from .process_group import TERMINATE_GRACE, kill_group, stop_group
 
 WARM_ENV = "LITBLOG_WARM_WORKERS"  # overrides the config: seconds a server waits for work; 0: off
 DEFAULT_IDLE = 600.0

@@ -5,7 +5,7 @@ Reading a post parses its front matter and every directive's options as YAML (pu
 about 4 ms a post: most of a no-op rebuild of a large blog. An entry is a pickle of the post's
 :class:`~litblog.buildtime.sources.posts.Post` and :class:`~litblog.buildtime.directives.ParsedPost`, named by the
 digest of the post's path, its bytes (``identity.FileDigests``, so a look costs a ``stat``) and
-litblog's build code (``render_cache.build_code_digest``: a change to the parser parses again).
+litblog's build code (``identity.build_code_digest``: a change to the parser parses again).
 A post with a mistake is never cached: it is read again and its error reported. Safe to delete.
 """
 
@@ -21,7 +21,7 @@ from ...common.fsutil import atomic_write_bytes
 from ..directives import ParsedPost, parse_post
 from ..sources.identity import FileDigests
 from ..sources.posts import Post, read_post
-from ..publish.render_cache import build_code_digest
+from ..sources.identity import build_code_digest
 
 _KEEP_EXTRA = 50
 # Entries loaded in this process, by name (a name is the digest of the post's bytes and the code):

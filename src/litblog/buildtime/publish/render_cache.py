@@ -23,7 +23,6 @@ Everything here is safe to delete: the next build renders again.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +30,12 @@ from typing import Any, Iterable
 
 from ...common import paths
 from ...common.fsutil import atomic_write_bytes, atomic_write_text
-from ..sources.identity import FileDigests
+from ..sources.identity import FileDigests, build_code_digest, digest_json, tree_digest
 from ..execute.outcomes import ExperimentOutcome
 from ..sources.posts import Post
 from .render_inputs import RenderInputs
 
 FORMAT = 1
-LIBRARIES = ("jinja2", "markdown", "pygments", "matplotlib", "pillow", "pyyaml", "markdown-it-py", "mdit-py-plugins")
-_PACKAGE = Path(__file__).resolve().parents[2]  # src/litblog: its code renders every post
 
 
 @dataclass(frozen=True)
@@ -58,10 +55,6 @@ class Pending:
     entry: str
     inputs: RenderInputs | None = None
     outputs: dict[str, str] = field(default_factory=dict)
-
-
-def _digest_json(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def outcomes_digest(outcomes: dict[str, ExperimentOutcome], digests: FileDigests) -> list[Any]:
@@ -89,7 +82,7 @@ class RenderCache:
         self.entries = self.folder / "posts"
         self.digests = digests
         self.used: set[str] = set()
-        self.base = _digest_json([FORMAT, build_code_digest(digests), tree_digest(templates_dir, digests),
+        self.base = digest_json([FORMAT, build_code_digest(digests), tree_digest(templates_dir, digests),
                                   self._file_digest(root / "_config.yml"), context])
 
     def _file_digest(self, path: Path) -> str | None:
@@ -100,7 +93,7 @@ class RenderCache:
 
     def entry_name(self, post: Post, outcomes: dict[str, ExperimentOutcome]) -> str:
         """The entry of ``post`` rendered with ``outcomes`` under this build's code, templates and config."""
-        return _digest_json([self.base, post.path, self._file_digest(self.root / post.path),
+        return digest_json([self.base, post.path, self._file_digest(self.root / post.path),
                              outcomes_digest(outcomes, self.digests)])[:40]
 
     def lookup(self, post: Post, url: str, entry: str) -> CachedPost | None:
@@ -185,38 +178,3 @@ class RenderCache:
             for path in folder.glob("*"):
                 if folder.name + path.name not in referenced:
                     path.unlink(missing_ok=True)
-
-
-def tree_digest(folder: Path, digests: FileDigests) -> str:
-    """Every file under ``folder`` (relative path and bytes), caches and editor droppings left out."""
-    items = []
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
-                items.append([path.relative_to(folder).as_posix(), digests.digest(path)])
-    return _digest_json(items)
-
-
-_library_versions: list[str] | None = None
-
-
-def build_code_digest(digests: FileDigests) -> str:
-    """litblog's own code (every file of the package: a change re-renders every post) and the
-    versions of the libraries that render."""
-    global _library_versions
-    if _library_versions is None:
-        versions = []
-        for name in LIBRARIES:
-            try:
-                versions.append(f"{name}=={importlib.metadata.version(name)}")
-            except importlib.metadata.PackageNotFoundError:
-                versions.append(f"{name} absent")
-        _library_versions = versions
-    # The parse cache and the render cache of one build both ask: walk the package once per build.
-    memo = (id(digests), digests.build, str(_PACKAGE))
-    if _code_digest[0] != memo:
-        _code_digest[:] = [memo, _digest_json([tree_digest(_PACKAGE, digests), _library_versions])]
-    return _code_digest[1]
-
-
-_code_digest: list = [None, ""]  # (which FileDigests and build, digest) of the last build_code_digest

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .page import notice_anchor
 from ..sources.text import duration, html_text
-from .values import format_value
+from ..results.values import format_value
 
 if TYPE_CHECKING:
     from ..directives import ParsedPost

@@ -24,7 +24,7 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 import jinja2
 import jinja2.bccache
 
-from ..publish import notebook
+from ..notebooks import notebook
 from . import provenance_card, toc, typed_numbers
 from .bibliography import references_section
 from ..directives import DIRECTIVES, ROLES, CodeBlock, Container, ParsedPost, TextBlock

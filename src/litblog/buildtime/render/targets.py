@@ -21,7 +21,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from .highlight import highlighted
-from .log_table import plural
+from ..results.log_table import plural
 from ..sources.text import CODE_SPAN, fenced, html_text
 
 _RAW_OPEN, _RAW_CLOSE = "{% raw %}", "{% endraw %}"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ...common.errors import SourceLocation, UserError
 from ..directives import ParsedPost, TextBlock
-from .values import HISTORY_STATS, format_value, is_undefined, lookup, recorded
+from ..results.values import HISTORY_STATS, format_value, is_undefined, lookup, recorded
 
 if TYPE_CHECKING:
     from ..execute.outcomes import ExperimentOutcome

@@ -12,6 +12,8 @@ changed file, however many experiments read it); the next build takes it again.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import os
 import time
@@ -23,6 +25,9 @@ from ...common.fsutil import atomic_write_text
 from ...common.reads import DigestCache, sha256
 
 RACY_SECONDS = 2.0
+# The libraries whose versions change what a post renders to (part of every cached parse and render).
+LIBRARIES = ("jinja2", "markdown", "pygments", "matplotlib", "pillow", "pyyaml", "markdown-it-py", "mdit-py-plugins")
+_PACKAGE = Path(__file__).resolve().parents[2]  # src/litblog: its code parses and renders every post
 FILE_NAME = "identity-digests.json"
 
 
@@ -109,3 +114,43 @@ def begin_build(root: Path) -> FileDigests:
     cache = for_project(root)
     cache.begin_build()
     return cache
+
+
+def digest_json(value: Any) -> str:
+    """SHA-256 of ``value`` as canonical JSON: how the caches name what they depend on."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def tree_digest(folder: Path, digests: FileDigests) -> str:
+    """Every file under ``folder`` (relative path and bytes), caches and editor droppings left out."""
+    items = []
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
+                items.append([path.relative_to(folder).as_posix(), digests.digest(path)])
+    return digest_json(items)
+
+
+_library_versions: list[str] | None = None
+
+
+def build_code_digest(digests: FileDigests) -> str:
+    """litblog's own code (every file of the package: a change re-renders every post) and the
+    versions of the libraries that render."""
+    global _library_versions
+    if _library_versions is None:
+        versions = []
+        for name in LIBRARIES:
+            try:
+                versions.append(f"{name}=={importlib.metadata.version(name)}")
+            except importlib.metadata.PackageNotFoundError:
+                versions.append(f"{name} absent")
+        _library_versions = versions
+    # The parse cache and the render cache of one build both ask: walk the package once per build.
+    memo = (id(digests), digests.build, str(_PACKAGE))
+    if _code_digest[0] != memo:
+        _code_digest[:] = [memo, digest_json([tree_digest(_PACKAGE, digests), _library_versions])]
+    return _code_digest[1]
+
+
+_code_digest: list = [None, ""]  # (which FileDigests and build, digest) of the last build_code_digest

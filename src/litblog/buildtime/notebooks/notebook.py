@@ -14,7 +14,7 @@ argument); writes the recipes' code (shown in the cells), a config and a post ho
 experiment per run (its recipe, params and seed, so each run gets the key it was stored under);
 fetches the data as the recipes do; builds that small project with ``python -m litblog``, the
 public path every run takes; and ends with a table comparing every value with the published
-run, using :mod:`litblog.buildtime.publish.comparison`'s code, copied in. Nothing in it is a path of this
+run, using :mod:`litblog.buildtime.notebooks.comparison`'s code, copied in. Nothing in it is a path of this
 machine.
 """
 
