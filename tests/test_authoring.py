@@ -23,7 +23,7 @@ from litblog.buildtime.render import figure_kinds
 from litblog.buildtime.results import spread, values
 from litblog.runtime import finetune
 from litblog.buildtime.directives import chart, claim, experiment
-from litblog.buildtime.render import seed_values
+from litblog.buildtime.render.blocks import seed_values
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "authoring.md"
@@ -246,7 +246,7 @@ def test_claim_operators(tables):
 
 
 def test_fixed_value_names(tables):
-    lookup = function_ast(module_ast("build/values"), "lookup")
+    lookup = function_ast(module_ast("buildtime/results/values"), "lookup")
     fixed = next(node.value for node in ast.walk(lookup) if isinstance(node, ast.Assign)
                  and any(isinstance(t, ast.Name) and t.id == "fixed" for t in node.targets))
     assert isinstance(fixed, ast.Dict)
@@ -333,7 +333,7 @@ def test_config_keys(tables):
 
 
 def test_front_matter_keys(tables):
-    module = module_ast("build/posts")
+    module = module_ast("buildtime/sources/posts")
     read = set(posts._STRING_KEYS) | set(posts._TEXT_KEYS) | set(posts._LIST_KEYS)
     for node in ast.walk(module):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
@@ -432,19 +432,19 @@ def test_every_image_data_option_the_page_lists_is_exercised_by_a_test(tables):
 # temporary folder), and how. A new module here, or a new way out, fails until the page's
 # "outside" table (and this list) says where it reads or writes.
 OUTSIDE = {
-    "build/check": {"TemporaryDirectory"},  # litblog-check-*
-    "build/cli": {"expanduser"},  # --project ~/blog
-    "build/dask_executor": {"gettempdir", "mkdtemp", "keras_home"},  # litblog-dask-worker/, litblog-task-*
+    "buildtime/commands/check": {"TemporaryDirectory"},  # litblog-check-*
+    "buildtime/commands/cli": {"expanduser"},  # --project ~/blog
+    "buildtime/execute/dask_executor": {"gettempdir", "mkdtemp", "keras_home"},  # litblog-dask-worker/, litblog-task-*
     "runtime/decoded": {"mkstemp"},  # beside the entry it writes, in .litblog/cache/decoded
     "common/datasets": {"expanduser", "mkdtemp", "LITBLOG_DATA_DIR", "keras_home", "keras_cache_dir"},  # data dirs, Keras cache, .extract-*
-    "build/execute": {"keras_home"},  # the Keras home named in worker specs
+    "buildtime/execute/execute": {"keras_home"},  # the Keras home named in worker specs
     "common/fsutil": {"mkstemp"},  # beside the file it writes, inside the project
     "common/paths": {"expanduser", "KERAS_HOME", "keras_home"},  # the one rule for the Keras home
-    "build/plan": {"keras_home"},  # have a blocked run's files arrived?
+    "buildtime/plan/plan": {"keras_home"},  # have a blocked run's files arrived?
     "runtime/pretrained": {"keras_models_dir"},  # the Keras cache's models/
     "common/reads": {"keras_home"},  # files a run read in the Keras cache
-    "build/render": {"gettempdir"},  # litblog-cache/charts without a cache folder
-    "build/warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
+    "buildtime/render/renderer": {"gettempdir"},  # litblog-cache/charts without a cache folder
+    "buildtime/execute/warm": {"HOME", "TMPDIR"},  # names hashed into the warm server's name; nothing is read or written there
     # scrubbing machine paths from what is stored; TMPDIR set to the run's .litblog/tmp/ folder (a way in)
     "runtime/worker": {"expanduser", "LITBLOG_DATA_DIR", "TMPDIR"},
 }

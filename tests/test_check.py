@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO, run_cli, snapshot
 from litblog.buildtime.render.renderer import Renderer
 from litblog.buildtime.render import provenance_card
-from litblog.buildtime.directives import figure as figure_directive
+from litblog.buildtime.render.blocks import figure as figure_directive
 from litblog.buildtime.render.page import drawing_digest
 
 STRIPES = "posts/2026-01-05-stripes.md"
@@ -265,7 +265,7 @@ def test_the_pages_workflow_checks_without_tensorflow_before_building_with_jekyl
                     for d in _pyproject()["project"]["dependencies"]}
     assert requirements <= dependencies
     # A non-editable install must ship the engine pins, or every key would differ on the runner.
-    assert "engine_pins.json" in _pyproject()["tool"]["setuptools"]["package-data"]["litblog.buildtime"]
+    assert "engine_pins.json" in _pyproject()["tool"]["setuptools"]["package-data"]["litblog.buildtime.plan"]
 
 
 def _pyproject() -> dict:

@@ -202,8 +202,7 @@ def parse_note(source):
 
 
 def test_a_registered_directive_is_parsed_with_its_options_checked_and_its_names_checked(monkeypatch):
-    monkeypatch.setitem(DIRECTIVES, "note", Directive("note", Note, (Option("level", "int", 1),), parse_note,
-                                                      lambda block, page: ""))
+    monkeypatch.setitem(DIRECTIVES, "note", Directive("note", Note, (Option("level", "int", 1),), parse_note))
     parsed = parse_post(make_post("""
         ```{experiment} m1
         recipe: a.b

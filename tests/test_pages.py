@@ -22,7 +22,7 @@ import pytest
 from litblog.buildtime.commands.pipeline import _parse, _read_posts
 from litblog.buildtime.sources.config import load_config
 from litblog.buildtime.directives import parse_post
-from litblog.buildtime.directives.experiment import capped_log
+from litblog.buildtime.render.blocks.experiment import capped_log
 from litblog.common.errors import UserErrors
 from litblog.buildtime.results.log_table import epoch_seconds, epoch_table, evaluations, plural
 from litblog.buildtime.plan.plan import make_plan

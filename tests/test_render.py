@@ -13,6 +13,7 @@ from PIL import Image
 from litblog.buildtime.commands.pipeline import _parse, _read_posts
 from litblog.buildtime.sources.config import load_config
 from litblog.buildtime.directives import DIRECTIVES, Block, Directive, parse_post
+from litblog.buildtime.render.blocks import BLOCKS, Rendering
 from litblog.common.errors import SourceLocation, UserError, UserErrors
 from litblog.buildtime.render.figure_kinds import RUN_TIME_CURVES
 from litblog.buildtime.render.page import drawing_digest
@@ -193,8 +194,8 @@ def render_probe(block: Probe, page) -> str:
 @pytest.fixture
 def probe(monkeypatch):
     """```{probe}```, registered as a directive module's entry would be (before the renderer is made)."""
-    monkeypatch.setitem(DIRECTIVES, "probe", Directive("probe", Probe, (), lambda source: Probe(source.location),
-                                                       render_probe))
+    monkeypatch.setitem(DIRECTIVES, "probe", Directive("probe", Probe, (), lambda source: Probe(source.location)))
+    monkeypatch.setitem(BLOCKS, Probe, Rendering(Probe, render_probe))
 
 
 def test_errors_of_every_target_are_reported_once(probe, rendered_golden):

@@ -332,7 +332,7 @@ value: test.accuracy
 
 
 def test_notices_say_in_one_sentence_what_is_missing_with_the_details_folded(fresh_project, monkeypatch):
-    from litblog.buildtime.directives import chart
+    from litblog.buildtime.render.blocks import chart
 
     for old in (fresh_project / "posts").iterdir():
         old.unlink()

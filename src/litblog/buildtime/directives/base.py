@@ -1,24 +1,21 @@
 """What every directive and role builds on: the blocks a post is split into, the two registry
 entries (:class:`Directive`, :class:`Role`), and the bits of syntax several of them parse.
 
-A directive module defines its block (a frozen dataclass), its options, a parser from a
-:class:`DirectiveSource` and a renderer onto a :class:`~litblog.buildtime.render.page.Page`, and exports them as
-``DIRECTIVE``; a role module does the same for an inline reference and exports ``ROLE``.
-``registry.py`` lists the modules.
+A directive module defines its block (a frozen dataclass), its options and a parser from a
+:class:`DirectiveSource`, and exports them as ``DIRECTIVE``; a role module does the same for an
+inline reference and exports ``ROLE``. ``registry.py`` lists the modules. How a block or a
+reference is drawn onto a page is the render stage's (``render/blocks/``, by the block's type).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Protocol, TypeVar
+from typing import Any, Callable, Generic, Iterable, Protocol, TypeVar
 
 from ...common.errors import SourceLocation, UserError
 from ..sources.schema import Option
 from ..sources.yaml_source import YamlDocument
-
-if TYPE_CHECKING:
-    from ..render.page import Page
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 MINUS = re.compile(r"\s+-\s+")  # a difference: the minus has spaces around it (names may hold '-')
@@ -138,10 +135,9 @@ class Directive(Generic[B]):
     """A fenced directive, ```{name} argument, with YAML options."""
 
     name: str
-    block: type[B]  # what ``parse`` makes and ``render`` renders
+    block: type[B]  # what ``parse`` makes (``render/blocks/`` draws it)
     options: tuple[Option, ...]  # validated before ``parse`` runs; docs/authoring.md lists them
     parse: Callable[[DirectiveSource], B | None]
-    render: Callable[[B, Page], str]
 
 
 @dataclass(frozen=True)
@@ -149,11 +145,9 @@ class Role(Generic[R]):
     """An inline role, {name}`content`, in prose (and, ``in_captions``, in directive captions)."""
 
     name: str
-    reference: type[R]  # what ``parse`` makes and ``render`` renders
+    reference: type[R]  # what ``parse`` makes (``render/blocks/`` draws it)
     # (content, location, start, end, errors): the reference, or None after adding to errors
     parse: Callable[[str, SourceLocation, int, int, list[UserError]], R | None]
-    # (reference, page, links): Markdown; without ``links`` (captions) plain text only
-    render: Callable[[R, Page, bool], str]
     in_captions: bool = False
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...common.errors import SourceLocation, UserError, did_you_mean, one_of
-from ..render.bibliography import DEFAULT_FILE, FRONT_MATTER_KEY, anchor, post_bibliography
-from ..render.page import Page
-from ..sources.text import html_text
+from ...common.errors import SourceLocation, UserError
 from .base import Role
 
+
 _KEY_CHARS = set(",{}()\"#%'=`<>") | {" ", "\t", "\n"}
+
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,7 @@ class Citation:
         return ()
 
 
+
 def parse(content: str, location: SourceLocation, start: int, end: int,
           errors: list[UserError]) -> Citation | None:
     keys = tuple(key.strip() for key in content.split(","))
@@ -44,45 +44,6 @@ def parse(content: str, location: SourceLocation, start: int, end: int,
     return Citation(keys, location, start, end)
 
 
-def _bibliography(page: Page, location: SourceLocation) -> bool:
-    """Read the post's bibliography into ``page`` once; False (with an error) when it has none."""
-    if page.bibliography is not None:
-        return True
-    post = page.post
-    doc = post.front_matter_doc
-    where = doc.location(FRONT_MATTER_KEY) if doc is not None and FRONT_MATTER_KEY in post.front_matter \
-        else post.location(1)
-    try:
-        found = post_bibliography(post.front_matter, where, page.root) if page.root is not None else None
-    except UserError as exc:
-        page.errors.append(exc)
-        return False
-    if found is None:
-        page.errors.append(UserError("a citation needs a bibliography, and this post has none", location,
-                                     hint=f"add {DEFAULT_FILE} at the project root, or 'bibliography: "
-                                          "file.bib' to the post's front matter"))
-        return False
-    page.bibliography = found
-    return True
 
+ROLE = Role("cite", Citation, parse, in_captions=True)
 
-def render(citation: Citation, page: Page, links: bool) -> str:
-    if not _bibliography(page, citation.location):
-        return html_text(", ".join(citation.keys))
-    assert page.bibliography is not None
-    entries = page.bibliography.entries
-    parts = []
-    for key in citation.keys:
-        entry = entries.get(key)
-        if entry is None:
-            page.errors.append(UserError(f"'{key}' is not in {', '.join(page.bibliography.files)}",
-                                         citation.location, suggestion=did_you_mean(key, entries) or one_of(entries)))
-            parts.append(str(html_text(key)))
-            continue
-        page.cited.setdefault(key)
-        text = html_text(f"{entry.short_authors}, {page.bibliography.years[key]}")
-        parts.append(f'<a class="litblog-cite" href="#{anchor(key)}">{text}</a>' if links else str(text))
-    return "(" + "; ".join(parts) + ")"
-
-
-ROLE = Role("cite", Citation, parse, render, in_captions=True)

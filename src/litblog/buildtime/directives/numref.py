@@ -6,16 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...common.errors import SourceLocation, UserError
-from ..render.page import Page
-from ..sources.text import html_text
 from .base import Role
-from .numbering import look_up
-from .ref import NameReference, link, parse_name
+from .ref import NameReference, parse_name
 
 
 @dataclass(frozen=True)
 class NumberReference(NameReference):
     """A ``{numref}`` role (its own type: the registry renders each role by its reference's type)."""
+
 
 
 def parse(content: str, location: SourceLocation, start: int, end: int,
@@ -24,12 +22,6 @@ def parse(content: str, location: SourceLocation, start: int, end: int,
     return None if found is None else NumberReference(found.name, found.text, location, start, end)
 
 
-def render(reference: NumberReference, page: Page, links: bool) -> str:
-    numbered = look_up(page.numbers, reference.name, reference.location, page.errors)
-    if numbered is None:
-        return html_text(reference.name)
-    words = reference.text.replace("%s", str(numbered.number)) if reference.text else numbered.text
-    return link(reference, page, links, words)
 
+ROLE = Role("numref", NumberReference, parse, in_captions=True)
 
-ROLE = Role("numref", NumberReference, parse, render, in_captions=True)

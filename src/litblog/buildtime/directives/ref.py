@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 
 from ...common.errors import SourceLocation, UserError
-from ..render.page import Page
-from ..sources.text import html_text
 from .base import Role
-from .numbering import NAME, NAME_HELP, look_up
+from .numbering import NAME, NAME_HELP
+
 
 _EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<name>[^<>]+)>$", re.S)
+
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class NameReference:
         return ()
 
 
+
 def parse_name(role: str, content: str, location: SourceLocation, start: int, end: int,
                errors: list[UserError]) -> NameReference | None:
     """``name`` or ``words <name>``, as MyST writes both."""
@@ -47,22 +48,12 @@ def parse_name(role: str, content: str, location: SourceLocation, start: int, en
     return NameReference(name, text, location, start, end)
 
 
+
 def parse(content: str, location: SourceLocation, start: int, end: int,
           errors: list[UserError]) -> NameReference | None:
     return parse_name("ref", content, location, start, end, errors)
 
 
-def link(reference: NameReference, page: Page, links: bool, words: str) -> str:
-    """``words`` as a link to the block's anchor (an HTML link: the same in kramdown and Python-Markdown)."""
-    text = html_text(words)
-    return f'<a class="litblog-ref" href="#{reference.name}">{text}</a>' if links else str(text)
 
+ROLE = Role("ref", NameReference, parse, in_captions=True)
 
-def render(reference: NameReference, page: Page, links: bool) -> str:
-    numbered = look_up(page.numbers, reference.name, reference.location, page.errors)
-    if numbered is None:
-        return html_text(reference.name)
-    return link(reference, page, links, reference.text or numbered.text)
-
-
-ROLE = Role("ref", NameReference, parse, render, in_captions=True)

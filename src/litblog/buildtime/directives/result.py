@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...common.errors import SourceLocation, UserError
-from ..render.page import Page
 from .base import MINUS, PAIRED, Role, ValuePath, format_spec_problem, value_path
-from ..render.seed_values import value_text
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,7 @@ class ValueReference:
     @property
     def experiments(self) -> tuple[str, ...]:
         return (self.experiment,) + ((self.minus.experiment,) if self.minus else ())
+
 
 
 def parse(content: str, location: SourceLocation, start: int, end: int,
@@ -64,9 +63,6 @@ def parse(content: str, location: SourceLocation, start: int, end: int,
                            paths[1] if len(paths) == 2 else None, bool(paired))
 
 
-def render(reference: ValueReference, page: Page, links: bool) -> str:
-    return value_text(page, reference.experiment, reference.metric, reference.format_spec, reference.location,
-                      links=links, minus=reference.minus, paired=reference.paired)
 
+ROLE = Role("result", ValueReference, parse, in_captions=True)
 
-ROLE = Role("result", ValueReference, parse, render, in_captions=True)

@@ -16,20 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from markupsafe import Markup
-
 from ...common.errors import SourceLocation, UserError, did_you_mean
-from ..render.page import NOT_RUN, Page, missing_inline
 from ..sources.schema import Option
-from ..results.spread import is_number
-from ...common.store import StoredResult
-from ..sources.text import cell, markdown_text
-from ..results.values import lookup
 from ..sources.yaml_source import YamlDocument
-from .base import (MINUS, Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument,
-                   format_spec_problem, named_in)
-from .numbering import caption_number, check_name
-from ..render.seed_values import split_statistic, value_text
+from .base import Block, Directive, DirectiveSource, Reference, check_labels, check_no_argument, format_spec_problem, named_in
+from .numbering import check_name
 
 
 @dataclass(frozen=True)
@@ -54,6 +45,7 @@ class TableDirective(Block):
         return [*rows, *named_in(self.caption_references)]
 
 
+
 OPTIONS = (
     Option("experiments", "str_list", required=True, help="names of experiments in this post"),
     Option("columns", "str_list", required=True,
@@ -63,6 +55,7 @@ OPTIONS = (
     Option("caption", "str", ""),
     Option("name", "str", None, nullable=True, help="numbers the table and makes it a target of {ref}`name`"),
 )
+
 
 
 def parse(source: DirectiveSource) -> TableDirective | None:
@@ -93,42 +86,6 @@ def parse(source: DirectiveSource) -> TableDirective | None:
                           options["caption"], references, source.location, doc, options["name"])
 
 
-def render(table: TableDirective, page: Page) -> str:
-    notices = page.notices(table.experiments)
-    headers = ["experiment", *(cell(markdown_text(label)) for label in table.labels)]
-    numeric = [False] * len(table.columns)
-    rows = []
-    for name in table.experiments:
-        outcome = page.outcomes[name]
-        row = [f"`{name}`"]
-        for index, column in enumerate(table.columns):
-            if outcome.result is None:
-                row.append(missing_inline(name, NOT_RUN))
-                continue
-            location = table.options.location("columns", index)
-            spec = table.formats.get(column, "")
-            numeric[index] = numeric[index] or _numeric_column(outcome.result, column)
-            row.append(cell(value_text(page, name, column, spec, location)))
-        rows.append(row)
-    aligns = ["left", *("right" if n else "left" for n in numeric)]
-    caption = page.caption(table.caption, table.caption_references)
-    page.tables += 1  # a scrolling table is a region the keyboard reaches: its label must be its own
-    numbered = page.numbers.get(table.name or "")
-    label = f"{numbered.text if numbered else 'Table ' + str(page.tables)}: " + ", ".join(table.experiments)
-    caption = Markup(caption_number(numbered, caption))
-    return notices + page.template("table.md.j2", headers=headers, aligns=aligns, rows=rows, caption_html=caption,
-                                   anchor=table.name, label=label)
 
+DIRECTIVE = Directive("table", TableDirective, OPTIONS, parse)
 
-DIRECTIVE = Directive("table", TableDirective, OPTIONS, parse, render)
-
-
-def _numeric_column(result: StoredResult, column: str) -> bool:
-    """A column of numbers (aligned right): a number, a statistic of one, or a difference."""
-    if MINUS.search(column):
-        return True
-    split = split_statistic(result, column)
-    if split is None:
-        return False
-    path, statistic = split
-    return statistic == "n" or is_number(lookup(result, path))

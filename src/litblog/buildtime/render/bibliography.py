@@ -19,19 +19,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from markupsafe import Markup
+from typing import Any
 
 from ...common.errors import SourceLocation, UserError
 from ..sources.text import html_text
 
-if TYPE_CHECKING:
-    from .page import Page
-
 DEFAULT_FILE = "references.bib"
 FRONT_MATTER_KEY = "bibliography"
-TEMPLATE = "references.html.j2"
 _MONTHS = {m: m.capitalize() for m in ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
                                         "dec")}
 _NAME = re.compile(r"[A-Za-z_][\w:.+/-]*")
@@ -362,11 +356,3 @@ def reference_item(entry: Entry, year: str | None = None) -> dict[str, Any]:
         "doi_url": html_text("https://doi.org/" + doi) if doi else None,
         "url": html_text(url) if url else None,
     }
-
-
-def references_section(page: Page) -> str:
-    """The References section of the entries the page cited, in the order first cited; "" when none."""
-    if not page.cited or page.bibliography is None:
-        return ""
-    items = [reference_item(page.bibliography.entries[key], page.bibliography.years[key]) for key in page.cited]
-    return page.template(TEMPLATE, items=items, title=Markup("References"))

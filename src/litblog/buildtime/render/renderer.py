@@ -26,9 +26,11 @@ import jinja2.bccache
 
 from ..notebooks import notebook
 from . import provenance_card, toc, typed_numbers
-from .bibliography import references_section
-from ..directives import DIRECTIVES, ROLES, CodeBlock, Container, ParsedPost, TextBlock
-from ..directives.claim import ClaimReference, claims_note
+from ..directives import CodeBlock, Container, ParsedPost, TextBlock
+from ..directives.claim import ClaimReference
+from .blocks import BLOCKS, REFERENCES
+from .blocks.cite import references_section
+from .blocks.claim import claims_note
 from ..directives.numbering import number_blocks
 from ...common.errors import UserError, UserErrors
 from ..execute.outcomes import ExperimentOutcome, SeedOutcome
@@ -149,8 +151,8 @@ class Renderer:
                               for target in TARGETS}
         self._inline_markdown = caption_markdown()
         self._blocks: dict[type, BlockRenderer] = {TextBlock: render_text, CodeBlock: render_code}
-        self._blocks.update({directive.block: directive.render for directive in DIRECTIVES.values()})
-        self._roles = {role.reference: role.render for role in ROLES.values()}
+        self._blocks.update({kind: rendering.render for kind, rendering in BLOCKS.items()})
+        self._roles = {kind: rendering.render for kind, rendering in REFERENCES.items()}
 
     def render(self, parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> RenderedPost:
         """Render ``parsed``; ``outcomes`` holds each of its experiments by name.

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...common.errors import SourceLocation, UserError, did_you_mean, one_of
-from .page import Page, lacking, missing_inline
-from ..results.spread import (PairingError, SeedValues, Term, difference_of_means, difference_text, formatted, is_number,
+from ....common.errors import SourceLocation, UserError, did_you_mean, one_of
+from ..page import Page, lacking, missing_inline
+from ...results.spread import (PairingError, SeedValues, Term, difference_of_means, difference_text, formatted, is_number,
                       seed_of_statistic, seeds_title, spread_text, statistic_name, statistic_text)
-from ...common.store import StoredResult, ValueNotFound
-from ..sources.text import html_text, markdown_text
-from ..results.values import format_value, lookup, pooled_rate
-from ..directives.base import MINUS, PAIRED, Quantity, ValuePath
+from ....common.store import StoredResult, ValueNotFound
+from ...sources.text import html_text, markdown_text
+from ...results.values import format_value, lookup, pooled_rate
+from ...directives.base import MINUS, PAIRED, Quantity, ValuePath
 
 MISSING = object()  # a value a result does not have (its error is already on the page)
 
