@@ -1,10 +1,10 @@
-"""Stage 3, directives: find directive blocks and inline roles in a post, and parse them.
+"""Directives: finds directive blocks and inline roles in a post and hands on a ParsedPost.
 
 One module per directive (``experiment``, ``figure``, ``table``, ``chart``) and per role
-(``result``, ``claim``) holds everything about it: its block or reference, its options, its
-parser and its renderer. ``registry.py`` lists them, ``scan.py`` finds them in a post,
-``base.py`` is what they share, and ``seed_values.py`` is how their renderers show values
-of experiments with several seeds.
+(``result``, ``claim``, ``ref``, ``numref``, ``cite``) holds its syntax: its block or reference,
+its options, its parser. ``registry.py`` lists them, ``scan.py`` finds them in a post (block
+structure from ``structure.py``), ``numbering.py`` numbers figures and tables, ``base.py`` is what
+they share. How each is drawn is the render stage's (``render/blocks/``).
 """
 
 from .base import Block, CodeBlock, Directive, DirectiveSource, Reference, Role, TextBlock
