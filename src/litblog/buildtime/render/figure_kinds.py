@@ -17,7 +17,6 @@ end of this module (and its row in ``docs/authoring.md``). Nothing else dispatch
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,15 +80,11 @@ def kind_of(figure: str) -> tuple[FigureKind | None, str | None]:
 
 
 def code_digest() -> str:
-    """This module's token digest: what a drawing's data means is decided here, so it keys drawings too."""
-    return _digest(Path(__file__))
+    """What drawings are keyed by of this module: what a drawing's data means is decided here
+    (its pinned stamp while its code is unchanged, see ``drawing_code.py``)."""
+    from .drawing_code import stamp
 
-
-@functools.lru_cache(maxsize=4)
-def _digest(file: Path) -> str:
-    from ..sources.recipe_source import source_digest
-
-    return source_digest(file)
+    return stamp("figure kinds")
 
 
 # -- curves ---------------------------------------------------------------------------------

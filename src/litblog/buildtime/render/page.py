@@ -8,11 +8,9 @@ and placeholders, inline references in prose and captions, and cached drawings.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import struct
 import zlib
@@ -27,6 +25,7 @@ from markupsafe import Markup
 from ...common.errors import UserError
 from ...common.fsutil import atomic_write_bytes
 from . import notices
+from .drawing_code import stamp
 from ..sources.posts import Post
 from .targets import Target
 from ..sources.text import html_text, markdown_text
@@ -271,19 +270,12 @@ def _webp_digest(file: Path) -> str | None:
 
 
 def _figures_digest() -> str:
-    """The token digest of the file ``litblog.common.figures`` (which ``litblog.figures`` is) is
-    imported from, found without importing it (no matplotlib on a rebuild); a module put in its
-    place keys drawings by its own source."""
+    """What drawings are keyed by of the file ``litblog.common.figures`` (which ``litblog.figures``
+    is) is imported from, found without importing it (no matplotlib on a rebuild): its pinned stamp
+    while it is litblog's own, unchanged (``drawing_code.py``); a module put in its place keys
+    drawings by its own source."""
     origin = importlib.util.find_spec("litblog.common.figures").origin  # type: ignore[union-attr]
-    stat = os.stat(origin)  # type: ignore[arg-type]
-    return _source_digest(Path(origin), stat.st_mtime_ns, stat.st_size)  # type: ignore[arg-type]
-
-
-@functools.lru_cache(maxsize=4)
-def _source_digest(file: Path, mtime_ns: int, size: int) -> str:
-    from ..sources.recipe_source import source_digest
-
-    return source_digest(file)
+    return stamp("figures", Path(origin))  # type: ignore[arg-type]
 
 
 def caption_markdown() -> markdown.Markdown:
