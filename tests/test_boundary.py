@@ -345,3 +345,56 @@ def test_a_planted_import_circle_is_caught_even_through_type_checking_and_a_pack
     plant(tmp_path, "buildtime/plan/d.py", "from .a import A\n")  # imports into the circle, is not in it
     assert import_circles(tmp_path) == [["litblog.buildtime.plan", "litblog.buildtime.plan.a",
                                          "litblog.buildtime.plan.b", "litblog.buildtime.plan.c"]]
+
+
+# The directory patterns of GitHub's standard Python .gitignore (github/gitignore, Python.gitignore),
+# which a user who starts a blog from this repository may add: none may hide litblog's code.
+PYTHON_GITIGNORE = """__pycache__/
+build/
+develop-eggs/
+dist/
+downloads/
+eggs/
+.eggs/
+lib/
+lib64/
+parts/
+sdist/
+var/
+wheels/
+share/python-wheels/
+*.egg-info/
+htmlcov/
+.tox/
+.nox/
+instance/
+docs/_build/
+.pybuilder/
+target/
+profile_default/
+__pypackages__/
+env/
+venv/
+ENV/
+.venv
+.mypy_cache/
+.pyre/
+.pytype/
+cython_debug/
+"""
+
+
+def ignored_by_python_gitignore(paths: list[str], tmp_path: Path) -> list[str]:
+    """Which of ``paths`` (relative to a repository root) the standard Python .gitignore ignores."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(PYTHON_GITIGNORE)
+    done = subprocess.run(["git", "-C", str(tmp_path), "check-ignore", "--no-index", "--stdin"],
+                          input="\n".join(paths), capture_output=True, text=True)
+    return done.stdout.split()
+
+
+def test_no_file_of_the_package_is_ignored_by_the_standard_python_gitignore(tmp_path: Path) -> None:
+    files = [("src" / p.relative_to(PACKAGE.parent)).as_posix() for p in modules()]
+    assert ignored_by_python_gitignore(files, tmp_path) == []
+    # The check can fail: the package's old name was such a folder.
+    assert ignored_by_python_gitignore(["src/litblog/build/plan.py"], tmp_path / "again") == ["src/litblog/build/plan.py"]
