@@ -1,4 +1,6 @@
-"""```{chart}```: a bar chart comparing one value across experiments, drawn from their results.
+"""The chart directive drawn on a page; its syntax, options and parser are ``directives/chart.py``.
+
+```{chart}```: a bar chart comparing one value across experiments, drawn from their results.
 
 ```{chart}
 experiments: [model1, model2]

@@ -1,4 +1,6 @@
-"""``{claim}`model3.test.accuracy > model1.test.accuracy```: a comparison checked when the site is built.
+"""The claim role drawn on a page; its syntax, options and parser are ``directives/claim.py``.
+
+``{claim}`model3.test.accuracy > model1.test.accuracy```: a comparison checked when the site is built.
 
 ``<``, ``>``, ``<=``, ``>=``, or ``~=`` with a tolerance (``a ~= b ± 0.02``); a side is a value,
 a number (``0.7``, ``70%``) or a difference ``a - b``; ``(paired)`` at the end compares the runs

@@ -1,4 +1,6 @@
-"""```{experiment} name```: run a recipe, and show what it captured where the directive stands.
+"""The experiment directive drawn on a page; its syntax, options and parser are ``directives/experiment.py``.
+
+```{experiment} name```: run a recipe, and show what it captured where the directive stands.
 
 ```{experiment} model1
 recipe: cats_vs_dogs.small_cnn

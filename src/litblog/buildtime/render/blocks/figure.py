@@ -1,4 +1,6 @@
-"""```{figure} experiment.figure```: one figure an experiment produced, with the author's caption.
+"""The figure directive drawn on a page; its syntax, options and parser are ``directives/figure.py``.
+
+```{figure} experiment.figure```: one figure an experiment produced, with the author's caption.
 
 ```{figure} model1.curves
 caption: Training and validation accuracy of the first model.

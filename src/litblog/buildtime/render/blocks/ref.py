@@ -1,4 +1,6 @@
-"""``{ref}`fig-curves```: a link to a named figure, chart or table, shown as its number ("Figure 3").
+"""The ref role drawn on a page; its syntax, options and parser are ``directives/ref.py``.
+
+``{ref}`fig-curves```: a link to a named figure, chart or table, shown as its number ("Figure 3").
 
 ``{ref}`the curves <fig-curves>``` shows the author's words instead. The target is a block
 with ``name: fig-curves`` in the same post (``numbering.py``); a name no block has is an error

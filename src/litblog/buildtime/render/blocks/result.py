@@ -1,4 +1,6 @@
-"""``{result}`experiment.value:format```: a stored value in prose or a caption.
+"""The result role drawn on a page; its syntax, options and parser are ``directives/result.py``.
+
+``{result}`experiment.value:format```: a stored value in prose or a caption.
 
 ``{result}`model1.test.accuracy:.1%``` renders ``68.0%`` (``68.0% ± 1.4%`` over seeds, see
 ``seed_values.py``); ``{result}`model3.test.accuracy - model1.test.accuracy:+.1%``` renders the

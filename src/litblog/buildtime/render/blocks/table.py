@@ -1,4 +1,6 @@
-"""```{table}```: experiments as rows, values as columns.
+"""The table directive drawn on a page; its syntax, options and parser are ``directives/table.py``.
+
+```{table}```: experiments as rows, values as columns.
 
 ```{table}
 experiments: [model1, model2]
