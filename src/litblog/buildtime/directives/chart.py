@@ -7,7 +7,7 @@ baseline: explore.baseline.accuracy   # or a number: a dashed line
 format: .1%
 ```
 
-A chart has no worker: it is drawn here (matplotlib, never TensorFlow) and cached by what it
+A chart has no worker: it is drawn at build time (``render/blocks/chart.py``: matplotlib, never TensorFlow) and cached by what it
 shows (``Page.drawn``), so a rebuild does not draw it again. Experiments of several seeds
 get their mean, error bars (``error: std`` or ``ci95``) and a dot per run, and the caption
 says so. A value that cannot be drawn (not finite) is a located warning, not an error.

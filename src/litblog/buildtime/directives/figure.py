@@ -11,8 +11,8 @@ It is the figure the recipe saved under that name (its PNG converted to WebP at 
 ``curves`` from the history, ``confusion`` from the recorded counts) as an SVG, cached by content. For an experiment of several seeds such a kind draws one figure over the
 runs (``curves``: the mean per epoch with a band from the lowest to the highest run), another
 figure is the first seed's, ``per_seed: true`` shows every run's own, and
-``model1.curves.seed1`` one run's. The experiment directive's ``show: [curves]`` uses
-:func:`place_figure` too.
+``model1.curves.seed1`` one run's. The drawing is ``render/blocks/figure.py``, whose
+``place_figure`` the experiment directive's ``show: [curves]`` uses too.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The directives and roles a post can use: one line each, naming the module of this package that
 defines it.
 
-A directive's module exports ``DIRECTIVE`` (its block, options, parser and renderer), a role's
-exports ``ROLE`` (its reference, parser and renderer); see ``base.py``. Adding one is its
-module and its line here; nothing else dispatches on names or types. The modules are named,
-as docutils' directive registry names them, so this list is all there is to edit.
+A directive's module exports ``DIRECTIVE`` (its block, options and parser), a role's exports
+``ROLE`` (its reference and parser); see ``base.py``. How each is drawn is a module of the same
+name in ``render/blocks/``, found by the block's type. Adding one is those two modules and its
+line here; nothing else dispatches on names or types. The modules are named, as docutils'
+directive registry names them, so this list is all there is to edit.
 """
 
 from __future__ import annotations
