@@ -192,8 +192,9 @@ def run_experiments(
     threads = max(1, usable_cores() // max(1, min(jobs, len(experiments) or 1)))
     free_gpus = gpu_ids()
     stop_scheduling = False
-    warm = warm_server(config)
-    if warm is not None and experiments:
+    # Nothing to run (a no-op build): no server, and no digest of litblog's source for its name.
+    warm = warm_server(config) if experiments else None
+    if warm is not None:
         warm.start()  # its imports overlap with writing the first spec
     try:
         # Once scheduling stops, only the running ones are waited for: the loop must end even

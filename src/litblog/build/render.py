@@ -14,12 +14,13 @@ litblog inserts is text (``text.py``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, TypeVar
 
 import jinja2
 import jinja2.bccache
@@ -35,6 +36,9 @@ from .page import Page, caption_markdown
 from .posts import Post
 from .reading import reading_minutes
 from .targets import TARGETS
+
+if TYPE_CHECKING:
+    import markdown
 
 __all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "folder_depth", "post_url"]
 
@@ -144,12 +148,20 @@ class Renderer:
         self.root = root if root is not None else templates_dir.parent  # where bibliographies are found
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
-        self._environments = {target.name: target.environment(templates_dir, template_cache(cache_dir))
-                              for target in TARGETS}
-        self._inline_markdown = caption_markdown()
+        self._templates_dir, self._cache_dir = templates_dir, cache_dir
         self._blocks: dict[type, BlockRenderer] = {TextBlock: render_text, CodeBlock: render_code}
         self._blocks.update({directive.block: directive.render for directive in DIRECTIVES.values()})
         self._roles = {role.reference: role.render for role in ROLES.values()}
+
+    # Made on first use: a build whose posts all come from the render cache renders nothing.
+    @functools.cached_property
+    def _environments(self) -> dict[str, jinja2.Environment]:
+        return {target.name: target.environment(self._templates_dir, template_cache(self._cache_dir))
+                for target in TARGETS}
+
+    @functools.cached_property
+    def _inline_markdown(self) -> markdown.Markdown:
+        return caption_markdown()
 
     def render(self, parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> RenderedPost:
         """Render ``parsed``; ``outcomes`` holds each of its experiments by name.

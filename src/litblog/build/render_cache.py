@@ -23,7 +23,6 @@ Everything here is safe to delete: the next build renders again.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any, Iterable
 
 from ..common import paths
 from ..common.fsutil import atomic_write_bytes, atomic_write_text
-from .identity import FileDigests
+from .identity import FileDigests, package_versions
 from .outcomes import ExperimentOutcome
 from .posts import Post
 from .render_inputs import RenderInputs
@@ -197,25 +196,15 @@ def tree_digest(folder: Path, digests: FileDigests) -> str:
     return _digest_json(items)
 
 
-_library_versions: list[str] | None = None
-
-
 def build_code_digest(digests: FileDigests) -> str:
     """litblog's own code (every file of the package: a change re-renders every post) and the
-    versions of the libraries that render."""
-    global _library_versions
-    if _library_versions is None:
-        versions = []
-        for name in LIBRARIES:
-            try:
-                versions.append(f"{name}=={importlib.metadata.version(name)}")
-            except importlib.metadata.PackageNotFoundError:
-                versions.append(f"{name} absent")
-        _library_versions = versions
+    versions of the libraries that render (remembered in ``digests`` until a package changes)."""
     # The parse cache and the render cache of one build both ask: walk the package once per build.
     memo = (id(digests), digests.build, str(_PACKAGE))
     if _code_digest[0] != memo:
-        _code_digest[:] = [memo, _digest_json([tree_digest(_PACKAGE, digests), _library_versions])]
+        versions = [f"{name}=={version}" if version is not None else f"{name} absent"
+                    for name, version in package_versions(LIBRARIES, digests).items()]
+        _code_digest[:] = [memo, _digest_json([tree_digest(_PACKAGE, digests), versions])]
     return _code_digest[1]
 
 
