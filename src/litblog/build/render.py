@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, TypeVar
 
-import jinja2
-import jinja2.bccache
-
 from . import notebook, provenance_card, toc, typed_numbers
 from .bibliography import references_section
 from .directives import DIRECTIVES, ROLES, CodeBlock, Container, ParsedPost, TextBlock
@@ -38,6 +35,7 @@ from .reading import reading_minutes
 from .targets import TARGETS
 
 if TYPE_CHECKING:
+    import jinja2
     import markdown
 
 __all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "folder_depth", "post_url"]
@@ -109,22 +107,6 @@ def render_code(block: CodeBlock, page: Page) -> str:
     return page.scroll_box(code, f"Code example {page.code_examples}")
 
 
-class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """A cache: a template it cannot read or write (a full disk, a file-size limit) is compiled again."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except (OSError, ValueError, EOFError):
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
-
-
 def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
     """Compiled templates kept in ``cache_dir/templates`` (Jinja2 checks each against its source),
     so a rebuild does not compile them again."""
@@ -135,7 +117,31 @@ def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return _TemplateCache(str(folder))
+    return _template_cache_class()(str(folder))
+
+
+@functools.cache
+def _template_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
+    """Jinja2's file cache, defined when templates are first needed (a rebuild that renders
+    nothing does not import Jinja2)."""
+    import jinja2
+
+    class TemplateCache(jinja2.FileSystemBytecodeCache):
+        """A cache: a template it cannot read or write (a full disk, a file-size limit) is compiled again."""
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return TemplateCache
 
 
 class Renderer:

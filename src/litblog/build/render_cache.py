@@ -26,7 +26,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..common import paths
 from ..common.fsutil import atomic_write_bytes, atomic_write_text
@@ -116,6 +116,29 @@ class RenderCache:
             return None
         self.used.add(entry)
         return CachedPost(post, url, outputs, tuple(data.get("warnings", ())))
+
+    def listing(self, name: str, inputs: Any, render: Callable[[], str]) -> str:
+        """The text of a page that lists posts (the preview's home page), which every build writes:
+        ``render()`` only when ``inputs`` (plain data: what is listed) or this build's code,
+        templates, config or context changed; else the text stored last time, so a no-op rebuild
+        neither imports Jinja2 nor renders it."""
+        entry = f"{name}-{_digest_json([self.base, inputs])[:40]}"
+        try:
+            digest = json.loads((self.entries / f"{entry}.json").read_text(encoding="utf-8"))["outputs"][name]
+            if self.object_ok(digest):
+                self.used.add(entry)
+                return self.object_path(digest).read_bytes().decode("utf-8")
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        text = render()
+        try:
+            # In the posts' entry format, so that prune() keeps the object while the entry is used.
+            atomic_write_text(self.entries / f"{entry}.json",
+                              json.dumps({"files": {}, "outputs": {name: self.put_bytes(text.encode("utf-8"))}}))
+            self.used.add(entry)
+        except OSError:
+            pass  # a cache: the next build renders it again
+        return text
 
     def object_path(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
