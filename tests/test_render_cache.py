@@ -244,3 +244,21 @@ def test_a_build_of_one_post_carries_the_others_over_as_they_are(blog, tmp_path)
     clean = {name: digest for name, digest in clean_build_snapshot(blog, tmp_path).items()
              if not name.startswith("_build/")}
     assert published == clean
+
+
+def test_the_preview_home_page_is_rendered_again_only_when_what_it_shows_changed(blog, tmp_path, monkeypatch):
+    from litblog.build.preview import PreviewBuilder
+
+    calls: list[int] = []
+    index_page = PreviewBuilder.index_page
+    monkeypatch.setattr(PreviewBuilder, "index_page", lambda self, entries: calls.append(1) or index_page(self, entries))
+    run_build(blog)
+    assert calls == []  # a no-op takes it from the render cache
+    template = blog / "templates" / "preview" / "index.html"
+    template.write_text(template.read_text().replace("{% block content %}", "{% block content %}<!-- edited -->", 1))
+    run_build(blog)
+    assert calls and "<!-- edited -->" in (blog / "site" / "_site" / "index.html").read_text()
+    calls.clear()
+    run_build(blog)
+    assert calls == []
+    assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
