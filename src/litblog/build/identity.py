@@ -99,7 +99,8 @@ class FileDigests(DigestCache):
         if self.changed:
             kept = {name: entry for name, entry in self.entries.items() if name not in self._racy}
             try:
-                atomic_write_text(self.file, json.dumps(kept, separators=(",", ":")))
+                # Not synced: a file cut short by a crash is not JSON, and every file is hashed again.
+                atomic_write_text(self.file, json.dumps(kept, separators=(",", ":")), durable=False)
             except OSError:
                 pass  # a cache: the next build hashes again
             self.changed = False

@@ -134,7 +134,8 @@ class RenderCache:
         try:
             # In the posts' entry format, so that prune() keeps the object while the entry is used.
             atomic_write_text(self.entries / f"{entry}.json",
-                              json.dumps({"files": {}, "outputs": {name: self.put_bytes(text.encode("utf-8"))}}))
+                              json.dumps({"files": {}, "outputs": {name: self.put_bytes(text.encode("utf-8"))}}),
+                              durable=False)
             self.used.add(entry)
         except OSError:
             pass  # a cache: the next build renders it again
@@ -157,7 +158,9 @@ class RenderCache:
         digest = hashlib.sha256(data).hexdigest()
         if not self.object_ok(digest):
             path = self.object_path(digest)
-            atomic_write_bytes(path, data)  # a new file: links to a damaged one keep their bytes
+            # A new file: links to a damaged one keep their bytes. Not synced: an object is checked
+            # by its digest (object_ok), so one lost in a crash is stored again.
+            atomic_write_bytes(path, data, durable=False)
             self.digests.known(path, digest)
         return digest
 
@@ -166,7 +169,7 @@ class RenderCache:
         digest = self.digests.digest(source)
         if not self.object_ok(digest):
             path = self.object_path(digest)
-            atomic_write_bytes(path, source.read_bytes())
+            atomic_write_bytes(path, source.read_bytes(), durable=False)
             self.digests.known(path, digest)
         return digest
 
@@ -181,7 +184,7 @@ class RenderCache:
                 files[name] = digest
         data = {"files": files, "outputs": pending.outputs, "warnings": list(warnings)}
         try:
-            atomic_write_text(self.entries / f"{pending.entry}.json", json.dumps(data, sort_keys=True))
+            atomic_write_text(self.entries / f"{pending.entry}.json", json.dumps(data, sort_keys=True), durable=False)
         except OSError:
             return  # a cache: the next build renders again
         self.used.add(pending.entry)

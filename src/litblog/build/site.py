@@ -214,7 +214,7 @@ def _remember_site(site_dir: Path, planned: dict[str, str], owners: dict[str, li
     try:
         atomic_write_text(cache.folder / SITE_RECORD,
                           json.dumps({"planned": planned, "owners": owners, "files": files, "folders": folders},
-                                     separators=(",", ":")))
+                                     separators=(",", ":")), durable=False)  # one cut short is not JSON
     except OSError:
         pass
 
