@@ -189,3 +189,23 @@ def test_remembered_framework_versions_are_the_installed_ones(tmp_path):
 
     digests = FileDigests(tmp_path / "digests.json")
     assert framework_versions(digests) == framework_versions() == framework_versions(digests)
+
+
+
+def test_package_versions_are_remembered_for_each_search_path(tmp_path, monkeypatch):
+    """`build-site` and `python -m litblog` see different ``sys.path`` lists: each keeps its own entry."""
+    import importlib.metadata
+    import sys
+
+    from litblog.build.identity import FileDigests, package_versions
+
+    store = tmp_path / "digests.json"
+    digests = FileDigests(store)
+    expected = package_versions(["pyyaml"], digests)
+    monkeypatch.syspath_prepend(str(tmp_path / "elsewhere"))  # another search path
+    assert package_versions(["pyyaml"], digests) == expected
+    digests.save()
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "read again")
+    assert package_versions(["pyyaml"], FileDigests(store)) == expected
+    monkeypatch.setattr(sys, "path", sys.path[1:])  # the first search path again: its entry was kept
+    assert package_versions(["pyyaml"], FileDigests(store)) == expected

@@ -12,6 +12,7 @@ changed file, however many experiments read it); the next build takes it again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -187,4 +188,7 @@ def package_versions(names: Iterable[str], digests: FileDigests | None = None) -
 
     if digests is None:
         return compute()
-    return digests.remembered("versions:" + ",".join(names), packages_stamp(names), compute)
+    # One entry per sys.path: `build-site` and `python -m litblog` see different ones, and a
+    # project built both ways would otherwise read the metadata again at every switch.
+    search = hashlib.sha256(json.dumps(sys.path).encode()).hexdigest()[:16]
+    return digests.remembered(f"versions:{','.join(names)}:{search}", packages_stamp(names), compute)
