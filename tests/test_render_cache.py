@@ -264,16 +264,26 @@ def test_the_preview_home_page_is_rendered_again_only_when_what_it_shows_changed
     assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
 
 
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc")
-def test_a_prose_edit_syncs_to_disk_only_the_converted_body_cache(blog, monkeypatch):
-    """Cache files check what they read (digests, JSON, pickles), so they are not fsync'ed; the
-    preview's body cache, read as it is, still is. Results are not written by a prose edit."""
+def test_a_rebuild_syncs_no_cache_file_to_disk(blog, monkeypatch):
+    """Cache files check what they read (digests, JSON, pickles), so they are not fsync'ed."""
     synced: list[str] = []
     fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")) or fsync(fd))
     run_build(blog)
-    assert synced == []  # a no-op
     post = blog / COUNTS
     post.write_text(post.read_text().replace("There are", "Here there are"))
     assert run_build(blog).rendered == [COUNTS]
-    assert synced and all("/preview-html/" in name for name in synced)
+    assert synced == []
+
+
+
+def test_a_damaged_converted_body_in_the_cache_is_converted_again(blog, tmp_path):
+    bodies = paths.cache_dir(blog) / "preview-html"
+    (cached,) = [p for p in bodies.glob("*.html") if "horizontal training images" in p.read_text()]
+    cached.write_text(cached.read_text().replace("<p>", "<b>"))  # the same size: only the bytes tell
+    post = blog / COUNTS
+    post.write_text(post.read_text().replace("title: Counting images\n", "title: Counting images\nauthor: A. Reader\n"))
+    assert run_build(blog).rendered == [COUNTS]  # the same body: its converted HTML is looked up
+    assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)

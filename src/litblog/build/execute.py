@@ -257,7 +257,8 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
     log_path = log_path_for(config, experiment)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path = paths.spec_path(config.root, experiment.key)
-    atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1))
+    # Read by the worker at once; a crash loses the run with it, so no fsync (a few ms a run).
+    atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1), durable=False)
     read_fd, write_fd = os.pipe()
     log_path.write_bytes(b"")
     # Appending: a leftover worker of a killed build that still has the log open (see
