@@ -287,3 +287,23 @@ def test_a_damaged_converted_body_in_the_cache_is_converted_again(blog, tmp_path
     post.write_text(post.read_text().replace("title: Counting images\n", "title: Counting images\nauthor: A. Reader\n"))
     assert run_build(blog).rendered == [COUNTS]  # the same body: its converted HTML is looked up
     assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
+
+
+def test_the_tree_digest_covers_what_rglob_finds(tmp_path):
+    """``tree_digest`` walks with ``os.scandir`` (litblog's package, every build): the same files,
+    in the same order, as ``sorted(rglob("*"))`` with ``is_file()``, caches and dot files left out."""
+    from litblog.build.identity import FileDigests
+
+    tree = tmp_path / "tree"
+    for name in ["a/b.txt", "a-c.txt", "a.b/x", ".hidden/f", "b/.dot", "b/__pycache__/z.pyc", "B/c", "a/b/c/d.py", "z"]:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(name)
+    (tree / "link-dir").symlink_to(tree / "a")
+    (tree / "link-file").symlink_to(tree / "z")
+    (tree / "broken").symlink_to(tree / "missing")
+    digests = FileDigests(tmp_path / "digests.json")
+    expected = [[p.relative_to(tree).as_posix(), digests.digest(p)] for p in sorted(tree.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")]
+    assert [name for name, _ in expected] == [".hidden/f", "B/c", "a/b/c/d.py", "a/b.txt", "a-c.txt", "a.b/x", "link-file", "z"]
+    assert render_cache.tree_digest(tree, digests) == render_cache._digest_json(expected)
+    assert render_cache.tree_digest(tmp_path / "absent", digests) == render_cache._digest_json([])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -214,12 +215,31 @@ class RenderCache:
 
 def tree_digest(folder: Path, digests: FileDigests) -> str:
     """Every file under ``folder`` (relative path and bytes), caches and editor droppings left out."""
-    items = []
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):
-                items.append([path.relative_to(folder).as_posix(), digests.digest(path)])
+    items = [["/".join(parts), digests.digest(path)] for parts, path in sorted(_tree_files(folder))]
     return _digest_json(items)
+
+
+def _tree_files(folder: Path) -> list[tuple[tuple[str, ...], str]]:
+    """The files under ``folder`` as (relative parts, path), as ``sorted(folder.rglob("*"))`` with
+    ``is_file()`` finds them (symbolic links to folders not entered), without a ``Path`` per entry:
+    litblog's package is walked on every build. ``__pycache__`` folders and names starting with a
+    dot are left out."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(os.fspath(folder), ())]
+    while pending:
+        directory, parts = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for entry in entries:
+            if entry.name == "__pycache__":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                pending.append((entry.path, (*parts, entry.name)))
+            elif entry.is_file() and not entry.name.startswith("."):
+                found.append(((*parts, entry.name), entry.path))
+    return found
 
 
 def build_code_digest(digests: FileDigests) -> str:
