@@ -125,3 +125,87 @@ def test_plan_errors_point_at_the_directive(fresh_project, edit_args, words, lin
 def test_parse_overrides_reads_yaml_scalars():
     assert parse_overrides(["epochs=2", "lr=1e-3", "augment=true", "name=cnn"]) == \
         {"epochs": 2, "lr": 1e-3, "augment": True, "name": "cnn"}
+
+
+def test_a_recipe_digest_is_remembered_across_builds_until_its_file_changes(fresh_project, monkeypatch):
+    from litblog.buildtime.sources import identity, recipe_source
+
+    before = keys(fresh_project)
+    identity._instances.clear()  # the next plan reads the digests as a new process would, from the file
+
+    def no_parse(source: str, function: str) -> str:
+        raise AssertionError("the recipe module was parsed although its file did not change")
+
+    monkeypatch.setattr(recipe_source, "function_digest", no_parse)
+    assert keys(fresh_project) == before
+    monkeypatch.undo()
+    identity._instances.clear()
+    edit(fresh_project / "src/recipes/tiny.py", "batch_size=8", "batch_size=4")  # the same size
+    assert changed(before, keys(fresh_project)) == {"plain", "flipped"}
+
+
+def test_package_versions_are_remembered_until_a_package_is_installed_or_changed(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    from litblog.buildtime.sources.identity import FileDigests, package_versions
+
+    site = tmp_path / "site-packages"
+
+    def install(version: str, name: str = "litblog_fake_pkg") -> Path:
+        for old in site.glob(f"{name}-*.dist-info"):
+            for file in old.iterdir():
+                file.unlink()
+            old.rmdir()
+        info = site / f"{name}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: litblog-fake-pkg\nVersion: {version}\n")
+        return info / "METADATA"
+
+    install("1.0")
+    monkeypatch.syspath_prepend(str(site))
+    names = ["litblog-fake-pkg", "litblog-absent-pkg"]
+    store = tmp_path / "digests.json"
+    digests = FileDigests(store)
+    assert package_versions(names, digests) == {"litblog-fake-pkg": "1.0", "litblog-absent-pkg": None}
+    digests.save()
+
+    real_version = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "read again")
+    assert package_versions(names, FileDigests(store))["litblog-fake-pkg"] == "1.0"  # remembered
+    monkeypatch.setattr(importlib.metadata, "version", real_version)
+
+    install("2.0")  # an upgrade: a new metadata folder
+    digests = FileDigests(store)
+    assert package_versions(names, digests)["litblog-fake-pkg"] == "2.0"
+    digests.save()
+    metadata = site / "litblog_fake_pkg-2.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 2.0", "Version: 2.0.post1"))  # edited in place
+    assert package_versions(names, FileDigests(store))["litblog-fake-pkg"] == "2.0.post1"
+
+
+def test_remembered_framework_versions_are_the_installed_ones(tmp_path):
+    from litblog.buildtime.sources.identity import FileDigests
+    from litblog.buildtime.plan.keys import framework_versions
+
+    digests = FileDigests(tmp_path / "digests.json")
+    assert framework_versions(digests) == framework_versions() == framework_versions(digests)
+
+
+
+def test_package_versions_are_remembered_for_each_search_path(tmp_path, monkeypatch):
+    """`build-site` and `python -m litblog` see different ``sys.path`` lists: each keeps its own entry."""
+    import importlib.metadata
+    import sys
+
+    from litblog.buildtime.sources.identity import FileDigests, package_versions
+
+    store = tmp_path / "digests.json"
+    digests = FileDigests(store)
+    expected = package_versions(["pyyaml"], digests)
+    monkeypatch.syspath_prepend(str(tmp_path / "elsewhere"))  # another search path
+    assert package_versions(["pyyaml"], digests) == expected
+    digests.save()
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "read again")
+    assert package_versions(["pyyaml"], FileDigests(store)) == expected
+    monkeypatch.setattr(sys, "path", sys.path[1:])  # the first search path again: its entry was kept
+    assert package_versions(["pyyaml"], FileDigests(store)) == expected

@@ -246,3 +246,66 @@ def test_a_build_of_one_post_carries_the_others_over_as_they_are(blog, tmp_path)
     clean = {name: digest for name, digest in clean_build_snapshot(blog, tmp_path).items()
              if not name.startswith("_build/")}
     assert published == clean
+
+
+def test_the_preview_home_page_is_rendered_again_only_when_what_it_shows_changed(blog, tmp_path, monkeypatch):
+    from litblog.buildtime.publish.preview import PreviewBuilder
+
+    calls: list[int] = []
+    index_page = PreviewBuilder.index_page
+    monkeypatch.setattr(PreviewBuilder, "index_page", lambda self, entries: calls.append(1) or index_page(self, entries))
+    run_build(blog)
+    assert calls == []  # a no-op takes it from the render cache
+    template = blog / "templates" / "preview" / "index.html"
+    template.write_text(template.read_text().replace("{% block content %}", "{% block content %}<!-- edited -->", 1))
+    run_build(blog)
+    assert calls and "<!-- edited -->" in (blog / "site" / "_site" / "index.html").read_text()
+    calls.clear()
+    run_build(blog)
+    assert calls == []
+    assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
+
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc")
+def test_a_rebuild_syncs_no_cache_file_to_disk(blog, monkeypatch):
+    """Cache files check what they read (digests, JSON, pickles), so they are not fsync'ed."""
+    synced: list[str] = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")) or fsync(fd))
+    run_build(blog)
+    post = blog / COUNTS
+    post.write_text(post.read_text().replace("There are", "Here there are"))
+    assert run_build(blog).rendered == [COUNTS]
+    assert synced == []
+
+
+
+def test_a_damaged_converted_body_in_the_cache_is_converted_again(blog, tmp_path):
+    bodies = paths.cache_dir(blog) / "preview-html"
+    (cached,) = [p for p in bodies.glob("*.html") if "horizontal training images" in p.read_text()]
+    cached.write_text(cached.read_text().replace("<p>", "<b>"))  # the same size: only the bytes tell
+    post = blog / COUNTS
+    post.write_text(post.read_text().replace("title: Counting images\n", "title: Counting images\nauthor: A. Reader\n"))
+    assert run_build(blog).rendered == [COUNTS]  # the same body: its converted HTML is looked up
+    assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
+
+
+def test_the_tree_digest_covers_what_rglob_finds(tmp_path):
+    """``tree_digest`` walks with ``os.scandir`` (litblog's package, every build): the same files,
+    in the same order, as ``sorted(rglob("*"))`` with ``is_file()``, caches and dot files left out."""
+    from litblog.buildtime.sources.identity import FileDigests
+
+    tree = tmp_path / "tree"
+    for name in ["a/b.txt", "a-c.txt", "a.b/x", ".hidden/f", "b/.dot", "b/__pycache__/z.pyc", "B/c", "a/b/c/d.py", "z"]:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(name)
+    (tree / "link-dir").symlink_to(tree / "a")
+    (tree / "link-file").symlink_to(tree / "z")
+    (tree / "broken").symlink_to(tree / "missing")
+    digests = FileDigests(tmp_path / "digests.json")
+    expected = [[p.relative_to(tree).as_posix(), digests.digest(p)] for p in sorted(tree.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".")]
+    assert [name for name, _ in expected] == [".hidden/f", "B/c", "a/b/c/d.py", "a/b.txt", "a-c.txt", "a.b/x", "link-file", "z"]
+    assert identity.tree_digest(tree, digests) == identity.digest_json(expected)
+    assert identity.tree_digest(tmp_path / "absent", digests) == identity.digest_json([])

@@ -237,13 +237,16 @@ def _build_run(args: argparse.Namespace, root: Path, reporter: ConsoleReporter) 
         return _check_flag(args, root, reporter)
     if EXECUTORS[args.executor].needs_scheduler and not args.scheduler:
         raise UserError(f"--executor {args.executor} needs --scheduler ADDRESS", hint="for example --scheduler tcp://127.0.0.1:8786")
-    from ..execute.dask_executor import parse_resources
+    resources: dict[str, float] = {}
+    if args.dask_resources:  # dask_executor imports tarfile and more: a plain build need not
+        from ..execute.dask_executor import parse_resources
 
+        resources = parse_resources(args.dask_resources)
     options = BuildOptions(
         posts=args.posts, force=parse_force(args.force), plan_only=args.plan,
         overrides=parse_overrides(args.overrides), jobs=args.jobs, keep_going=args.keep_going,
         prune=args.prune, wait_for_lock=not args.no_wait, run=not args.no_run, executor=args.executor,
-        scheduler=args.scheduler, dask_resources=parse_resources(args.dask_resources),
+        scheduler=args.scheduler, dask_resources=resources,
         retry_blocked=args.retry_blocked)
     return build(root, options, reporter).exit_code
 

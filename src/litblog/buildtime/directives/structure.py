@@ -11,13 +11,14 @@ through unevaluated); everything else stays the author's text.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
-# CommonMark block rules with HTML blocks on, as kramdown reads raw HTML; no inline parsing.
-_PARSER = MarkdownIt("commonmark", {"html": True}).disable(["inline", "text_join"])
 # A list marker in a line's container prefix: continuation lines carry spaces of its width.
 _LIST_MARKER = re.compile(r"[-+*]|\d{1,9}[.)]")
 _CONTAINERS = {"blockquote_open": "blockquote", "list_item_open": "list item"}
@@ -52,6 +53,15 @@ class Structure:
     html: tuple[range, ...]  # the lines of its HTML blocks (0-based), in order
 
 
+@functools.cache
+def _parser() -> MarkdownIt:
+    """CommonMark block rules with HTML blocks on, as kramdown reads raw HTML; no inline parsing.
+    Made when a post is parsed: a rebuild whose posts all come from the parse cache never imports it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).disable(["inline", "text_join"])
+
+
 def code_spans(body: str) -> list[CodeSpan]:
     """The code blocks of ``body`` in order, as a CommonMark parser (and kramdown) reads them."""
     return list(read_structure(body).code)
@@ -60,7 +70,7 @@ def code_spans(body: str) -> list[CodeSpan]:
 def read_structure(body: str) -> Structure:
     """The code and HTML blocks of ``body``, as a CommonMark parser (and kramdown) reads them."""
     # markdown-it-py ends a line at a lone "\r" too; a space keeps its lines the body's lines.
-    tokens = _PARSER.parse(body.replace("\r", " "))
+    tokens = _parser().parse(body.replace("\r", " "))
     lines = body.split("\n")
     spans: list[CodeSpan] = []
     html: list[range] = []

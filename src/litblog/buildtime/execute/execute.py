@@ -192,8 +192,9 @@ def run_experiments(
     threads = max(1, usable_cores() // max(1, min(jobs, len(experiments) or 1)))
     free_gpus = gpu_ids()
     stop_scheduling = False
-    warm = warm_server(config)
-    if warm is not None and experiments:
+    # Nothing to run (a no-op build): no server, and no digest of litblog's source for its name.
+    warm = warm_server(config) if experiments else None
+    if warm is not None:
         warm.start()  # its imports overlap with writing the first spec
     try:
         # Once scheduling stops, only the running ones are waited for: the loop must end even
@@ -256,7 +257,8 @@ def _start(experiment: PlannedExperiment, config: SiteConfig, store: ResultStore
     log_path = log_path_for(config, experiment)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path = paths.spec_path(config.root, experiment.key)
-    atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1))
+    # Read by the worker at once; a crash loses the run with it, so no fsync (a few ms a run).
+    atomic_write_text(spec_path, json.dumps(worker_spec(experiment, config, store, threads), indent=1), durable=False)
     read_fd, write_fd = os.pipe()
     log_path.write_bytes(b"")
     # Appending: a leftover worker of a killed build that still has the log open (see

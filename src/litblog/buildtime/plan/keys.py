@@ -12,12 +12,12 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ...common.store import FORMAT_VERSION  # the store's format: a key input, and checked when a result is loaded
 from .engine import describe_area
+from ..sources.identity import FileDigests, package_versions
 
 KEY_LENGTH = 24  # hex digits: 96 bits
 
@@ -50,19 +50,15 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=True)
 
 
-def framework_versions() -> dict[str, str]:
-    """Versions of the frameworks a result depends on, read from package metadata (no import)."""
+def framework_versions(digests: FileDigests | None = None) -> dict[str, str]:
+    """Versions of the frameworks a result depends on, read from package metadata (no import);
+    remembered in ``digests`` (the project's :class:`~litblog.buildtime.sources.identity.FileDigests`) until a
+    package is installed or removed."""
+    choices = (("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos")), ("keras", ("keras",)))
+    installed = package_versions([dist for _, distributions in choices for dist in distributions], digests)
     versions: dict[str, str] = {}
-    for label, distributions in (("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos")),
-                                 ("keras", ("keras",))):
-        for dist in distributions:
-            try:
-                versions[label] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                continue
-        else:
-            versions[label] = "not installed"
+    for label, distributions in choices:
+        versions[label] = next((installed[d] for d in distributions if installed[d] is not None), "not installed")
     return versions
 
 
@@ -74,6 +70,8 @@ def pinned_versions() -> dict[str, str]:
     :func:`framework_versions`; read from its installed metadata, else from ``pyproject.toml`` beside
     the source. Lets ``build-site --check`` compute keys where TensorFlow is not installed.
     """
+    from importlib import metadata  # --check only: importing it costs a rebuild about 10 ms
+
     try:
         requirements = metadata.requires("litblog") or []
     except metadata.PackageNotFoundError:

@@ -96,7 +96,8 @@ class ParseCache:
             if len(_LOADED) < _LOADED_LIMIT:
                 _LOADED[name] = (post, parsed)
             try:
-                atomic_write_bytes(self.folder / f"{name}.pickle", pickle.dumps((post, parsed), protocol=4))
+                atomic_write_bytes(self.folder / f"{name}.pickle", pickle.dumps((post, parsed), protocol=4),
+                                   durable=False)  # a cache: a file cut short by a crash does not unpickle
             except (OSError, pickle.PicklingError, TypeError, AttributeError):
                 pass
         return parsed

@@ -216,9 +216,9 @@ def make_plan(
     overrides = overrides or {}
     errors: list[UserError] = _check_force(force, posts, config)
     plan = Plan()
-    versions = versions or framework_versions()
-    used_overrides: set[str] = set()
     digest_cache = identity.for_project(config.root)
+    versions = versions or framework_versions(digest_cache)
+    used_overrides: set[str] = set()
     memo = _Memo(engine_inputs(digest_cache))
     for parsed in posts:
         for directive in parsed.experiments.values():
@@ -354,7 +354,7 @@ def _resolve(
     root = memo.resolved(config.root)
     recipe_file = memo.resolved(recipe.file)
     if recipe.reference not in memo.recipe_digests:
-        memo.recipe_digests[recipe.reference] = recipe_digest(recipe)
+        memo.recipe_digests[recipe.reference] = recipe_digest(recipe, identity.for_project(config.root))
     sources = {f"{recipe_file.relative_to(root).as_posix()}::{recipe.function}": memo.recipe_digests[recipe.reference]}
     if recipe.file not in memo.dependencies:
         memo.dependencies[recipe.file] = project_dependencies(recipe.file, config.import_root)

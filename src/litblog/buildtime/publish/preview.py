@@ -8,45 +8,53 @@ raw HTML, and ``$$...$$`` math (display math when it stands alone in a paragraph
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import markdown
-from markdown.extensions import Extension
-from markdown.preprocessors import Preprocessor
+from markupsafe import Markup
 
 from ...common.fsutil import atomic_write_text
-from ..render.renderer import RenderedPost, folder_depth
+from ..render.renderer import RenderedPost, folder_depth, template_cache
+
+if TYPE_CHECKING:
+    import jinja2
+    import markdown
 
 _MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 
 
-class _MathPreprocessor(Preprocessor):
-    """Stash ``$$...$$`` before Markdown can read ``_`` or ``*`` inside it as emphasis."""
+@functools.cache
+def _math_extension() -> type[markdown.extensions.Extension]:
+    """The extension that stashes ``$$...$$`` before Markdown can read ``_`` or ``*`` inside it as
+    emphasis. Defined when a body is converted: a rebuild that converts none does not import Markdown."""
+    from markdown.extensions import Extension
+    from markdown.preprocessors import Preprocessor
 
-    def run(self, lines: list[str]) -> list[str]:
-        text = "\n".join(lines)
+    class MathPreprocessor(Preprocessor):
+        def run(self, lines: list[str]) -> list[str]:
+            text = "\n".join(lines)
 
-        def stash(match: re.Match[str]) -> str:
-            before = text[:match.start()]
-            after = text[match.end():]
-            alone = (not before.strip() or before.endswith("\n\n") or before.rstrip(" ").endswith("\n\n")) and \
-                (not after.strip() or after.startswith("\n\n") or after.lstrip(" ").startswith("\n\n"))
-            body = html.escape(match.group(1).strip())
-            math = f"\\[{body}\\]" if alone else f"\\({body}\\)"
-            return self.md.htmlStash.store(math)
+            def stash(match: re.Match[str]) -> str:
+                before = text[:match.start()]
+                after = text[match.end():]
+                alone = (not before.strip() or before.endswith("\n\n") or before.rstrip(" ").endswith("\n\n")) and \
+                    (not after.strip() or after.startswith("\n\n") or after.lstrip(" ").startswith("\n\n"))
+                body = html.escape(match.group(1).strip())
+                math = f"\\[{body}\\]" if alone else f"\\({body}\\)"
+                return self.md.htmlStash.store(math)
 
-        return _MATH.sub(stash, text).split("\n")
+            return _MATH.sub(stash, text).split("\n")
 
+    class MathExtension(Extension):
+        def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Python-Markdown's API)
+            # After fenced_code (priority 25) has stashed code blocks, so math inside them stays code.
+            md.preprocessors.register(MathPreprocessor(md), "litblog_math", 20)
 
-class _MathExtension(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Python-Markdown's API)
-        # After fenced_code (priority 25) has stashed code blocks, so math inside them stays code.
-        md.preprocessors.register(_MathPreprocessor(md), "litblog_math", 20)
+    return MathExtension
 
 
 @dataclass(frozen=True)
@@ -64,39 +72,47 @@ class PreviewBuilder:
     """Turns rendered posts into standalone HTML pages with relative links."""
 
     def __init__(self, templates_dir: Path, site: dict[str, Any], *, live_reload: bool = False,
-                 bytecode_cache: jinja2.BytecodeCache | None = None, cache_dir: Path | None = None) -> None:
-        self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir / "preview"),
-                                       autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                                       bytecode_cache=bytecode_cache)
+                 cache_dir: Path | None = None) -> None:
+        self._templates_dir = templates_dir
+        self._cache_dir = cache_dir  # compiled templates under cache_dir/templates (render.template_cache)
         self._site = site
         self._live_reload = live_reload
         self._markdown: markdown.Markdown | None = None  # made on the first body not in the cache
         self._html_cache = cache_dir / "preview-html" if cache_dir else None
 
+    @functools.cached_property
+    def _env(self) -> jinja2.Environment:
+        # Made on first use: a rebuild whose pages all come from the render cache imports no Jinja2.
+        import jinja2
+
+        return jinja2.Environment(loader=jinja2.FileSystemLoader(self._templates_dir / "preview"),
+                                  autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                                  bytecode_cache=template_cache(self._cache_dir))
+
     def body_html(self, body_markdown: str) -> str:
         """A post body's HTML. Kept in the cache by the digest of the Markdown and of the converter
         (this module, Python-Markdown's and Pygments' versions): highlighting code compiles
-        Pygments' lexers, the slowest part of a rebuild that changes nothing."""
+        Pygments' lexers, the slowest part of a rebuild that changes nothing. The file's first
+        line is the HTML's own digest, checked on reading, so it is written without ``fsync``."""
         cached = None
         if self._html_cache is not None:
-            import hashlib
-
             digest = hashlib.sha256((_converter_digest() + "\0" + body_markdown).encode("utf-8", "surrogatepass"))
             cached = self._html_cache / f"{digest.hexdigest()[:32]}.html"
             try:
-                return cached.read_text(encoding="utf-8")
+                check, _, html = cached.read_bytes().decode("utf-8").partition("\n")
+                if check == _text_digest(html):
+                    return html
             except (OSError, ValueError):
                 pass
         if self._markdown is None:
-            self._markdown = markdown.Markdown(extensions=[
-                "extra", "sane_lists", "toc", _MathExtension(),
-                "codehilite",
-            ], extension_configs={"codehilite": {"css_class": "highlight", "guess_lang": False}})
+            import markdown
+
+            self._markdown = markdown.Markdown(extensions=_extensions())
         self._markdown.reset()
         html = self._markdown.convert(body_markdown)
         if cached is not None:
             try:
-                atomic_write_text(cached, html)
+                atomic_write_text(cached, f"{_text_digest(html)}\n{html}", durable=False)
                 _prune(cached.parent)
             except OSError:
                 pass  # a cache: the next build converts again
@@ -108,10 +124,14 @@ class PreviewBuilder:
         body = self.body_html(body_markdown)
         post = rendered.post
         return self._env.get_template("post.html").render(
-            site=self._site, root="../" * folder_depth(rendered.url), body=jinja2.utils.markupsafe.Markup(body),
+            site=self._site, root="../" * folder_depth(rendered.url), body=Markup(body),
             post={"title": post.title, "date": post.date, "author": post.front_matter.get("author"),
                   "reading_minutes": rendered.front_matter.get("reading_minutes")},
             math="$$" in body_markdown, live_reload=self._live_reload)
+
+    def index_inputs(self, entries: list[PreviewEntry]) -> list[Any]:
+        """What :meth:`index_page` makes of ``entries`` besides the templates and this code, as plain data."""
+        return [[repr(entry) for entry in entries], repr(self._site), self._live_reload]
 
     def index_page(self, entries: list[PreviewEntry]) -> str:
         """The home page listing ``entries`` newest first."""
@@ -120,11 +140,30 @@ class PreviewBuilder:
             site=self._site, root="", posts=entries, math=False, live_reload=self._live_reload)
 
 
+def _extensions() -> list[markdown.extensions.Extension]:
+    """The preview's Python-Markdown extensions: "extra", "sane_lists", "toc", math and "codehilite".
+
+    Given as objects, not names: Python-Markdown looks a name up among the entry points of every
+    installed package (importing ``importlib.metadata``), about 20 ms of a rebuild that converts
+    a post. The first seven are what "extra" registers, in its order.
+    """
+    from markdown.extensions import (abbr, attr_list, codehilite, def_list, fenced_code, footnotes, md_in_html,
+                                     sane_lists, tables, toc)
+
+    return [fenced_code.FencedCodeExtension(), footnotes.FootnoteExtension(), attr_list.AttrListExtension(),
+            def_list.DefListExtension(), tables.TableExtension(), abbr.AbbrExtension(),
+            md_in_html.MarkdownInHtmlExtension(), sane_lists.SaneListExtension(), toc.TocExtension(), _math_extension()(),
+            codehilite.CodeHiliteExtension(css_class="highlight", guess_lang=False)]
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @functools.lru_cache(maxsize=1)
 def _converter_digest() -> str:
     """What a body's HTML depends on besides its Markdown: this module, Python-Markdown, Pygments."""
-    import hashlib
-
+    import markdown
     import pygments
 
     source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()

@@ -26,7 +26,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ...common import paths
 from ...common.fsutil import atomic_write_bytes, atomic_write_text
@@ -111,6 +111,30 @@ class RenderCache:
         self.used.add(entry)
         return CachedPost(post, url, outputs, tuple(data.get("warnings", ())))
 
+    def listing(self, name: str, inputs: Any, render: Callable[[], str]) -> str:
+        """The text of a page that lists posts (the preview's home page), which every build writes:
+        ``render()`` only when ``inputs`` (plain data: what is listed) or this build's code,
+        templates, config or context changed; else the text stored last time, so a no-op rebuild
+        neither imports Jinja2 nor renders it."""
+        entry = f"{name}-{digest_json([self.base, inputs])[:40]}"
+        try:
+            digest = json.loads((self.entries / f"{entry}.json").read_text(encoding="utf-8"))["outputs"][name]
+            if self.object_ok(digest):
+                self.used.add(entry)
+                return self.object_path(digest).read_bytes().decode("utf-8")
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        text = render()
+        try:
+            # In the posts' entry format, so that prune() keeps the object while the entry is used.
+            atomic_write_text(self.entries / f"{entry}.json",
+                              json.dumps({"files": {}, "outputs": {name: self.put_bytes(text.encode("utf-8"))}}),
+                              durable=False)
+            self.used.add(entry)
+        except OSError:
+            pass  # a cache: the next build renders it again
+        return text
+
     def object_path(self, digest: str) -> Path:
         return self.objects / digest[:2] / digest[2:]
 
@@ -128,7 +152,9 @@ class RenderCache:
         digest = hashlib.sha256(data).hexdigest()
         if not self.object_ok(digest):
             path = self.object_path(digest)
-            atomic_write_bytes(path, data)  # a new file: links to a damaged one keep their bytes
+            # A new file: links to a damaged one keep their bytes. Not synced: an object is checked
+            # by its digest (object_ok), so one lost in a crash is stored again.
+            atomic_write_bytes(path, data, durable=False)
             self.digests.known(path, digest)
         return digest
 
@@ -137,7 +163,7 @@ class RenderCache:
         digest = self.digests.digest(source)
         if not self.object_ok(digest):
             path = self.object_path(digest)
-            atomic_write_bytes(path, source.read_bytes())
+            atomic_write_bytes(path, source.read_bytes(), durable=False)
             self.digests.known(path, digest)
         return digest
 
@@ -152,7 +178,7 @@ class RenderCache:
                 files[name] = digest
         data = {"files": files, "outputs": pending.outputs, "warnings": list(warnings)}
         try:
-            atomic_write_text(self.entries / f"{pending.entry}.json", json.dumps(data, sort_keys=True))
+            atomic_write_text(self.entries / f"{pending.entry}.json", json.dumps(data, sort_keys=True), durable=False)
         except OSError:
             return  # a cache: the next build renders again
         self.used.add(pending.entry)

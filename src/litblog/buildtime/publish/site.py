@@ -7,6 +7,7 @@ whole build succeeded, so a failed or interrupted build leaves the previous site
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import secrets
@@ -27,7 +28,7 @@ from ...common.fsutil import atomic_write_text, discard, is_inside, make_unique_
 from ..sources.posts import Post
 from .preview import PreviewBuilder, PreviewEntry, page_file
 from ..render.reading import first_paragraph, reading_minutes
-from ..render.renderer import RenderedPost, post_url, template_cache
+from ..render.renderer import RenderedPost, post_url
 from .render_cache import CachedPost, Pending, RenderCache
 
 PREVIEW_DIR = "_site"
@@ -213,7 +214,7 @@ def _remember_site(site_dir: Path, planned: dict[str, str], owners: dict[str, li
     try:
         atomic_write_text(cache.folder / SITE_RECORD,
                           json.dumps({"planned": planned, "owners": owners, "files": files, "folders": folders},
-                                     separators=(",", ":")))
+                                     separators=(",", ":")), durable=False)  # one cut short is not JSON
     except OSError:
         pass
 
@@ -291,9 +292,7 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
     writer.mkdir(posts_dir)
     previewer = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
                                            "description": config.jekyll.get("description") or ""},
-                               live_reload=live_reload,
-                               bytecode_cache=template_cache(paths.cache_dir(config.root)),
-                               cache_dir=paths.cache_dir(config.root)) if preview else None
+                               live_reload=live_reload, cache_dir=paths.cache_dir(config.root)) if preview else None
     preview_root = staging / PREVIEW_DIR
     entries: list[PreviewEntry] = []
     for item in rendered:
@@ -341,7 +340,9 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
             entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
     if previewer is not None:
         writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
-        writer.write(preview_root / "index.html", previewer.index_page(entries))
+        index = functools.partial(previewer.index_page, entries)
+        writer.write(preview_root / "index.html", index() if cache is None else
+                     cache.listing("preview-index", previewer.index_inputs(entries), index))
     if report is not None:
         writer.write(staging / BUILD_DIR / "report.json", json.dumps(report, indent=1) + "\n")
 

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-import jinja2
-import markdown
 from markupsafe import Markup
 
 from ...common.errors import UserError
@@ -31,6 +29,8 @@ from .targets import Target
 from ..sources.text import html_text, markdown_text
 
 if TYPE_CHECKING:
+    import jinja2
+    import markdown
     from .bibliography import Bibliography
     from ..directives.base import Reference
     from ..directives.numbering import Numbered
@@ -280,6 +280,8 @@ def _figures_digest() -> str:
 
 def caption_markdown() -> markdown.Markdown:
     """Python-Markdown for captions: inline Markdown only, raw HTML escaped, no attribute lists."""
+    import markdown  # when a caption is rendered: a rebuild that renders nothing does not import it
+
     md = markdown.Markdown(extensions=[])
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")

@@ -14,15 +14,13 @@ litblog inserts is text (``text.py``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, TypeVar
-
-import jinja2
-import jinja2.bccache
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, TypeVar
 
 from ..notebooks import notebook
 from . import provenance_card, toc, typed_numbers
@@ -38,6 +36,10 @@ from .page import Page, caption_markdown
 from ..sources.posts import Post
 from .reading import reading_minutes
 from .targets import TARGETS
+
+if TYPE_CHECKING:
+    import jinja2
+    import markdown
 
 __all__ = ["ExperimentOutcome", "RenderedPost", "Renderer", "SeedOutcome", "folder_depth", "post_url"]
 
@@ -108,22 +110,6 @@ def render_code(block: CodeBlock, page: Page) -> str:
     return page.scroll_box(code, f"Code example {page.code_examples}")
 
 
-class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """A cache: a template it cannot read or write (a full disk, a file-size limit) is compiled again."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except (OSError, ValueError, EOFError):
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
-
-
 def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
     """Compiled templates kept in ``cache_dir/templates`` (Jinja2 checks each against its source),
     so a rebuild does not compile them again."""
@@ -134,7 +120,31 @@ def template_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return _TemplateCache(str(folder))
+    return _template_cache_class()(str(folder))
+
+
+@functools.cache
+def _template_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
+    """Jinja2's file cache, defined when templates are first needed (a rebuild that renders
+    nothing does not import Jinja2)."""
+    import jinja2
+
+    class TemplateCache(jinja2.FileSystemBytecodeCache):
+        """A cache: a template it cannot read or write (a full disk, a file-size limit) is compiled again."""
+
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return TemplateCache
 
 
 class Renderer:
@@ -147,12 +157,20 @@ class Renderer:
         self.root = root if root is not None else templates_dir.parent  # where bibliographies are found
         # Charts are drawn once per content and kept here, so a rebuild does not import matplotlib.
         self.charts_dir = (cache_dir or Path(tempfile.gettempdir()) / "litblog-cache") / "charts"
-        self._environments = {target.name: target.environment(templates_dir, template_cache(cache_dir))
-                              for target in TARGETS}
-        self._inline_markdown = caption_markdown()
+        self._templates_dir, self._cache_dir = templates_dir, cache_dir
         self._blocks: dict[type, BlockRenderer] = {TextBlock: render_text, CodeBlock: render_code}
         self._blocks.update({kind: rendering.render for kind, rendering in BLOCKS.items()})
         self._roles = {kind: rendering.render for kind, rendering in REFERENCES.items()}
+
+    # Made on first use: a build whose posts all come from the render cache renders nothing.
+    @functools.cached_property
+    def _environments(self) -> dict[str, jinja2.Environment]:
+        return {target.name: target.environment(self._templates_dir, template_cache(self._cache_dir))
+                for target in TARGETS}
+
+    @functools.cached_property
+    def _inline_markdown(self) -> markdown.Markdown:
+        return caption_markdown()
 
     def render(self, parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> RenderedPost:
         """Render ``parsed``; ``outcomes`` holds each of its experiments by name.

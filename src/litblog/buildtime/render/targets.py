@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup, escape
 
 from .highlight import highlighted
 from ..results.log_table import plural
 from ..sources.text import CODE_SPAN, fenced, html_text
+
+if TYPE_CHECKING:
+    import jinja2
 
 _RAW_OPEN, _RAW_CLOSE = "{% raw %}", "{% endraw %}"
 # Jekyll's default excerpt separator: a raw block must not straddle it, or Jekyll cuts the
@@ -61,6 +63,8 @@ class Target:
     def environment(self, templates_dir: Path, bytecode_cache: jinja2.BytecodeCache | None = None
                     ) -> jinja2.Environment:
         """Jinja2 over the block templates (``templates/blocks/``), with this target's filters."""
+        import jinja2  # when a post is rendered: a rebuild that renders nothing does not import it
+
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir / "blocks"), bytecode_cache=bytecode_cache,
             autoescape=lambda name: name is not None and ".html" in name,
@@ -77,6 +81,8 @@ class Target:
         return env
 
     def _liquid_raw_filter(self) -> Any:
+        import jinja2
+
         @jinja2.pass_eval_context
         def liquid_raw(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
             # Escape first: the "{{ '{%' }}" that liquid_verbatim may add must reach Liquid as written.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...common.errors import did_you_mean, one_of
+from ...common.reads import DigestCache
 from ...common.sources import ModuleUse, function_digest, module_use, read_source, source_digest, token_digest
 
 __all__ = ["ModuleUse", "Recipe", "RecipeNotFound", "RecipeParameter", "check_param_type", "find_recipe",
@@ -200,14 +201,20 @@ def _resolve(module: list[str], root: Path) -> list[Path]:
     return found
 
 
-def recipe_digest(recipe: Recipe) -> str:
+def recipe_digest(recipe: Recipe, digests: DigestCache | None = None) -> str:
     """Hash of what running one recipe executes from its own module (:func:`function_digest`).
 
     That is the function, the module-level statements (imports, constants), and the module's
     functions and classes the recipe uses, directly or through each other. Another recipe in
-    the same module can change without re-running this one.
+    the same module can change without re-running this one. With ``digests`` (the project's
+    ``identity.FileDigests``), remembered across builds until the recipe's file changes: parsing
+    and tokenizing the module is most of a small project's plan.
     """
-    return function_digest(read_source(recipe.file), recipe.function)
+    function = recipe.function
+    if digests is None:
+        return function_digest(read_source(recipe.file), function)
+    return digests.digest(recipe.file, lambda file: function_digest(read_source(file), function),
+                          kind=f"function {function}")
 
 
 def recipe_listing(recipe: Recipe, code: str = "function") -> str:
