@@ -257,11 +257,15 @@ def test_fixed_value_names(tables):
 
 
 def test_recorded_values_are_what_ctx_records(tables):
-    context = class_ast(module_ast("runtime/context"), "RecipeContext")
+    # ctx records through RecipeContext, its capture (the summaries) and fine-tuning's ``prepare``.
+    recorders = [class_ast(module_ast("runtime/context"), "RecipeContext"),
+                 class_ast(module_ast("runtime/captured"), "Capture"),
+                 function_ast(module_ast("runtime/finetune"), "prepare")]
     code = set()
-    for node in ast.walk(context):
+    for node in (node for recorder in recorders for node in ast.walk(recorder)):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
+                or isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "record"):
             code.add(pattern_of(node.args[0]))
     # ctx.predict also records what predictions.per_class_values names, under the predictions' name.
     per_class = next(node for node in module_ast("runtime/predictions").body
@@ -372,8 +376,8 @@ def test_synthetic_options(tables):
     assert set(rows) == set(defaults)
     for name, default in defaults.items():
         assert yaml.safe_load(first_code(rows[name]["default"])) == ast.literal_eval(default), name
-    # ctx.image_data hands the generator only options it takes.
-    image_data = function_ast(class_ast(module_ast("runtime/context"), "RecipeContext"), "image_data")
+    # ctx.image_data (its loader's ``load``) hands the generator only options it takes.
+    image_data = function_ast(class_ast(module_ast("runtime/loading"), "ImageLoader"), "load")
     handed = {key.value for node in ast.walk(image_data)
               if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
               and any(isinstance(t, ast.Name) and t.id == "options" for t in node.targets)

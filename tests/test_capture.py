@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from litblog.runtime import context as context_module
+from litblog.runtime import captured as captured_module
 from litblog.runtime import summaries
 from litblog.runtime.context import RecipeContext
 from litblog.runtime.predictions import per_class_values
@@ -234,7 +234,7 @@ def test_summary_capture_never_fails_the_run(tmp_path, monkeypatch):
     def broken(*_: Any, **__: Any) -> dict:
         raise RuntimeError("no rows today")
 
-    monkeypatch.setattr(context_module, "summary_table", broken)
+    monkeypatch.setattr(captured_module, "summary_table", broken)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)], name="tiny")
     ctx = make_context(tmp_path / "out", tmp_path / "cache")
     with ctx.capturing():

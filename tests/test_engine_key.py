@@ -70,7 +70,7 @@ def test_a_repin_keeps_keys_and_a_bump_changes_them(package_copy: Path) -> None:
     context.write_text(context.read_text() + "\n\n# a comment and blank lines are not code\n")
     engine.engine_inputs.cache_clear()
     assert engine.engine_inputs()["recipe context"] == pinned, "comments are not code"
-    edit(package_copy / "runtime" / "context.py", "import json", "import json\nimport math")
+    edit(package_copy / "runtime" / "context.py", "import contextlib", "import contextlib\nimport math")
     engine.engine_inputs.cache_clear()
     changed = engine.engine_inputs()["recipe context"]
     assert changed.startswith(pinned + "+") and engine.unpinned() == ["recipe context"]

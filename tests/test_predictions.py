@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from litblog.runtime.context import RecipeContext, decide_classes
+from litblog.runtime.context import RecipeContext
+from litblog.runtime.predictions import decide_classes
 
 
 def head_model(keras: Any, head: str) -> tuple[Any, Any, list[Any]]:

@@ -398,6 +398,33 @@ def split_files(folder: Path, per_class: int | None = None, test_every: int = 5,
                         validation_per_class=validation_per_class, test_per_class=test_per_class,
                         validation_split=validation_split, test_split=test_split)
     held_out_folder = (folder / "train").is_dir() and (folder / "validation").is_dir()
+    train_sets, validation_sets, test_sets = _candidate_files(folder, held_out_folder, test_every, validation_split,
+                                                              test_split)
+    class_names = tuple(sorted(train_sets))
+    if len(class_names) < 2:
+        raise DatasetUnavailable(f"dataset folder '{folder.name}' needs at least two class subfolders")
+    if per_class is not None:
+        ratio = per_class / max(1, max(len(v) for v in train_sets.values()))
+        train_sets = {c: v[:per_class] for c, v in train_sets.items()}
+        validation_sets = {c: v[:max(1, round(len(v) * ratio))] for c, v in validation_sets.items()}
+        test_sets = {c: v[:max(1, round(len(v) * ratio))] for c, v in test_sets.items()}
+    sets = {"train": train_sets, "validation": validation_sets, "test": test_sets}
+    origins = {split: _whence(split, held_out_folder, validation_split, test_split) for split in SPLITS}
+    sizes = {"train": train_per_class, "validation": validation_per_class, "test": test_per_class}
+    sets = _keep_per_class(sets, sizes, class_names, origins)
+
+    def pairs(split_sets: dict[str, list[Path]]) -> tuple[tuple[Path, int], ...]:
+        return tuple((f, class_names.index(c)) for c in class_names for f in split_sets.get(c, []))
+
+    return ImageFiles(class_names, pairs(sets["train"]), pairs(sets["validation"]), pairs(sets["test"]), origins)
+
+
+_ClassFiles = dict[str, list[Path]]  # class name -> its files, in natural order
+
+
+def _candidate_files(folder: Path, held_out_folder: bool, test_every: int, validation_split: float | None,
+                     test_split: float | None) -> tuple[_ClassFiles, _ClassFiles, _ClassFiles]:
+    """Which files can go where: train, validation and test files of each class (see :func:`split_files`)."""
     if test_split is not None and held_out_folder:
         raise DatasetOptionError(
             f"test_split: dataset folder '{folder.name}' has a validation/ folder, and with validation_split "
@@ -420,33 +447,25 @@ def split_files(folder: Path, per_class: int | None = None, test_every: int = 5,
         test_sets = {c: [f for i, f in enumerate(fs) if i % 5 == 4] for c, fs in everything.items()}
     else:
         train_sets, validation_sets, test_sets = _take_fractions(_class_files(folder), validation_split, test_split)
-    class_names = tuple(sorted(train_sets))
-    if len(class_names) < 2:
-        raise DatasetUnavailable(f"dataset folder '{folder.name}' needs at least two class subfolders")
-    if per_class is not None:
-        ratio = per_class / max(1, max(len(v) for v in train_sets.values()))
-        train_sets = {c: v[:per_class] for c, v in train_sets.items()}
-        validation_sets = {c: v[:max(1, round(len(v) * ratio))] for c, v in validation_sets.items()}
-        test_sets = {c: v[:max(1, round(len(v) * ratio))] for c, v in test_sets.items()}
-    sets = {"train": train_sets, "validation": validation_sets, "test": test_sets}
+    return train_sets, validation_sets, test_sets
+
+
+def _keep_per_class(sets: dict[str, _ClassFiles], sizes: dict[str, int | None], class_names: tuple[str, ...],
+                    origins: dict[str, str]) -> dict[str, _ClassFiles]:
+    """The first ``sizes[split]`` files of each class in each split given a size (``<split>_per_class``);
+    a class with fewer is a :class:`DatasetOptionError` saying where the split's files came from."""
     origin = {"train": "training", "validation": "validation", "test": "test"}
-    for split, size in (("train", train_per_class), ("validation", validation_per_class), ("test", test_per_class)):
+    for split, size in sizes.items():
         if size is None:
             continue
         for name in class_names:
             available = len(sets[split].get(name, []))
             if available < size:
-                whence = _whence(split, held_out_folder, validation_split, test_split)
                 raise DatasetOptionError(
                     f"{split}_per_class={size}: class '{name}' has only {available:,} {origin[split]} "
-                    f"image{'s' if available != 1 else ''} ({whence}); give at most {available:,}")
+                    f"image{'s' if available != 1 else ''} ({origins[split]}); give at most {available:,}")
         sets[split] = {c: v[:size] for c, v in sets[split].items()}
-
-    def pairs(split_sets: dict[str, list[Path]]) -> tuple[tuple[Path, int], ...]:
-        return tuple((f, class_names.index(c)) for c in class_names for f in split_sets.get(c, []))
-
-    origins = {split: _whence(split, held_out_folder, validation_split, test_split) for split in SPLITS}
-    return ImageFiles(class_names, pairs(sets["train"]), pairs(sets["validation"]), pairs(sets["test"]), origins)
+    return sets
 
 
 def check_split_options(**options: Any) -> None:

@@ -386,25 +386,8 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
               for runs, v in zip(points or [[]] * len(values), values)]
     tops = [v + (e or 0.0) for v, e in zip(values, errors) if v is not None]
     top = max([*tops, *(p for runs in points for p in runs), baseline or 0.0, 1e-9])
-    if any(e is not None for e in errors):
-        shown = [i for i, e in enumerate(errors) if e is not None]
-        axis.errorbar([positions[i] for i in shown], [heights[i] for i in shown], yerr=[errors[i] for i in shown],
-                      fmt="none", ecolor=TEXT_COLOUR, elinewidth=1.2, capsize=5, zorder=3)
-    for index, runs in enumerate(points):
-        if runs:
-            # Spread sideways a little, always the same way, so equal values stay visible.
-            offsets = [0.0] if len(runs) == 1 else [-0.15 + 0.3 * k / (len(runs) - 1) for k in range(len(runs))]
-            axis.scatter([index + o for o in offsets], runs, s=14, color="white", edgecolors=TEXT_COLOUR,
-                         linewidths=0.8, zorder=4)
-    for index, (bar, value, note) in enumerate(zip(bars, values, notes)):
-        if value is None:
-            bar.set_visible(False)
-            axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, _plain(note or "no result"), ha="center",
-                      va="bottom", fontsize=TICK_SIZE, color=MUTED_COLOUR, rotation=90)
-        else:
-            label_at = max([value + (errors[index] or 0.0), *points[index]])
-            axis.text(bar.get_x() + bar.get_width() / 2, label_at, format(value, value_format), ha="center",
-                      va="bottom", fontsize=TICK_SIZE)
+    _draw_spread(axis, positions, heights, errors, points)
+    _label_bars(axis, bars, values, notes, errors, points, top, value_format)
     if baseline is not None:
         axis.axhline(baseline, color=VALIDATION_COLOUR, linestyle="--", linewidth=1.2,
                      label=_plain(f"{baseline_label} ({format(baseline, value_format)})"))
@@ -415,7 +398,47 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
     axis.set_xticklabels(shown_labels, rotation=rotation, ha="right" if rotation else "center",
                          rotation_mode="anchor" if rotation else "default")
     axis.set_ylabel(_plain(ylabel))
-    if not present and baseline is None:
+    _value_scale(axis, bool(present) or baseline is not None, top, value_format)
+    axis.grid(axis="y", alpha=0.3)
+    if title:
+        axis.set_title(_plain(title), pad=18 if baseline is not None else 6)  # clear of the legend above
+    _legible(axis)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_spread(axis: Any, positions: list[int], heights: list[float], errors: list[float | None],
+                 points: list[list[float]]) -> None:
+    """The spread over seeds on a bar chart: error bars, then each seed's value as a dot."""
+    if any(e is not None for e in errors):
+        shown = [i for i, e in enumerate(errors) if e is not None]
+        axis.errorbar([positions[i] for i in shown], [heights[i] for i in shown], yerr=[errors[i] for i in shown],
+                      fmt="none", ecolor=TEXT_COLOUR, elinewidth=1.2, capsize=5, zorder=3)
+    for index, runs in enumerate(points):
+        if runs:
+            # Spread sideways a little, always the same way, so equal values stay visible.
+            offsets = [0.0] if len(runs) == 1 else [-0.15 + 0.3 * k / (len(runs) - 1) for k in range(len(runs))]
+            axis.scatter([index + o for o in offsets], runs, s=14, color="white", edgecolors=TEXT_COLOUR,
+                         linewidths=0.8, zorder=4)
+
+
+def _label_bars(axis: Any, bars: Any, values: list[float | None], notes: list[str | None],
+                errors: list[float | None], points: list[list[float]], top: float, value_format: str) -> None:
+    """Each bar's value above it (and its spread); a missing value's bar hidden and its slot marked instead."""
+    for index, (bar, value, note) in enumerate(zip(bars, values, notes)):
+        if value is None:
+            bar.set_visible(False)
+            axis.text(bar.get_x() + bar.get_width() / 2, top * 0.04, _plain(note or "no result"), ha="center",
+                      va="bottom", fontsize=TICK_SIZE, color=MUTED_COLOUR, rotation=90)
+        else:
+            label_at = max([value + (errors[index] or 0.0), *points[index]])
+            axis.text(bar.get_x() + bar.get_width() / 2, label_at, format(value, value_format), ha="center",
+                      va="bottom", fontsize=TICK_SIZE)
+
+
+def _value_scale(axis: Any, scaled: bool, top: float, value_format: str) -> None:
+    """The value axis up to ``top`` (percentages for a ``%`` format); unless nothing ``scaled`` it."""
+    if not scaled:
         # Nothing to scale the axis by: no ticks reading 0.00000%, a plain statement instead.
         axis.set_ylim(0, 1)
         axis.set_yticks([])
@@ -425,12 +448,6 @@ def comparison_bars(labels: Sequence[str], values: Sequence[float | None], *, yl
         axis.set_ylim(0, top * 1.12)
         if value_format.endswith("%"):
             axis.yaxis.set_major_formatter(PercentFormatter(1.0))
-    axis.grid(axis="y", alpha=0.3)
-    if title:
-        axis.set_title(_plain(title), pad=18 if baseline is not None else 6)  # clear of the legend above
-    _legible(axis)
-    fig.tight_layout()
-    return fig
 
 
 def _plain(text: str) -> str:

@@ -7,7 +7,7 @@ the phase "fine-tuning". Keras is imported lazily (workers only).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from .summaries import parameter_count
 
@@ -65,3 +65,20 @@ def trainable_count(model: "keras.Model") -> int:
     """Parameters that training updates."""
     return sum(parameter_count(weight) for weight in model.trainable_weights)
 
+
+
+def prepare(model: "keras.Model", base: "keras.Model", *, from_layer: int, learning_rate: float, optimizer: str,
+            record: Callable[[str, Any], None]) -> None:
+    """``ctx.fine_tune`` before it trains: unfreeze, compile again, say so in the log and ``record`` ``fine_tune.*``."""
+    unfrozen = unfreeze_from(base, from_layer)
+    recompile(model, optimizer, learning_rate)
+    trainable = trainable_count(model)
+    print(f"Fine-tuning {base.name} from layer {from_layer} ({unfrozen.first_layer}): "
+          f"{unfrozen.trainable_layers} of {len(base.layers)} layers trainable, {trainable:,} trainable "
+          f"parameters; {optimizer} at learning rate {learning_rate:g}.")
+    record("fine_tune.from_layer", from_layer)
+    record("fine_tune.first_layer", unfrozen.first_layer)
+    record("fine_tune.trainable_layers", unfrozen.trainable_layers)
+    record("fine_tune.trainable_params", trainable)
+    record("fine_tune.learning_rate", float(learning_rate))
+    record("fine_tune.optimizer", optimizer)

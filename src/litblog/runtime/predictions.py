@@ -3,10 +3,12 @@ predictions of one split with the per-class values recorded from them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from ..common.fsutil import atomic_write_text
 from .recorded import slug
 
 
@@ -27,6 +29,35 @@ class Predictions:
 
 
 HEADS = ("softmax", "logits", "sigmoid", "logit")
+
+
+def predict_split(model: Any, data: Any, split: str, head: str | None) -> tuple[Predictions, str]:
+    """``model``'s predictions for every image of ``data``'s ``split`` (an ``ImageData``), and the head
+    that turned its outputs into classes (``head``, or the one read from the model)."""
+    import numpy as np
+
+    pipeline = getattr(data, split)
+    scores = np.asarray(model.predict(pipeline, verbose=0))
+    head = head or model_head(model, scores)
+    predicted = decide_classes(scores, head)
+    pairs = getattr(data.files, split)
+    truth = np.array([label for _, label in pairs])
+    files = [path for path, _ in pairs]
+    return Predictions(tuple(data.class_names), truth, predicted, scores, files, data.image_size), head
+
+
+def write_predictions(target: Path, predictions: Predictions, scrub: Callable[[str], str]) -> None:
+    """Store ``predictions`` as JSON at ``target``: classes, labels, predictions, scores, image files."""
+    import numpy as np
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, json.dumps({
+        "class_names": list(predictions.class_names),
+        "y_true": predictions.y_true.tolist(),
+        "y_pred": predictions.y_pred.tolist(),
+        "scores": np.round(predictions.scores.astype(float), 6).tolist(),
+        "files": [scrub(str(f)) for f in predictions.files],
+    }))
 
 
 def model_head(model: Any, scores: Any) -> str:

@@ -24,13 +24,16 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..common.dirty import repository_entry
 from ..common.fsutil import make_unique_dir, remove_confined
 from ..common.paths import shown_keras_home, worker_tmp_dir
 from ..common.protocol import (EXIT_BLOCKED, EXIT_DATASET, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED,  # noqa: F401
                        PARENT_PID_ENV)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .capture import EventSink
 
 
 # The stored log.txt is committed and embedded in posts: above these sizes it keeps head and tail.
@@ -349,12 +352,14 @@ def use_temporary_folder(parent: Path) -> Path:
 
 
 def run(spec: dict[str, Any]) -> int:
-    """Run the experiment ``spec`` describes; returns the exit status."""
-    from ..common import reads
-    from .context import EventSink, RecipeContext
-    from ..common.datasets import DatasetUnavailable
-    from .pretrained import PretrainedWeightsUnavailable
-    from ..common.store import LOG, MANIFEST, ResultStore
+    """Run the experiment ``spec`` describes; returns the exit status.
+
+    The stages: prepare the process (temporary folder, key lock, staging folder, imports,
+    TensorFlow's seed and settings), run the recipe, write the manifest, verify the sources and
+    store. Whatever stops it is reported by :func:`_failed`; staging and temporary folders go.
+    """
+    from ..common.store import ResultStore
+    from .capture import EventSink
 
     started = time.perf_counter()
     fd = os.environ.get("LITBLOG_EVENT_FD")
@@ -365,63 +370,16 @@ def run(spec: dict[str, Any]) -> int:
     staging: Path | None = None
     temporary: Path | None = None
     held = contextlib.ExitStack()
-    scrub = make_path_scrubber({
-        str(project_root): ".",
-        # Named the way the user set it, so messages point at the folder litblog really used.
-        str(Path(spec["keras_home"])): shown_keras_home(),
-        os.environ.get("LITBLOG_DATA_DIR", ""): "$LITBLOG_DATA_DIR",
-        os.path.expanduser("~"): "~",
-    })
+    scrub = _spec_path_scrubber(spec, project_root)
     try:
         temporary = use_temporary_folder(worker_tmp_dir(project_root))
         held.enter_context(key_lock(checkpoint_dir, on_wait=lambda text: events.emit("waiting", message=text)))
         staging = store.new_staging(spec["key"])
         sys.path.insert(0, spec["import_root"])
         record_project_imports(Path(spec["import_root"]))
-        import keras  # noqa: F401  (imports TensorFlow: only in workers)
-        import tensorflow as tf
-
-        if spec.get("threads"):
-            tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
-            tf.config.threading.set_inter_op_parallelism_threads(spec["threads"])
-        keras.utils.set_random_seed(spec["seed"])
-        if spec.get("deterministic", True):
-            tf.config.experimental.enable_op_determinism()
-        accelerate(spec["key_inputs"].get("extra", {}).get("accelerate", ()))
-
-        ctx = RecipeContext(params=spec["params"], seed=spec["seed"], output_dir=staging,
-                            project_root=project_root, data_dir=spec.get("data_dir"),
-                            cache_dir=Path(spec["cache_dir"]), events=events, path_scrubber=scrub,
-                            checkpoint_dir=checkpoint_dir)
-        module = importlib.import_module(spec["module"])
-        recipe = getattr(module, spec["function"])
-        events.emit("started", pid=os.getpid())
-        with ctx.capturing():
-            recipe(ctx, **spec["params"])
-        entries = ctx.save()
-        log_file = staging / LOG
-        if log_file.is_file():
-            log_file.write_text(cap_log(log_file.read_text(encoding="utf-8"), spec.get("log_name")),
-                                encoding="utf-8")
-        manifest = {
-            "format": spec["key_inputs"]["format"],
-            "key": spec["key"],
-            "recipe": spec["key_inputs"]["recipe"],
-            "key_inputs": spec["key_inputs"],
-            "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-            "timings": {"wall_seconds": round(time.perf_counter() - started, 3),
-                        "train_seconds": entries.pop("train_seconds")},
-            "hardware": hardware(),
-            "runtime": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                        "keras": keras.__version__, "numpy": _version("numpy")},
-            "litblog": _version("litblog"),
-            # dirty, and dirty_files, when code it ran or a file it read is not in the commit
-            "repository": repository_entry(spec.get("repository"), reads.recorded()),
-            "reads": reads.recorded(),
-            **entries,
-        }
-        # The manifest is written last: a folder with a manifest is a complete result.
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        _prepare_tensorflow(spec)
+        entries = _run_recipe(spec, staging, events, scrub, checkpoint_dir)
+        _write_manifest(spec, staging, entries, started)
         # Last, right before storing: the key must name the code that made these numbers.
         check_sources(spec["key_inputs"]["sources"], project_root, Path(spec["import_root"]))
         store.commit(staging, spec["key_inputs"]["recipe"], spec["key"], replace=spec.get("replace", False))
@@ -429,41 +387,123 @@ def run(spec: dict[str, Any]) -> int:
             remove_confined(checkpoint_dir, checkpoint_dir.parent, ignore_errors=True)
         events.emit("stored")
         return EXIT_OK
-    except PretrainedWeightsUnavailable as exc:
-        events.emit("failed", kind="blocked", message=scrub(str(exc)), needs=list(exc.needs))
-        print(f"litblog: {exc}", file=sys.stderr)
-        return EXIT_BLOCKED
-    except DatasetUnavailable as exc:
-        events.emit("failed", kind="dataset", message=scrub(str(exc)))
-        print(f"litblog: {exc}", file=sys.stderr)
-        return EXIT_DATASET
-    except Terminated:
-        print("litblog: stopped (SIGTERM)", file=sys.stderr)
-        return EXIT_TERMINATED
-    except SourceChanged as exc:
-        events.emit("failed", kind="recipe", message=scrub(str(exc)))
-        print(f"litblog: {scrub(str(exc))}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyBusy as exc:
-        events.emit("failed", kind="busy", message=str(exc))
-        print(f"litblog: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except BaseException as exc:
-        text = scrub(_recipe_traceback(exc))
-        events.emit("failed", kind="recipe", message=scrub(_describe(exc)), traceback=text)
-        try:
-            traceback.print_exc()
-        except (OSError, ValueError):
-            pass
-        if isinstance(exc, KeyboardInterrupt):
-            return 130
-        return EXIT_FAILED
+        return _failed(exc, events, scrub)
     finally:
         if staging is not None:
             remove_confined(staging, store.root, ignore_errors=True)
         held.close()
         if temporary is not None:
             remove_confined(temporary, temporary.parent, ignore_errors=True)
+
+
+def _spec_path_scrubber(spec: dict[str, Any], project_root: Path) -> Callable[[str], str]:
+    """The run's paths as the reader should see them: the project as ``.``, Keras' home, the data folder, ``~``."""
+    return make_path_scrubber({
+        str(project_root): ".",
+        # Named the way the user set it, so messages point at the folder litblog really used.
+        str(Path(spec["keras_home"])): shown_keras_home(),
+        os.environ.get("LITBLOG_DATA_DIR", ""): "$LITBLOG_DATA_DIR",
+        os.path.expanduser("~"): "~",
+    })
+
+
+def _prepare_tensorflow(spec: dict[str, Any]) -> None:
+    """Import TensorFlow (only in workers) and set it up as the spec says: threads, seed, determinism, speed-ups."""
+    import keras
+    import tensorflow as tf
+
+    if spec.get("threads"):
+        tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(spec["threads"])
+    keras.utils.set_random_seed(spec["seed"])
+    if spec.get("deterministic", True):
+        tf.config.experimental.enable_op_determinism()
+    accelerate(spec["key_inputs"].get("extra", {}).get("accelerate", ()))
+
+
+def _run_recipe(spec: dict[str, Any], staging: Path, events: "EventSink", scrub: Callable[[str], str],
+                checkpoint_dir: Path | None) -> dict[str, Any]:
+    """Call the recipe with a fresh ``ctx`` writing into ``staging``; returns the manifest entries it saved."""
+    from .context import RecipeContext
+
+    ctx = RecipeContext(params=spec["params"], seed=spec["seed"], output_dir=staging,
+                        project_root=Path(spec["project_root"]), data_dir=spec.get("data_dir"),
+                        cache_dir=Path(spec["cache_dir"]), events=events, path_scrubber=scrub,
+                        checkpoint_dir=checkpoint_dir)
+    module = importlib.import_module(spec["module"])
+    recipe = getattr(module, spec["function"])
+    events.emit("started", pid=os.getpid())
+    with ctx.capturing():
+        recipe(ctx, **spec["params"])
+    return ctx.save()
+
+
+def _write_manifest(spec: dict[str, Any], staging: Path, entries: dict[str, Any], started: float) -> None:
+    """Cap the stored log, then write the manifest: last, since a folder with a manifest is a complete result."""
+    import keras
+    import tensorflow as tf
+
+    from ..common import reads
+    from ..common.store import LOG, MANIFEST
+
+    log_file = staging / LOG
+    if log_file.is_file():
+        log_file.write_text(cap_log(log_file.read_text(encoding="utf-8"), spec.get("log_name")),
+                            encoding="utf-8")
+    manifest = {
+        "format": spec["key_inputs"]["format"],
+        "key": spec["key"],
+        "recipe": spec["key_inputs"]["recipe"],
+        "key_inputs": spec["key_inputs"],
+        "created": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "timings": {"wall_seconds": round(time.perf_counter() - started, 3),
+                    "train_seconds": entries.pop("train_seconds")},
+        "hardware": hardware(),
+        "runtime": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                    "keras": keras.__version__, "numpy": _version("numpy")},
+        "litblog": _version("litblog"),
+        # dirty, and dirty_files, when code it ran or a file it read is not in the commit
+        "repository": repository_entry(spec.get("repository"), reads.recorded()),
+        "reads": reads.recorded(),
+        **entries,
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _failed(exc: BaseException, events: "EventSink", scrub: Callable[[str], str]) -> int:
+    """Report why a run stopped (an event for the build, a line or traceback on stderr); returns the exit status."""
+    from ..common.datasets import DatasetUnavailable
+    from .pretrained import PretrainedWeightsUnavailable
+
+    if isinstance(exc, PretrainedWeightsUnavailable):
+        events.emit("failed", kind="blocked", message=scrub(str(exc)), needs=list(exc.needs))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_BLOCKED
+    if isinstance(exc, DatasetUnavailable):
+        events.emit("failed", kind="dataset", message=scrub(str(exc)))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_DATASET
+    if isinstance(exc, Terminated):
+        print("litblog: stopped (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
+    if isinstance(exc, SourceChanged):
+        events.emit("failed", kind="recipe", message=scrub(str(exc)))
+        print(f"litblog: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    if isinstance(exc, KeyBusy):
+        events.emit("failed", kind="busy", message=str(exc))
+        print(f"litblog: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    text = scrub(_recipe_traceback(exc))
+    events.emit("failed", kind="recipe", message=scrub(_describe(exc)), traceback=text)
+    try:
+        traceback.print_exc()  # the exception being handled: _failed is called from run's except clause
+    except (OSError, ValueError):
+        pass
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return EXIT_FAILED
 
 
 def _describe(exc: BaseException) -> str:

@@ -78,12 +78,8 @@ def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> Build
 
 
 def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
-    recover_dir(config.path("site_dir"))
-    identity.begin_build(config.root)
-    store = VerifiedStore(config.path("results_dir"), config.root)
-    store.clean_staging()
-    # Temporary folders of workers that were killed (their runs remove their own): no run is in progress.
-    remove_confined(paths.worker_tmp_dir(config.root), paths.scratch_dir(config.root), ignore_errors=True)
+    """The build's phases: recover, plan, run, report, render, write."""
+    store = _recover(config)
     parse_cache = ParseCache(config.root, identity.for_project(config.root))
     all_posts = _read_posts(config, parse_cache)
     selected = _select(config, all_posts, options.posts)
@@ -101,26 +97,70 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     _warn_future(selected, reporter)
 
     keep_going = config.build.keep_going if options.keep_going is None else options.keep_going
+    outcomes, unrun = _execute(plan, config, store, options, reporter, keep_going)
+    failed = [o for o in outcomes if not o.ok]
+    report = _settle(plan, outcomes, unrun, config, store, options, reporter)
+    if any(o.status is RunStatus.DATASET for o in failed):
+        reporter.error("the site was not written: a dataset is missing (see above)")
+        return BuildSummary(EXIT_USER, plan, outcomes, unrun=unrun)
+    if failed and not keep_going:
+        reporter.error(f"the site was not written: {len(failed)} experiment(s) did not finish "
+                       f"(--keep-going writes it with a notice in their place)")
+        return BuildSummary(EXIT_FAILED, plan, outcomes, unrun=unrun)
+
+    rendering = _render(parsed, plan, store, {o.experiment.key: o for o in failed}, unrun, config, options, reporter)
+    selected_paths = {p.path for p in selected}
+    carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
+    if options.overrides:
+        rendered = _write_draft(rendering, parsed, carried, plan, config, store, report, options, reporter)
+        return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
+                            [p.post.path for p in rendered], unrun)
+    _write(rendering, carried, plan, config, store, parse_cache, report, options, reporter)
+    rendered = rendering.rendered
+    reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
+                  + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
+    return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
+                        [p.post.path for p in rendered if isinstance(p, RenderedPost)], unrun)
+
+
+def _recover(config: SiteConfig) -> VerifiedStore:
+    """What an interrupted build left: the site folder recovered, staging and workers' temporary folders removed."""
+    recover_dir(config.path("site_dir"))
+    identity.begin_build(config.root)
+    store = VerifiedStore(config.path("results_dir"), config.root)
+    store.clean_staging()
+    # Temporary folders of workers that were killed (their runs remove their own): no run is in progress.
+    remove_confined(paths.worker_tmp_dir(config.root), paths.scratch_dir(config.root), ignore_errors=True)
+    return store
+
+
+def _execute(plan: Plan, config: SiteConfig, store: VerifiedStore, options: BuildOptions, reporter: ConsoleReporter,
+             keep_going: bool) -> tuple[list[RunOutcome], list[PlannedExperiment]]:
+    """Run what the plan needs, by the chosen executor (or, with ``--no-run``, list it as not run)."""
     jobs = options.jobs or config.build.jobs or default_jobs()
-    unrun: list[PlannedExperiment] = []
-    if options.run:
-        executor = EXECUTORS[options.executor]
-        # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
-        to_run = plan.to_run()
-        sources = watch.snapshot(config) if to_run else {}  # a no-op build walks no folder for it
-        with sigterm_as_interrupt():
-            outcomes = executor.run(to_run, config, store, reporter, ExecutorOptions(
-                jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources,
-                adaptive_jobs=not (options.jobs or config.build.jobs)))
-        if to_run:
-            for line in watch.warnings(sources, watch.snapshot(config), (o.experiment.label for o in outcomes)):
-                reporter.warning(line)
-    else:
-        outcomes, unrun = [], plan.to_run()
+    if not options.run:
+        unrun = plan.to_run()
         for experiment in unrun:
             reporter.warning(f"{experiment.uses[0].location}: experiment '{experiment.label}' "
                              f"needs a run ({experiment.reason}); shown as a notice")
-    failed = [o for o in outcomes if not o.ok]
+        return [], unrun
+    executor = EXECUTORS[options.executor]
+    # SIGTERM (a CI job cancelled, `kill`) stops the workers like Ctrl-C does.
+    to_run = plan.to_run()
+    sources = watch.snapshot(config) if to_run else {}  # a no-op build walks no folder for it
+    with sigterm_as_interrupt():
+        outcomes = executor.run(to_run, config, store, reporter, ExecutorOptions(
+            jobs=jobs, keep_going=keep_going, scheduler=options.scheduler, resources=options.dask_resources,
+            adaptive_jobs=not (options.jobs or config.build.jobs)))
+    if to_run:
+        for line in watch.warnings(sources, watch.snapshot(config), (o.experiment.label for o in outcomes)):
+            reporter.warning(line)
+    return outcomes, []
+
+
+def _settle(plan: Plan, outcomes: list[RunOutcome], unrun: list[PlannedExperiment], config: SiteConfig,
+            store: VerifiedStore, options: BuildOptions, reporter: ConsoleReporter) -> dict[str, Any]:
+    """After the runs: blocked runs recorded and warned of, the report made and shown, stale checkpoints removed."""
     for outcome in outcomes:
         if outcome.status is RunStatus.BLOCKED:
             # Committed with the results: a fresh clone shows the notice instead of failing on it.
@@ -136,15 +176,24 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     if not options.posts:
         # After a full build, checkpoints are kept only for runs that may still resume.
         remove_stale(paths.checkpoint_root(config.root), {o.experiment.key for o in outcomes if not o.ok})
-    if any(o.status is RunStatus.DATASET for o in failed):
-        reporter.error("the site was not written: a dataset is missing (see above)")
-        return BuildSummary(EXIT_USER, plan, outcomes, unrun=unrun)
-    if failed and not keep_going:
-        reporter.error(f"the site was not written: {len(failed)} experiment(s) did not finish "
-                       f"(--keep-going writes it with a notice in their place)")
-        return BuildSummary(EXIT_FAILED, plan, outcomes, unrun=unrun)
+    return report
 
-    failures = {o.experiment.key: o for o in failed}
+
+@dataclass
+class _Rendering:
+    """What the render phase made: the renderer, the render cache (none for a draft) and the posts."""
+
+    renderer: Renderer
+    cache: RenderCache | None
+    digests: identity.FileDigests
+    rendered: list[RenderedPost | CachedPost]
+    pending: dict[str, Pending]  # post path -> the cache entry to save once the site is written
+
+
+def _render(parsed: list[ParsedPost], plan: Plan, store: VerifiedStore, failures: dict[str, RunOutcome],
+            unrun: list[PlannedExperiment], config: SiteConfig, options: BuildOptions,
+            reporter: ConsoleReporter) -> _Rendering:
+    """Render every parsed post, or reuse its rendering from the cache; all posts' errors raised at once."""
     renderer = Renderer(config.path("templates_dir"), config.jekyll["permalink"], paths.cache_dir(config.root),
                         notebooks=NotebookSettings.of(config), root=config.root)
     digests = identity.for_project(config.root)
@@ -179,19 +228,28 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     for post_rendered in rendered:
         for warning in post_rendered.warnings:
             reporter.warning(warning)
-    selected_paths = {p.path for p in selected}
-    carried = [CarriedPost(p) for p in all_posts if p.path not in selected_paths]
-    if options.overrides:
-        # A draft: overridden params never reach the published Jekyll tree.
-        changes = drafts.override_changes(parsed, config, store, plan)
-        rendered = drafts.mark_drafts(renderer, [r for r in rendered if isinstance(r, RenderedPost)], changes)
-        write_draft(config, rendered, carried, report=report, live_reload=options.live_reload)
-        for line in drafts.describe(changes, plan):
-            reporter.info(line)
-        reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
-                      f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
-        return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
-                            [p.post.path for p in rendered], unrun)
+    return _Rendering(renderer, cache, digests, rendered, pending)
+
+
+def _write_draft(rendering: _Rendering, parsed: list[ParsedPost], carried: list[CarriedPost], plan: Plan,
+                 config: SiteConfig, store: VerifiedStore, report: dict[str, Any], options: BuildOptions,
+                 reporter: ConsoleReporter) -> list[RenderedPost]:
+    """A draft (``--set``): the preview alone, marked; overridden params never reach the published Jekyll tree."""
+    changes = drafts.override_changes(parsed, config, store, plan)
+    rendered = drafts.mark_drafts(rendering.renderer, [r for r in rendering.rendered if isinstance(r, RenderedPost)],
+                                  changes)
+    write_draft(config, rendered, carried, report=report, live_reload=options.live_reload)
+    for line in drafts.describe(changes, plan):
+        reporter.info(line)
+    reporter.info(f"draft (--set): wrote the preview of {len(rendered)} post(s) to "
+                  f"{config.build.site_dir}/_site/; the published {config.build.site_dir}/ was left as it was")
+    return rendered
+
+
+def _write(rendering: _Rendering, carried: list[CarriedPost], plan: Plan, config: SiteConfig, store: VerifiedStore,
+           parse_cache: ParseCache, report: dict[str, Any], options: BuildOptions, reporter: ConsoleReporter) -> None:
+    """Write the site, then save the caches (pruned after a full build) and prune unused results if asked."""
+    cache, pending, rendered = rendering.cache, rendering.pending, rendering.rendered
     write_site(config, rendered, carried, report=report, live_reload=options.live_reload, cache=cache,
                pending=pending)
     if cache is not None:
@@ -201,16 +259,12 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
         if not options.posts:
             cache.prune()
             parse_cache.prune()
-    digests.save()
+    rendering.digests.save()
     store.save()
     if options.prune and not options.posts and not options.overrides:
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
         for folder in store.prune(keep):
             reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
-    reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
-                  + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
-    return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
-                        [p.post.path for p in rendered if isinstance(p, RenderedPost)], unrun)
 
 
 def _read_posts(config: SiteConfig, cache: ParseCache | None = None) -> list[Post]:

@@ -95,25 +95,7 @@ def parse_post(post: Post) -> ParsedPost:
             # Ordinary code: passed through whole, so nothing inside is parsed.
             blocks.append(CodeBlock("\n".join(lines[span.start:span.end]), file_line, nested=_nested(span)))
             continue
-        location = post.location(file_line)
-        if not span.closed:
-            where = f" in its {span.containers[-1]}" if span.containers else ""
-            errors.append(UserError(f"directive '{info['name']}' is not closed", location,
-                                    hint=f"end it with a line holding only {span.fence}{where}"))
-            if info["name"] == "experiment":
-                broken.add(info["argument"])
-            continue
-        if span.prefix != span.continuation:
-            # Its output would begin on the marker's line, where Liquid may leave nothing (a raw
-            # tag) and kramdown then reads the item's content with another indentation.
-            errors.append(UserError(f"directive '{info['name']}' cannot start a list item", location,
-                                    hint="write the item's text after its marker and the directive on the "
-                                         "next lines, indented as that text"))
-            if info["name"] == "experiment":
-                broken.add(info["argument"])
-            continue
-        body = lines[span.start + 1:span.end - 1] if not span.containers else span.content.split("\n")[:-1]
-        block = _parse_directive(info["name"], info["argument"], body, post.path, file_line, location, errors)
+        block = _directive_in(span, info, lines, post, errors)
         if block is not None:
             separate = span.start > 0 and bool(lines[span.start - 1].strip(" \t>"))
             if span.containers or separate:
@@ -126,6 +108,28 @@ def parse_post(post: Post) -> ParsedPost:
     if errors:
         raise UserErrors(errors)
     return ParsedPost(post, tuple(blocks), containers)
+
+
+def _directive_in(span: CodeSpan, info: re.Match[str], lines: list[str], post: Post,
+                  errors: list[UserError]) -> Block | None:
+    """The directive a ``{name}`` fence holds, or None with its problems in ``errors``: unclosed, on a list
+    marker's line, or refused by its parser."""
+    file_line = post.body_line + span.start
+    location = post.location(file_line)
+    if not span.closed:
+        where = f" in its {span.containers[-1]}" if span.containers else ""
+        errors.append(UserError(f"directive '{info['name']}' is not closed", location,
+                                hint=f"end it with a line holding only {span.fence}{where}"))
+        return None
+    if span.prefix != span.continuation:
+        # Its output would begin on the marker's line, where Liquid may leave nothing (a raw
+        # tag) and kramdown then reads the item's content with another indentation.
+        errors.append(UserError(f"directive '{info['name']}' cannot start a list item", location,
+                                hint="write the item's text after its marker and the directive on the "
+                                     "next lines, indented as that text"))
+        return None
+    body = lines[span.start + 1:span.end - 1] if not span.containers else span.content.split("\n")[:-1]
+    return _parse_directive(info["name"], info["argument"], body, post.path, file_line, location, errors)
 
 
 # A directive's opening fence, wherever it stands (after container markers).

@@ -206,10 +206,7 @@ def run_experiments(
                 running.append(_start(pending.pop(0), config, store, threads, reporter, gpu, warm))
             _wait_for_events(running, reporter)
             for run in list(running):
-                if run.experiment.timeout and not run.timed_out and \
-                        time.monotonic() - run.started > run.experiment.timeout:
-                    run.timed_out = True
-                    run.worker.terminate()
+                _enforce_timeout(run)
                 if not run.worker.exited():
                     continue
                 running.remove(run)
@@ -219,25 +216,49 @@ def run_experiments(
                 outcomes.append(outcome)
                 reporter.run_finished(outcome)
                 if adaptive and outcome.ok and outcome.seconds <= SMALL_RUN_SECONDS and not gpu_ids():
-                    wider = min(small_run_jobs(), len(pending) + len(running)) if pending else jobs
-                    if wider > jobs:
-                        jobs = wider
-                        threads = max(1, usable_cores() // jobs)  # what --jobs N gives each worker
+                    jobs, threads = _widened(jobs, threads, len(pending), len(running))
                 if not outcome.ok and not keep_going:
                     stop_scheduling = True
-        for experiment in pending:
-            outcome = RunOutcome(experiment, RunStatus.CANCELLED, 0.0, log_path_for(config, experiment),
-                                 "not started: an earlier experiment failed (use --keep-going to run it anyway)")
-            outcomes.append(outcome)
-            reporter.run_finished(outcome)
+        outcomes += _cancel(pending, config, reporter)
     except BaseException:
-        for run in running:
-            run.worker.terminate()
-        for run in running:
-            run.worker.end_group()
-            _remove_staging(store, run.experiment.key)
+        _stop_all(running, store)
         raise
     return outcomes
+
+
+def _enforce_timeout(run: _Running) -> None:
+    """Stop ``run``'s worker once it has run past the experiment's ``timeout``."""
+    if run.experiment.timeout and not run.timed_out and time.monotonic() - run.started > run.experiment.timeout:
+        run.timed_out = True
+        run.worker.terminate()
+
+
+def _widened(jobs: int, threads: int, pending: int, running: int) -> tuple[int, int]:
+    """Jobs and threads per worker after a small run ended ok: up to :func:`small_run_jobs` at once."""
+    wider = min(small_run_jobs(), pending + running) if pending else jobs
+    if wider > jobs:
+        return wider, max(1, usable_cores() // wider)  # what --jobs N gives each worker
+    return jobs, threads
+
+
+def _cancel(pending: list[PlannedExperiment], config: SiteConfig, reporter: Reporter) -> list[RunOutcome]:
+    """The runs never started once scheduling stopped, reported as cancelled."""
+    outcomes = []
+    for experiment in pending:
+        outcome = RunOutcome(experiment, RunStatus.CANCELLED, 0.0, log_path_for(config, experiment),
+                             "not started: an earlier experiment failed (use --keep-going to run it anyway)")
+        outcomes.append(outcome)
+        reporter.run_finished(outcome)
+    return outcomes
+
+
+def _stop_all(running: list[_Running], store: ResultStore) -> None:
+    """Ctrl-C or an error: stop every running worker (all signalled first) and remove their staging folders."""
+    for run in running:
+        run.worker.terminate()
+    for run in running:
+        run.worker.end_group()
+        _remove_staging(store, run.experiment.key)
 
 
 def warm_server(config: SiteConfig) -> "WarmServer | None":

@@ -41,7 +41,7 @@ PINS_FILE = Path(__file__).resolve().with_name("engine_pins.json")
 AREAS: dict[str, tuple[str, ...]] = {
     "data": ("common/datasets.py", "runtime/download.py", "runtime/decoded.py", "runtime/pipelines.py"),
     "recipe context": ("runtime/context.py", "runtime/finetune.py", "runtime/summaries.py", "runtime/predictions.py",
-                       "runtime/recorded.py"),
+                       "runtime/recorded.py", "runtime/captured.py", "runtime/training.py", "runtime/loading.py"),
     "resume and seeding": ("runtime/resume.py",),
     "worker": ("runtime/worker.py", "runtime/warm_server.py", "runtime/capture.py"),
     "pretrained weights": ("runtime/pretrained.py",),

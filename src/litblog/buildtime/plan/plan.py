@@ -300,10 +300,26 @@ def _resolve(
     memo: _Memo,
     errors: list[UserError],
 ) -> _Resolved | None:
+    """The recipe, params, code digests and dataset fingerprints of ``directive``, or None with its problems in ``errors``."""
+    recipe = _find_recipe(directive, config, memo, errors)
+    if recipe is None:
+        return None
+    problems: list[UserError] = []
+    params = _params(directive, recipe, overrides, used_overrides, problems)
+    dataset_fingerprints = _dataset_fingerprints(directive, params, config, problems)
+    if problems:
+        errors.extend(problems)
+        return None
+    return _Resolved(recipe, params, _sources(recipe, config, memo), dataset_fingerprints, versions)
+
+
+def _find_recipe(directive: ExperimentDirective, config: SiteConfig, memo: _Memo,
+                 errors: list[UserError]) -> Recipe | None:
+    """The recipe ``directive`` names, read once per build, or None with why in ``errors``."""
     recipe_location = directive.options.location("recipe")
     try:
         where = (directive.recipe, config.path("recipes_dir"))
-        recipe = memo.recipes.get(where) or memo.recipes.setdefault(where, find_recipe(*where))
+        return memo.recipes.get(where) or memo.recipes.setdefault(where, find_recipe(*where))
     except RecipeNotFound as exc:
         errors.append(UserError(str(exc), recipe_location, suggestion=exc.suggestion))
         return None
@@ -312,9 +328,13 @@ def _resolve(
                                 f"({Path(exc.filename or '').name}:{exc.lineno})", recipe_location))
         return None
 
+
+def _params(directive: ExperimentDirective, recipe: Recipe, overrides: dict[str, Any], used_overrides: set[str],
+            problems: list[UserError]) -> dict[str, Any]:
+    """The recipe's defaults, then the directive's params, then ``--set`` overrides; each checked against
+    the recipe's signature (unknown, missing, wrongly typed: in ``problems``)."""
     accepted = {p.name: p for p in recipe.parameters}
     params = recipe.defaults()
-    problems: list[UserError] = []
     for name, value in directive.params.items():
         if name not in accepted and not recipe.accepts_any_keyword:
             problems.append(UserError(
@@ -338,6 +358,12 @@ def _resolve(
             problem = check_param_type(param, params[name])
             if problem:
                 problems.append(UserError(f"param '{name}' {problem}", directive.param_location(name)))
+    return params
+
+
+def _dataset_fingerprints(directive: ExperimentDirective, params: dict[str, Any], config: SiteConfig,
+                          problems: list[UserError]) -> dict[str, str]:
+    """Each dataset the params name -> its fingerprint (one that cannot be had: in ``problems``)."""
     dataset_fingerprints: dict[str, str] = {}
     for name, value in params.items():
         if datasets.is_dataset_param(name) and isinstance(value, str):
@@ -347,10 +373,11 @@ def _resolve(
             except datasets.DatasetUnavailable as exc:
                 problems.append(UserError(str(exc), directive.param_location(name),
                                           suggestion=did_you_mean(value, datasets.BUILTIN_NAMES)))
-    if problems:
-        errors.extend(problems)
-        return None
+    return dataset_fingerprints
 
+
+def _sources(recipe: Recipe, config: SiteConfig, memo: _Memo) -> dict[str, str]:
+    """The recipe function's digest and the token digest of every project module its file imports."""
     root = memo.resolved(config.root)
     recipe_file = memo.resolved(recipe.file)
     if recipe.reference not in memo.recipe_digests:
@@ -367,7 +394,7 @@ def _resolve(
         if name is None:
             name = memo.relative_names[file] = file.relative_to(root).as_posix()
         sources[name] = digest_cache.digest(file, source_digest, kind="tokens")
-    return _Resolved(recipe, params, sources, dataset_fingerprints, versions)
+    return sources
 
 
 def _plan_seed(resolved: _Resolved, seed: int, use: ExperimentUse, directive: ExperimentDirective,

@@ -280,16 +280,8 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
     """Write the Jekyll tree, the preview (``preview``) and the report into ``writer.staging``."""
     staging = writer.staging
     assert staging is not None
-    site_dir = config.path("site_dir")
     templates = config.path("templates_dir")
-    writer.copy_tree(templates / "jekyll", staging)
-    static = config.path("static_dir")
-    if static.is_dir():
-        writer.copy_tree(static, staging)
-    writer.write(staging / "_config.yml",
-                 _CONFIG_HEADER + yaml.safe_dump(jekyll_config(config), sort_keys=False, allow_unicode=True))
-    posts_dir = staging / "_posts"
-    writer.mkdir(posts_dir)
+    posts_dir = _write_frame(writer, config, staging)
     previewer = PreviewBuilder(templates, {"title": config.jekyll.get("title", ""),
                                            "description": config.jekyll.get("description") or ""},
                                live_reload=live_reload, cache_dir=paths.cache_dir(config.root)) if preview else None
@@ -304,30 +296,71 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
                     writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
             if writer.owners is not None:
                 writer.owners[item.post.path] = list(item.outputs)
-            entries.append(_entry(item.post, item.url))
-            continue
-        if cache is not None:
-            known = pending.get(item.post.path) if pending is not None else None
-            # Stored already by the planning pass of write_site: link them, do not render the preview again.
-            outputs = known.outputs if known is not None and known.outputs else \
-                _store_outputs(writer, cache, item, previewer, where)
-            for relative, digest in outputs.items():
-                writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
-            if pending is not None and item.post.path in pending:
-                pending[item.post.path].outputs = outputs
-            if writer.owners is not None:
-                writer.owners[item.post.path] = list(outputs)
-            entries.append(_entry(item.post, item.url))
-            continue
-        writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
-        for site_path, source in item.assets.items():
-            for root in (staging, preview_root) if preview else (staging,):
-                writer.copy(source, writer.inside(root, site_path, where))
-        if previewer is not None:
-            page = writer.inside(preview_root, page_file(item.url), where,
-                                 f"its permalink '{item.url}' leads outside the site")
-            writer.write(page, previewer.post_page(item))
+        elif cache is not None:
+            _link_rendered(writer, cache, pending, item, previewer, where)
+        else:
+            _write_rendered(writer, item, posts_dir, preview_root, previewer, where)
         entries.append(_entry(item.post, item.url))
+    entries += _keep_carried(writer, config, carried)
+    if previewer is not None:
+        writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
+        index = functools.partial(previewer.index_page, entries)
+        writer.write(preview_root / "index.html", index() if cache is None else
+                     cache.listing("preview-index", previewer.index_inputs(entries), index))
+    if report is not None:
+        writer.write(staging / BUILD_DIR / "report.json", json.dumps(report, indent=1) + "\n")
+
+
+def _write_frame(writer: "_Writer", config: SiteConfig, staging: Path) -> Path:
+    """The Jekyll tree around the posts: the templates' files, the static folder, ``_config.yml``;
+    returns the (empty) ``_posts`` folder."""
+    templates = config.path("templates_dir")
+    writer.copy_tree(templates / "jekyll", staging)
+    static = config.path("static_dir")
+    if static.is_dir():
+        writer.copy_tree(static, staging)
+    writer.write(staging / "_config.yml",
+                 _CONFIG_HEADER + yaml.safe_dump(jekyll_config(config), sort_keys=False, allow_unicode=True))
+    posts_dir = staging / "_posts"
+    writer.mkdir(posts_dir)
+    return posts_dir
+
+
+def _link_rendered(writer: "_Writer", cache: RenderCache, pending: dict[str, Pending] | None, item: RenderedPost,
+                   previewer: PreviewBuilder | None, where: SourceLocation) -> None:
+    """A post rendered this build, its files stored in the render cache and linked into the site."""
+    assert writer.staging is not None
+    known = pending.get(item.post.path) if pending is not None else None
+    # Stored already by the planning pass of write_site: link them, do not render the preview again.
+    outputs = known.outputs if known is not None and known.outputs else \
+        _store_outputs(writer, cache, item, previewer, where)
+    for relative, digest in outputs.items():
+        writer.link(cache.object_path(digest), writer.inside(writer.staging, relative, where))
+    if pending is not None and item.post.path in pending:
+        pending[item.post.path].outputs = outputs
+    if writer.owners is not None:
+        writer.owners[item.post.path] = list(outputs)
+
+
+def _write_rendered(writer: "_Writer", item: RenderedPost, posts_dir: Path, preview_root: Path,
+                    previewer: PreviewBuilder | None, where: SourceLocation) -> None:
+    """A post rendered this build written as files (no render cache: a draft)."""
+    assert writer.staging is not None
+    writer.write(writer.inside(posts_dir, item.post.output_name, where), post_file_text(item))
+    for site_path, source in item.assets.items():
+        for root in (writer.staging, preview_root) if previewer is not None else (writer.staging,):
+            writer.copy(source, writer.inside(root, site_path, where))
+    if previewer is not None:
+        page = writer.inside(preview_root, page_file(item.url), where,
+                             f"its permalink '{item.url}' leads outside the site")
+        writer.write(page, previewer.post_page(item))
+
+
+def _keep_carried(writer: "_Writer", config: SiteConfig, carried: Sequence[CarriedPost]) -> list[PreviewEntry]:
+    """The posts not built this time kept as they are in the site; their preview index entries."""
+    assert writer.staging is not None
+    site_dir = config.path("site_dir")
+    entries = []
     for item in carried:
         previous = writer.previous.get("owners", {}).get(item.post.path) if writer.previous is not None else None
         if previous is not None and writer.planned is not None and writer.owners is not None:
@@ -336,15 +369,9 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
                 writer.planned[relative] = writer.previous["planned"][relative]
             writer.owners[item.post.path] = list(previous)
             entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
-        elif _carry_over(site_dir, staging, item.post, config, writer):
+        elif _carry_over(site_dir, writer.staging, item.post, config, writer):
             entries.append(_entry(item.post, post_url(item.post, config.jekyll["permalink"])))
-    if previewer is not None:
-        writer.copy_tree(templates / "jekyll" / "assets", preview_root / "assets")
-        index = functools.partial(previewer.index_page, entries)
-        writer.write(preview_root / "index.html", index() if cache is None else
-                     cache.listing("preview-index", previewer.index_inputs(entries), index))
-    if report is not None:
-        writer.write(staging / BUILD_DIR / "report.json", json.dumps(report, indent=1) + "\n")
+    return entries
 
 
 def _store_outputs(writer: "_Writer", cache: RenderCache, item: RenderedPost, previewer: PreviewBuilder | None,

@@ -203,22 +203,7 @@ class Renderer:
                 page.contents = page.template(toc.TEMPLATE, entries=toc.entries(headings))
             parts = [self._render_block(block, page, parsed.containers.get(index))
                      for index, block in enumerate(parsed.blocks)]
-            note = claims_note(page)
-            if note:
-                parts.append(note)
-            references = references_section(page)
-            if references:
-                parts.append(references)
-            links = None
-            if notebook_file is not None:
-                assert self.notebooks is not None
-                links = {"notebook": page.asset(notebook.site_path(post.slug), notebook_file), "post": post.path,
-                         "colab": notebook.colab_url(self.notebooks, post.slug)}
-            if links:  # before the card, which stays the end of the post
-                parts.append(page.template(notebook.TEMPLATE, reproduce=links))
-            if card:
-                parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card),
-                                           reproduce=links))
+            parts += self._end_matter(page, card, notebook_file)
             bodies[target.name] = "\n".join(parts).rstrip() + "\n"
             pages.append(page)
         # What any target met is reported, once: most problems are met by every target alike.
@@ -228,14 +213,30 @@ class Renderer:
         errors = _once([*(error for page in pages for error in page.errors), *typed_errors], key=UserError.render)
         if errors:
             raise UserErrors(errors)
-        front_matter = dict(post.front_matter)
-        front_matter.setdefault("layout", "post")
-        if not isinstance(front_matter.get("date"), dt.datetime):
-            front_matter["date"] = post.date
-        front_matter["title"] = post.title
-        front_matter.setdefault("reading_minutes", reading_minutes(post.body))  # the home page and post header
         warnings = _once([*(warning for page in pages for warning in page.warnings), *typed_warnings])
-        return RenderedPost(post, front_matter, bodies, assets, url, tuple(warnings))
+        return RenderedPost(post, _front_matter(post), bodies, assets, url, tuple(warnings))
+
+    def _end_matter(self, page: Page, card: list[dict[str, Any]], notebook_file: Path | None) -> list[str]:
+        """What follows a post's blocks on ``page``: the claims note, the references, the notebook's links, the card."""
+        parts = []
+        note = claims_note(page)
+        if note:
+            parts.append(note)
+        references = references_section(page)
+        if references:
+            parts.append(references)
+        links = None
+        if notebook_file is not None:
+            assert self.notebooks is not None
+            post = page.post
+            links = {"notebook": page.asset(notebook.site_path(post.slug), notebook_file), "post": post.path,
+                     "colab": notebook.colab_url(self.notebooks, post.slug)}
+        if links:  # before the card, which stays the end of the post
+            parts.append(page.template(notebook.TEMPLATE, reproduce=links))
+        if card:
+            parts.append(page.template(provenance_card.TEMPLATE, **provenance_card.template_values(card),
+                                       reproduce=links))
+        return parts
 
     def _render_block(self, block: Any, page: Page, container: Container | None) -> str:
         """One block's Markdown; a directive inside a blockquote or list item stays inside it."""
@@ -245,6 +246,17 @@ class Renderer:
     def render_block(self, target: str, template_name: str, /, **values: Any) -> str:
         """One block template rendered for ``target``, for blocks added outside a post's blocks (banners)."""
         return self._environments[target].get_template(template_name).render(**values)
+
+
+def _front_matter(post: Post) -> dict[str, Any]:
+    """The post's front matter as Jekyll gets it: layout, date and title always, the reading time."""
+    front_matter = dict(post.front_matter)
+    front_matter.setdefault("layout", "post")
+    if not isinstance(front_matter.get("date"), dt.datetime):
+        front_matter["date"] = post.date
+    front_matter["title"] = post.title
+    front_matter.setdefault("reading_minutes", reading_minutes(post.body))  # the home page and post header
+    return front_matter
 
 
 def _once(items: Iterable[T], key: Callable[[T], Hashable] = lambda item: item) -> list[T]:
