@@ -274,7 +274,7 @@ def test_an_unchanged_post_body_is_not_converted_again_and_a_changed_one_is(proj
     def no_conversion(*args, **kwargs):
         raise AssertionError("a body was converted again")
 
-    monkeypatch.setattr(preview, "_MathExtension", no_conversion)  # made with the body converter only
+    monkeypatch.setattr(preview, "_math_extension", no_conversion)  # made with the body converter only
     assert run_cli(project, "-q") == 0  # every body comes from .litblog/cache/preview-html
     assert page.read_text() == before
     monkeypatch.undo()
