@@ -1,18 +1,6 @@
 """The chart directive drawn on a page; its syntax, options and parser are ``directives/chart.py``.
 
 ```{chart}```: a bar chart comparing one value across experiments, drawn from their results.
-
-```{chart}
-experiments: [model1, model2]
-value: test.accuracy
-baseline: explore.baseline.accuracy   # or a number: a dashed line
-format: .1%
-```
-
-A chart has no worker: it is drawn here (matplotlib, never TensorFlow) and cached by what it
-shows (``Page.drawn``), so a rebuild does not draw it again. Experiments of several seeds
-get their mean, error bars (``error: std`` or ``ci95``) and a dot per run, and the caption
-says so. A value that cannot be drawn (not finite) is a located warning, not an error.
 """
 
 from __future__ import annotations

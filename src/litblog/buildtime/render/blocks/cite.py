@@ -1,11 +1,6 @@
 """The cite role drawn on a page; its syntax, options and parser are ``directives/cite.py``.
 
 ``{cite}`lecun1998```: a citation of an entry of the post's bibliography, as MyST writes it.
-
-``{cite}`lecun1998``` renders "(LeCun et al., 1998)", ``{cite}`lecun1998,he2016``` "(LeCun et
-al., 1998; He et al., 2016)", each name a link to its entry in the References section
-appended to the post (``bibliography.py``). A key the bibliography lacks is an error at the
-citation's line, with the closest key; so is a citation in a post without a bibliography.
 """
 
 from __future__ import annotations

@@ -1,17 +1,6 @@
 """The claim role drawn on a page; its syntax, options and parser are ``directives/claim.py``.
 
 ``{claim}`model3.test.accuracy > model1.test.accuracy```: a comparison checked when the site is built.
-
-``<``, ``>``, ``<=``, ``>=``, or ``~=`` with a tolerance (``a ~= b ± 0.02``); a side is a value,
-a number (``0.7``, ``70%``) or a difference ``a - b``; ``(paired)`` at the end compares the runs
-seed by seed (paired t) instead of as independent samples (Welch's t). With seeds the means
-decide ``<`` and ``>``, and a claim whose 95% interval of the difference includes zero (with
-Holm's correction on, whose adjusted p-value is above 5%) is a warning; ``~=`` is decided by an
-equivalence test (TOST: the 90% interval of the difference within ± tolerance). A claim that
-holds shows a ✓ whose title gives the values and the test; one that does not is an error at its
-line. A claim about an experiment without a result is not checked. A post with several claims
-gets a note saying how many, and whether they are corrected for multiple comparisons
-(front matter ``multiple_comparisons: holm``).
 """
 
 from __future__ import annotations

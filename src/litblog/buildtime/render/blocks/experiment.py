@@ -1,19 +1,6 @@
 """The experiment directive drawn on a page; its syntax, options and parser are ``directives/experiment.py``.
 
 ```{experiment} name```: run a recipe, and show what it captured where the directive stands.
-
-```{experiment} model1
-recipe: cats_vs_dogs.small_cnn
-params: {epochs: 20}
-show: [code, summary, log, curves, metrics]
-seeds: 3
-```
-
-It is the only directive that defines an experiment: the plan runs it (one run per seed),
-and other blocks name it. ``show`` picks what is rendered here: the recipe's code and the
-call, the model summaries, the training log (per seed), the learning curves (drawn at build
-time from the history, over seeds the mean with a band: ``figure.py``, ``figure_kinds.py``)
-and the recorded values.
 """
 
 from __future__ import annotations

@@ -1,20 +1,6 @@
 """The figure directive drawn on a page; its syntax, options and parser are ``directives/figure.py``.
 
 ```{figure} experiment.figure```: one figure an experiment produced, with the author's caption.
-
-```{figure} model1.curves
-caption: Training and validation accuracy of the first model.
-width: 80%
-```
-
-A figure is published next to the post (``assets/<slug>/<experiment>-<figure>.svg`` or ``.webp``).
-It is the figure the recipe saved under that name (its PNG converted to WebP at 1x and 2x,
-``web_images.py``), else one the build draws from what the run stored (``figure_kinds.py``:
-``curves`` from the history, ``confusion`` from the recorded counts) as an SVG, cached by content. For an experiment of several seeds such a kind draws one figure over the
-runs (``curves``: the mean per epoch with a band from the lowest to the highest run), another
-figure is the first seed's, ``per_seed: true`` shows every run's own, and
-``model1.curves.seed1`` one run's. The experiment directive's ``show: [curves]`` uses
-:func:`place_figure` too.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The numref role drawn on a page; its syntax, options and parser are ``directives/numref.py``.
 
 ``{numref}`fig-curves```: as ``{ref}``, "Figure 3"; ``{numref}`Fig. %s <fig-curves>``` puts the
-number where ``%s`` is, as MyST's ``{numref}`` does."""
+number where ``%s`` is, as MyST's ``{numref}`` does.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
 """The ref role drawn on a page; its syntax, options and parser are ``directives/ref.py``.
 
 ``{ref}`fig-curves```: a link to a named figure, chart or table, shown as its number ("Figure 3").
-
-``{ref}`the curves <fig-curves>``` shows the author's words instead. The target is a block
-with ``name: fig-curves`` in the same post (``numbering.py``); a name no block has is an error
-at the reference's line. (MyST's ``{ref}`` to a figure shows its caption; litblog's shows its
-number, as Quarto's ``@fig-`` does, which reads better in prose about results.)
 """
 
 from __future__ import annotations

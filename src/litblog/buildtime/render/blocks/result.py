@@ -1,11 +1,6 @@
 """The result role drawn on a page; its syntax, options and parser are ``directives/result.py``.
 
 ``{result}`experiment.value:format```: a stored value in prose or a caption.
-
-``{result}`model1.test.accuracy:.1%``` renders ``68.0%`` (``68.0% ± 1.4%`` over seeds, see
-``seed_values.py``); ``{result}`model3.test.accuracy - model1.test.accuracy:+.1%``` renders the
-difference of two values, with its 95% interval when a side has several runs (Welch's t, or a
-paired t with ``(paired)`` after the difference: ``{result}`a.x - b.x (paired):+.1%```).
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """The table directive drawn on a page; its syntax, options and parser are ``directives/table.py``.
 
 ```{table}```: experiments as rows, values as columns.
-
-```{table}
-experiments: [model1, model2]
-columns: [params.augment, val_accuracy.best, test.accuracy, test.accuracy - model1.test.accuracy]
-labels: [augmented, best val accuracy, test accuracy, gain]
-format: {test.accuracy: ".1%"}
-```
-
-A cell is what ``{result}`` would show for that experiment and column (``seed_values.py``):
-over seeds, mean ± standard deviation; a column of numbers is aligned right.
 """
 
 from __future__ import annotations
