@@ -180,23 +180,23 @@ def test_a_syntax_error_in_a_recipe_module_is_refused_before_anything_runs(proje
 # -- 3. and 4. what a recipe prints ----------------------------------------------------------------
 
 
-def test_output_that_is_not_utf8_keeps_the_finished_run(project):
-    add_post(project, ("odd", "faulty.odd_bytes", "{}"))
+def test_odd_bytes_ten_megabytes_and_closed_descriptors_of_output_keep_the_finished_runs(project):
+    # Three recipes that print badly, one experiment each in one build (one warm server for all).
+    add_post(project, ("odd", "faulty.odd_bytes", "{}"), ("loud", "faulty.chatty", "{megabytes: 10}"),
+             ("closed", "faulty.closes_fds", "{}"))
     done = build(project)
     assert done.returncode == 0, done.stderr
     no_traceback(done)
+    page = project / "site" / "_posts" / "2026-01-08-faults.md"
+
+    # output that is not UTF-8 keeps the finished run
     log = (stored_folder(project, "faulty.odd_bytes") / "log.txt").read_text(encoding="utf-8")
     assert "file: caf\ufffd.jpg" in log
     full = next((project / ".litblog" / "logs").glob("odd-*.log")).read_bytes()
     assert b"\xff\xfe name" in full
-    assert "caf\ufffd.jpg" in (project / "site" / "_posts" / "2026-01-08-faults.md").read_text(encoding="utf-8")
+    assert "caf\ufffd.jpg" in page.read_text(encoding="utf-8")
 
-
-def test_ten_megabytes_of_output_are_capped_in_the_stored_log_and_kept_in_full(project):
-    add_post(project, ("loud", "faulty.chatty", "{megabytes: 10}"))
-    done = build(project)
-    assert done.returncode == 0, done.stderr
-    no_traceback(done)
+    # ten megabytes of output are capped in the stored log and kept in full
     folder = stored_folder(project, "faulty.chatty")
     log = (folder / "log.txt").read_text(encoding="utf-8")
     assert len(log.encode()) < 300_000
@@ -207,14 +207,9 @@ def test_ten_megabytes_of_output_are_capped_in_the_stored_log_and_kept_in_full(p
     assert "MB)" in marker and f"the full log is in {relative}" in marker
     assert str(project) not in log
     assert full.stat().st_size > 10_000_000 and b"line 0099999 " in full.read_bytes()
-    assert (project / "site" / "_posts" / "2026-01-08-faults.md").stat().st_size < 400_000
+    assert page.stat().st_size < 400_000
 
-
-def test_closing_stdout_and_stderr_in_a_recipe_loses_nothing(project):
-    add_post(project, ("closed", "faulty.closes_fds", "{}"))
-    done = build(project)
-    assert done.returncode == 0, done.stderr
-    no_traceback(done)
+    # closing stdout and stderr in a recipe loses nothing
     log = (stored_folder(project, "faulty.closes_fds") / "log.txt").read_text()
     assert "printed after closing fd 1" in log and "val_accuracy" in log
 
