@@ -386,26 +386,27 @@ def test_a_hand_edited_result_is_re_run_and_replaced(project):
     assert "0 of 3 experiments would run." in again.stdout and "WARNING" not in again.stderr
 
 
-@pytest.mark.parametrize("where", ["other key", "other recipe"])
 @pytest.mark.slow
-def test_a_misplaced_result_is_quarantined_and_re_run_once_not_on_every_build(project, where):
-    folder = plain_result(project)
-    if where == "other key":  # another run's folder copied over this one
-        flipped = next(f for f in result_folders(project) if f.parent.name == "tiny.stripes" and f != folder)
-        shutil.rmtree(folder)
-        shutil.copytree(flipped, folder)
-    else:  # a run of another recipe under this recipe's folder
-        reseal_manifest(folder, lambda manifest: manifest.update(recipe="counting.counts"))
+def test_a_misplaced_result_is_quarantined_and_re_run_once_not_on_every_build(project):
+    # Both ways a result lands in the wrong folder, one per stored run of tiny.stripes, in one project.
+    plain = plain_result(project)
+    flipped = next(f for f in result_folders(project) if f.parent.name == "tiny.stripes" and f != plain)
+    # another key: another run's folder copied over this one
+    shutil.rmtree(plain)
+    shutil.copytree(flipped, plain)
+    # another recipe: a run of another recipe under this recipe's folder
+    reseal_manifest(flipped, lambda manifest: manifest.update(recipe="counting.counts"))
     done = run_cli_process(project, "--plan")
     assert done.returncode == 0 and "Traceback" not in done.stderr
-    shown = folder.relative_to(project).as_posix()
-    assert re.search(re.escape(shown) + r": its manifest names (key|recipe) .*; moved to results/\.quarantine/",
-                     done.stderr), done.stderr
     quarantine = project / "results" / ".quarantine"
-    assert list(quarantine.glob(f"tiny.stripes/{folder.name}*/manifest.json")) and not folder.exists()
+    for folder in (plain, flipped):
+        shown = folder.relative_to(project).as_posix()
+        assert re.search(re.escape(shown) + r": its manifest names (key|recipe) .*; moved to results/\.quarantine/",
+                         done.stderr), done.stderr
+        assert list(quarantine.glob(f"tiny.stripes/{folder.name}*/manifest.json")) and not folder.exists()
     assert (quarantine / ".gitignore").read_text().splitlines()[-1] == "*"  # never committed
-    assert "1 of 3 experiments would run." in done.stdout
-    built = run_cli_process(project, "-q")  # runs it once, and keeps the new run
+    assert "2 of 3 experiments would run." in done.stdout
+    built = run_cli_process(project, "-q")  # runs them once, and keeps the new runs
     assert built.returncode == 0, built.stderr
     again = run_cli_process(project, "--plan")
     assert "WARNING" not in again.stderr and "0 of 3 experiments would run." in again.stdout, again.stderr

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,8 @@ from conftest import REPO, run_cli_process
 PROJECT_PARTS = ("_config.yml", "posts", "src/recipes", "templates", "results", "static")
 
 
-@pytest.fixture
-def repository_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
+def copy_repository(root: Path) -> Path:
+    """The repository's project files under ``root``, as a fresh clone has them."""
     for part in PROJECT_PARTS:
         source = REPO / part
         if source.is_dir():
@@ -24,14 +24,26 @@ def repository_copy(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def repository_copy(tmp_path: Path) -> Path:
+    return copy_repository(tmp_path / "repo")
+
+
+@pytest.fixture(scope="module")
+def repository_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One build of a fresh copy, shared by the tests below: each only reads what it wrote."""
+    root = copy_repository(tmp_path_factory.mktemp("repository-build") / "repo")
+    return root, run_cli_process(root)
+
+
 def test_committed_results_match_the_posts_and_recipes(repository_copy):
     done = run_cli_process(repository_copy, "--plan")
     assert done.returncode == 0, done.stderr
     assert re.search(r"^0 of \d+ experiments would run\.$", done.stdout, re.M), done.stdout + done.stderr
 
 
-def test_the_site_builds_from_committed_results_alone(repository_copy):
-    done = run_cli_process(repository_copy)
+def test_the_site_builds_from_committed_results_alone(repository_build):
+    repository_copy, done = repository_build
     assert done.returncode == 0, done.stderr
     assert "started" not in done.stderr
     site = repository_copy / "site"
@@ -47,9 +59,9 @@ def test_the_site_builds_from_committed_results_alone(repository_copy):
             assert str(repository_copy) not in path.read_text(errors="replace")
 
 
-def test_the_committed_site_is_what_a_build_writes(repository_copy):
+def test_the_committed_site_is_what_a_build_writes(repository_build):
     """site/ in the repository is current: a build from a fresh clone changes nothing in it."""
-    done = run_cli_process(repository_copy)
+    repository_copy, done = repository_build
     assert done.returncode == 0, done.stderr
     built = repository_copy / "site"
     committed = REPO / "site"
@@ -67,7 +79,7 @@ STUDY_POST = "2026-11-23-cats-vs-dogs-small-cnns"
 STUDY_ELEMENTS = 1500  # issue 17's target for the study post (Lighthouse's dom-size counts fewer: the body only)
 
 
-def test_the_study_post_published_with_jekyll_stays_light(repository_copy, tmp_path):
+def test_the_study_post_published_with_jekyll_stays_light(repository_build, tmp_path):
     """A structural count, not a timing: every element of the study post's page as Jekyll publishes
     it (head included) is at most 1,500. Folded per-seed epoch tables as text, coarse highlighting
     of listings and monospace cells keep it there; an HTML table per seed or a span per token
@@ -77,7 +89,7 @@ def test_the_study_post_published_with_jekyll_stays_light(repository_copy, tmp_p
     from site_check import JEKYLL, NO_JEKYLL, jekyll_build, page_for, published_posts, require_tool
 
     require_tool(JEKYLL, NO_JEKYLL)
-    done = run_cli_process(repository_copy)
+    repository_copy, done = repository_build
     assert done.returncode == 0, done.stderr
     site = repository_copy / "site"
     built = jekyll_build(site, tmp_path / "published", "/repo")

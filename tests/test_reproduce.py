@@ -19,7 +19,9 @@ STRIPES = "posts/2026-01-05-stripes.md"
 COLAB = re.compile(r'href="(https://colab\.research\.google\.com/[^"]+)"')
 
 
-def test_reproduce_says_identical_and_writes_neither_results_nor_site(project: Path, capsys) -> None:
+def test_reproduce_says_identical_then_names_an_edited_recipe_and_writes_neither_results_nor_site(
+        project: Path, capsys) -> None:
+    # One project for both verdicts: a second copy would pay for another warm server.
     shutil.rmtree(project / ".litblog")  # as in a fresh clone: results/ and site/ only
     shutil.rmtree(project / "site" / "_site")
     before = snapshot(project / "results"), snapshot(project / "site")
@@ -30,11 +32,9 @@ def test_reproduce_says_identical_and_writes_neither_results_nor_site(project: P
     assert (snapshot(project / "results"), snapshot(project / "site")) == before
     assert list((project / ".litblog" / "reproduce" / "results" / "tiny.stripes").iterdir())
 
-
-def test_edited_recipe_differs_and_names_the_recipe(project: Path, capsys) -> None:
+    # The recipe edited: the re-run differs, and the recipe is named as what changed.
     recipe = project / "src" / "recipes" / "tiny.py"
     recipe.write_text(recipe.read_text().replace("batch_size=8", "batch_size=4"))
-    before = snapshot(project / "results"), snapshot(project / "site")
     assert run_cli(project, "reproduce", STRIPES, "--experiment", "plain") == 1
     captured = capsys.readouterr()
     out = captured.out + captured.err

@@ -36,7 +36,9 @@ class Served:
         self.root = root
         self.process = subprocess.Popen(
             [sys.executable, "-m", "litblog", "--project", str(root), "serve", "--port", "0", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            # stop() sends Ctrl-C: its default action restored where pytest runs with SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines: list[str] = []
         self._new_line = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()

@@ -36,7 +36,7 @@ def test_force_values_are_parsed_and_posts_are_kept_apart():
     assert args.posts == ["posts/x.md"] and parse_force(args.force) == (ForceTarget("model1", 2),)
 
 
-def test_force_one_seed_reruns_exactly_that_run(project, capsys):
+def test_force_one_seed_reruns_exactly_that_run_and_a_deleted_one_is_explained_as_missing(project, capsys):
     _set_seeds(project, "seeds: [1, 2]")
     assert run_cli(project, "-q") == 0
     before = _manifests(project)
@@ -56,11 +56,11 @@ def test_force_one_seed_reruns_exactly_that_run(project, capsys):
     assert "--force plian: no experiment 'plian' in the posts being built" in err and "plain" in err
     assert run_cli(project, "--force", "plain[seed 7]") == 2
     assert "experiment 'plain' has no seed 7" in capsys.readouterr().err
+    _a_deleted_run_is_explained_as_missing_and_the_plan_goes_to_stdout(project, capsys)
 
 
-def test_a_deleted_run_is_explained_as_missing_and_the_plan_goes_to_stdout(project, capsys):
-    _set_seeds(project, "seeds: [1, 2]")
-    assert run_cli(project, "-q") == 0
+def _a_deleted_run_is_explained_as_missing_and_the_plan_goes_to_stdout(project, capsys):
+    """Run on the project above (seeds 1 and 2 stored) rather than on a copy built again for it."""
     seed_two = next(key for key, m in _manifests(project).items() if m["key_inputs"]["seed"] == 2)
     shutil.rmtree(project / "results" / "tiny.stripes" / seed_two)
     capsys.readouterr()

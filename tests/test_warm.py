@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, run_cli_process
+from conftest import REPO, make_project, run_cli_process
 from litblog.runtime import decoded
 from litblog.buildtime.execute.warm import SUPPORTED
 
@@ -76,22 +76,23 @@ def close(a: object, b: object, where: str) -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-def test_a_warm_worker_stores_what_a_fresh_process_stores(fresh_project, tmp_path, stop_servers):
-    cold = tmp_path / "cold"
-    shutil.copytree(fresh_project, cold)
-    stop_servers(fresh_project)
+def test_a_warm_worker_stores_what_a_fresh_process_stores(project, tmp_path, stop_servers):
+    cold = make_project(tmp_path / "cold")
     done = run_cli_process(cold, "-q", env=COLD)
     assert done.returncode == 0, done.stderr
     assert not server_log(cold)  # really fresh interpreters
-    # Twice warm: the second build's runs are forked from a server that already served others.
-    for _ in range(2):
-        done = run_cli_process(fresh_project, "-q", "--force", env=WARM)
-        assert done.returncode == 0, done.stderr
-    log = server_log(fresh_project)
-    assert log.count("forked pid") == 2 * len(stored(cold)), log
-    assert log.count("ready in") == 1, log  # one server served both builds
+    # Warm: a copy of the session's build, all re-run by one server, each run after the first forked
+    # from a server that already served others (that it serves later builds too:
+    # test_a_crash_in_a_warm_worker_fails_that_experiment_only).
+    stop_servers(project)
+    (project / ".litblog" / "logs" / "warm-server.log").unlink(missing_ok=True)  # the copied build's
+    done = run_cli_process(project, "-q", "--force", env=WARM)
+    assert done.returncode == 0, done.stderr
+    log = server_log(project)
+    assert log.count("forked pid") == len(stored(cold)) == 3, log
+    assert log.count("ready in") == 1, log
 
-    warm, fresh = stored(fresh_project), stored(cold)
+    warm, fresh = stored(project), stored(cold)
     assert sorted(warm) == sorted(fresh)  # the same keys
     for name, folder in fresh.items():
         other = warm[name]
