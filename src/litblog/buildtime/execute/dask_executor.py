@@ -17,6 +17,7 @@ import io
 import json
 import os
 import select
+import socket
 import tarfile
 import tempfile
 import time
@@ -51,6 +52,17 @@ def parse_resources(assignments: list[str]) -> dict[str, float]:
     return resources
 
 
+def _probe(scheduler: str, timeout: float = 10.0) -> None:
+    """Raise OSError at once where nothing listens at a ``tcp://`` scheduler address: Dask's
+    ``Client`` retries a refused connection until its timeout, ten seconds of waiting for an
+    answer that a connection attempt gives in a millisecond. Other schemes are left to Dask."""
+    scheme, _, rest = scheduler.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp") or not host or not port.isdigit():
+        return
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+        pass
+
 def run_experiments_on_dask(
     experiments: list[PlannedExperiment],
     config: SiteConfig,
@@ -69,6 +81,7 @@ def run_experiments_on_dask(
         raise UserError("--executor dask needs Dask's distributed scheduler, which is not installed",
                         hint="pip install 'dask[distributed]'") from None
     try:
+        _probe(scheduler)
         client = Client(scheduler, timeout=10)
     except OSError as exc:
         raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
