@@ -123,6 +123,27 @@ def test_every_post_with_experiments_has_a_valid_notebook_linked_in_both_targets
         assert not COLAB.search(post) and not COLAB.search(preview.read_text())
 
 
+def test_a_build_keeps_every_notebook_it_uses_however_few_the_cache_keeps(project: Path, monkeypatch) -> None:
+    """The site is written after every post is rendered: pruning the notebook cache while a
+    build renders must not drop a notebook a post rendered earlier returned (it did at 1,000
+    posts, beyond the 200 kept). Old notebooks no post uses are still pruned."""
+    from litblog.buildtime.notebooks import notebook
+
+    monkeypatch.setattr(notebook, "CACHE_KEPT", 0)
+    cached = sorted((project / ".litblog" / "cache" / "notebooks").glob("*.ipynb"))
+    assert len(cached) == 2
+    stale = cached[0].with_name("0123456789abcdef01234567.ipynb")
+    stale.write_text("{}")
+    for file in (*cached, stale):
+        os.utime(file, (1e9, 1e9))  # long unused: what pruning takes first
+    cached[1].unlink()  # written again this build, which prunes; the other is reused
+    shutil.rmtree(project / ".litblog" / "cache" / "render")  # every post rendered again
+    assert run_cli(project, "-q") == 0
+    for slug in ("stripes", "counts"):
+        assert (project / "site" / "assets" / slug / f"{slug}.ipynb").is_file()
+    assert cached[0].is_file() and cached[1].is_file() and not stale.exists()
+
+
 def test_colab_link_has_the_documented_form(project: Path) -> None:
     config = project / "_config.yml"
     config.write_text(config.read_text() + "  repository: octocat/tiny-blog\n  branch: pages\n")

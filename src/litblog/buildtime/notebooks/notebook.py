@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,21 +99,28 @@ def post_notebook(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome],
         return None
     text = notebook_text(parsed, runs, settings)
     file = settings.cache_dir / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.ipynb"
-    if not file.is_file():
+    if file.is_file():
+        os.utime(file)  # used again: the newest, for the pruning below
+    else:
         atomic_write_text(file, text)
-        _prune(settings.cache_dir, keep=file)
+        _prune(settings.cache_dir)
     return file
 
 
-CACHE_KEPT = 200  # notebooks kept in the cache: every post's current one, and some older
+CACHE_KEPT = 200  # notebooks kept in the cache beyond those this process has used
+# The site is written after every post is rendered, from the files rendering returned: a
+# notebook used since this process started is never pruned (a 1,000-post build would otherwise
+# lose the first posts' notebooks before writing them). Two seconds for timestamps' rounding.
+_IN_USE_SINCE = time.time() - 2.0
 
 
-def _prune(folder: Path, keep: Path) -> None:
-    """Drop the oldest cached notebooks beyond :data:`CACHE_KEPT` (a cache: any of them can be written again)."""
+def _prune(folder: Path) -> None:
+    """Drop the oldest cached notebooks beyond :data:`CACHE_KEPT`, never one used since this
+    process started (a cache: any of them can be written again)."""
     try:
         files = sorted(folder.glob("*.ipynb"), key=lambda f: f.stat().st_mtime, reverse=True)
         for old in files[CACHE_KEPT:]:
-            if old != keep:
+            if old.stat().st_mtime < _IN_USE_SINCE:
                 old.unlink(missing_ok=True)
     except OSError:
         pass
