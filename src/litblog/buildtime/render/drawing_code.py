@@ -34,8 +34,18 @@ FILES = {"figure kinds": "buildtime/render/figure_kinds.py", "figures": "common/
 
 
 def read_pins(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """The pins, by name (read again only when the file changed: every drawing asks)."""
     path = path or PINS_FILE
-    return json.loads(path.read_text(encoding="utf-8"))["files"] if path.is_file() else {}
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    return _read_pins(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_pins(path: Path, mtime_ns: int, size: int) -> dict[str, dict[str, str]]:
+    return json.loads(path.read_text(encoding="utf-8"))["files"]
 
 
 @functools.lru_cache(maxsize=8)
