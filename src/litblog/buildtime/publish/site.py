@@ -10,6 +10,7 @@ import errno
 import functools
 import json
 import os
+import posixpath
 import secrets
 import shutil
 import subprocess
@@ -293,7 +294,7 @@ def _fill(writer: "_Writer", config: SiteConfig, rendered: Sequence[RenderedPost
             assert cache is not None
             for relative, digest in item.outputs.items():
                 if preview or not relative.startswith(f"{PREVIEW_DIR}/"):
-                    writer.link(cache.object_path(digest), writer.inside(staging, relative, where))
+                    writer.link_object(cache, digest, staging, relative, where)
             if writer.owners is not None:
                 writer.owners[item.post.path] = list(item.outputs)
         elif cache is not None:
@@ -508,6 +509,17 @@ class _Writer:
             self._confined_dirs.add(path.parent)  # staging is ours: no link appears in it meanwhile
         if path.is_symlink():
             raise UserError(f"refusing to write {self.shown(path)}: it resolves outside {self.shown(self.site_dir)}/")
+
+    def link_object(self, cache: RenderCache, digest: str, base: Path, relative: str, where: SourceLocation) -> None:
+        """The cache object ``digest`` at ``base/relative`` (see :meth:`link`). In an in-place update
+        it is only recorded, by name: a 1,000-post site has 6,000 such files, and a ``Path`` for each
+        cost a third of a no-op."""
+        name = posixpath.normpath(relative)
+        if self.planned is not None and base == self.staging and name != "." and not name.startswith(("/", "../")) \
+                and name != "..":
+            self.planned[name] = digest
+            return
+        self.link(cache.object_path(digest), self.inside(base, relative, where))
 
     def link(self, source: Path, target: Path) -> None:
         """``target`` as a hard link to the cache object ``source`` (a copy where links fail)."""
