@@ -26,7 +26,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from ...common.fsutil import atomic_write_text
 from ..sources.recipe_source import source_digest
@@ -112,25 +112,40 @@ def _update(area: str, reason: str, bump: bool, path: Path | None = None) -> Pin
     return pin
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m litblog.buildtime.plan.engine [status | bump AREA | repin AREA] --reason TEXT`` (for litblog's developers)."""
-    parser = argparse.ArgumentParser(prog="python -m litblog.buildtime.plan.engine", description=__doc__.split("\n\n")[0])
+def pin_command(argv: list[str] | None, *, prog: str, description: str, names: Iterable[str], metavar: str,
+                pins_file: str, status: Callable[[], list[str]], unpinned: Callable[[], list[str]],
+                update: Callable[[str, str, bool], str]) -> int:
+    """``prog [status | bump NAME | repin NAME] --reason TEXT``: the developers' command of a pins file
+    (this module's areas, ``render/drawing_code.py``'s files). ``update(name, reason, bump)`` pins
+    one and returns the line to print; without names, every unpinned one is pinned."""
+    names = list(names)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("action", choices=("status", "bump", "repin"), nargs="?", default="status")
-    parser.add_argument("areas", nargs="*", metavar="AREA", help=f"one of: {', '.join(AREAS)}; default: every unpinned one")
-    parser.add_argument("--reason", help="why: kept in engine_pins.json's history")
+    parser.add_argument("names", nargs="*", metavar=metavar, help=f"one of: {', '.join(names)}; default: every unpinned one")
+    parser.add_argument("--reason", help=f"why: kept in {pins_file}'s history")
     args = parser.parse_args(argv)
     if args.action == "status":
-        for area, value in engine_inputs().items():
-            print(f"{area:20} {value}")
+        print("\n".join(status()))
         return 1 if unpinned() else 0
     if not args.reason:
         parser.error(f"{args.action} needs --reason")
-    for area in args.areas or unpinned():
-        if area not in AREAS:
-            parser.error(f"unknown area {area!r}; one of: {', '.join(AREAS)}")
-        pin = _update(area, args.reason, bump=args.action == "bump")
-        print(f"{area}: v{pin.version} {pin.digest[:12]}")
+    for name in args.names or unpinned():
+        if name not in names:
+            parser.error(f"unknown {metavar.lower()} {name!r}; one of: {', '.join(names)}")
+        print(update(name, args.reason, args.action == "bump"))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m litblog.buildtime.plan.engine [status | bump AREA | repin AREA] --reason TEXT`` (for litblog's developers)."""
+    def update(area: str, reason: str, bump: bool) -> str:
+        pin = _update(area, reason, bump=bump)
+        return f"{area}: v{pin.version} {pin.digest[:12]}"
+
+    return pin_command(argv, prog="python -m litblog.buildtime.plan.engine", description=__doc__.split("\n\n")[0],
+                       names=AREAS, metavar="AREA", pins_file=PINS_FILE.name,
+                       status=lambda: [f"{area:20} {value}" for area, value in engine_inputs().items()],
+                       unpinned=unpinned, update=update)
 
 
 if __name__ == "__main__":  # pragma: no cover

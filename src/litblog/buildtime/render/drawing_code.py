@@ -18,7 +18,6 @@ bump NAME --reason …``: the pictures may change, the new digest becomes the st
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import functools
 import json
@@ -26,6 +25,7 @@ import sys
 from pathlib import Path
 
 from ...common.fsutil import atomic_write_text
+from ..plan.engine import pin_command
 from ..sources.recipe_source import source_digest
 
 PACKAGE = Path(__file__).resolve().parents[2]  # litblog: FILES are relative to it
@@ -86,24 +86,17 @@ def _update(name: str, reason: str, bump: bool) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m litblog.buildtime.render.drawing_code [status | bump NAME | repin NAME] --reason TEXT``."""
-    parser = argparse.ArgumentParser(prog="python -m litblog.buildtime.render.drawing_code",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=("status", "bump", "repin"), nargs="?", default="status")
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of: {', '.join(FILES)}; default: every unpinned one")
-    parser.add_argument("--reason", help="why: kept in drawing_pins.json's history")
-    args = parser.parse_args(argv)
-    if args.action == "status":
-        for name in FILES:
-            print(f"{name:14} {stamp(name)[:12]}{'' if name not in unpinned() else '  (differs from its pin)'}")
-        return 1 if unpinned() else 0
-    if not args.reason:
-        parser.error(f"{args.action} needs --reason")
-    for name in args.names or unpinned():
-        if name not in FILES:
-            parser.error(f"unknown name {name!r}; one of: {', '.join(FILES)}")
-        pin = _update(name, args.reason, bump=args.action == "bump")
-        print(f"{name}: stamp {pin['stamp'][:12]}, digest {pin['digest'][:12]}")
-    return 0
+    def update(name: str, reason: str, bump: bool) -> str:
+        pin = _update(name, reason, bump=bump)
+        return f"{name}: stamp {pin['stamp'][:12]}, digest {pin['digest'][:12]}"
+
+    def status() -> list[str]:
+        differ = unpinned()
+        return [f"{name:14} {stamp(name)[:12]}{'  (differs from its pin)' if name in differ else ''}" for name in FILES]
+
+    return pin_command(argv, prog="python -m litblog.buildtime.render.drawing_code",
+                       description=__doc__.split("\n\n")[0], names=FILES, metavar="NAME",
+                       pins_file=PINS_FILE.name, status=status, unpinned=unpinned, update=update)
 
 
 if __name__ == "__main__":  # pragma: no cover
