@@ -56,3 +56,24 @@ def test_drafts_are_not_posts(tmp_path):
     post(tmp_path, "_drafts/2024-01-02-b.md", "")
     post(tmp_path, "notes.txt", "")
     assert [p.name for p in discover_posts(tmp_path / "posts")] == ["2024-01-01-a.md"]
+
+
+def test_posts_are_found_in_folders_in_path_order_and_links_to_folders_are_not_followed(tmp_path):
+    """``discover_posts`` walks with ``os.scandir`` (``serve`` looks after each save): the files, and
+    the order, of ``sorted(rglob("*"))`` with the draft and suffix rules."""
+    for name in ["a/2024-01-02-b.md", "a-2024-01-01-c.md", "A/2024-01-03-d.MD", "a/x/2024-01-04-e.markdown",
+                 ".hidden/2024-01-05-f.md", "a/_draft/2024-01-06-g.md", "notes.md.txt"]:
+        post(tmp_path, name, "")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "2024-01-07-h.md").write_text("")
+    (tmp_path / "posts" / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "posts" / "2024-01-08-i.md").symlink_to(tmp_path / "elsewhere" / "2024-01-07-h.md")
+    found = discover_posts(tmp_path / "posts")
+    expected = sorted(p for p in (tmp_path / "posts").rglob("*")
+                      if p.suffix.lower() in (".md", ".markdown") and p.is_file()
+                      and not any(part.startswith(("_", ".")) for part in p.relative_to(tmp_path / "posts").parts))
+    assert found == expected
+    assert [p.relative_to(tmp_path / "posts").as_posix() for p in found] == [
+        "2024-01-08-i.md", "A/2024-01-03-d.MD", "a/2024-01-02-b.md", "a/x/2024-01-04-e.markdown",
+        "a-2024-01-01-c.md"]
+    assert discover_posts(tmp_path / "missing") == []

@@ -78,6 +78,7 @@ def test_a_prose_edit_renders_and_writes_only_that_post_and_the_site_equals_a_cl
     # post's summary (the first paragraph, edited here). The index and the report are made again and
     # written only where their bytes changed (the report did not: nothing ran).
     assert rewritten == {"_posts/2026-01-06-counts.md", "_site/2026/01/06/counts/index.html", "_site/index.html"}
+    assert summary.site_changes == sorted(rewritten)  # what `serve` reloads by
     assert snapshot(blog / "site") == clean_build_snapshot(blog, tmp_path)
 
 
@@ -242,10 +243,45 @@ def test_a_build_of_one_post_carries_the_others_over_as_they_are(blog, tmp_path)
     # The preview's home page shows the edited first paragraph as the post's summary.
     assert rewritten - {"_build/report.json"} == {"_posts/2026-01-05-stripes.md", "_site/2026/01/05/stripes/index.html",
                                                    "_site/index.html"}
+    assert summary.site_changes == sorted(rewritten)
     published = {name: digest for name, digest in snapshot(blog / "site").items() if not name.startswith("_build/")}
     clean = {name: digest for name, digest in clean_build_snapshot(blog, tmp_path).items()
              if not name.startswith("_build/")}
     assert published == clean
+
+
+def _remove_post_with_figures(root: Path) -> None:
+    (root / STRIPES).unlink()  # its figures' folders in assets/ and _site/assets/ go with it
+
+
+def _add_post(root: Path) -> None:
+    (root / "posts" / "2026-01-08-new.md").write_text("---\ntitle: New\n---\n\nA new post.\n")
+
+
+def _edit_prose(root: Path) -> None:
+    post = root / COUNTS
+    post.write_text(post.read_text().replace("There are", "Here there are"))
+
+
+@pytest.mark.parametrize("change", [_edit_prose, _add_post, _remove_post_with_figures, _edit_template],
+                         ids=["prose", "post-added", "post-removed", "template"])
+def test_an_in_place_update_records_what_a_full_look_at_the_site_finds(blog, change):
+    """After an in-place update only the files it touched (and their folders) are stamped again:
+    the record must still be the whole site's, or the next build would trust a site that changed."""
+    from litblog.buildtime.publish import site as site_module
+
+    before = snapshot(blog / "site")
+    site_inode = (blog / "site").stat().st_ino
+    change(blog)
+    summary = run_build(blog)
+    assert (blog / "site").stat().st_ino == site_inode  # updated in place, not swapped in from staging
+    after = snapshot(blog / "site")
+    assert summary.site_changes == sorted(name for name in before.keys() | after.keys()
+                                          if before.get(name) != after.get(name))
+    record = json.loads((paths.cache_dir(blog) / "render" / site_module.SITE_RECORD).read_text())
+    files, folders = site_module._tree_stamps(blog / "site")
+    assert record["files"] == files and record["folders"] == folders
+    assert run_build(blog).site_changes == []  # and the next build trusts it: nothing written
 
 
 def test_the_preview_home_page_is_rendered_again_only_when_what_it_shows_changed(blog, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ may be busy. Every wait has a generous timeout instead.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -202,3 +203,49 @@ def test_a_busy_port_is_a_user_error(project):
     assert done.returncode == 2
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr and "--port 0" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _watched(project: Path) -> "tuple[object, set[str]]":
+    from litblog.buildtime.commands.serve import _Watcher
+    from litblog.buildtime.sources.config import load_config
+
+    watcher = _Watcher(load_config(project))
+    return watcher, set(watcher._scan())
+
+
+def test_the_watcher_looks_at_the_sources_a_build_reads_and_not_at_editor_droppings(project):
+    watcher, before = _watched(project)
+    assert {POST, "_config.yml", "src/recipes/tiny.py"} <= before
+    assert not any(name.startswith(("site/", ".litblog/")) for name in before)
+    sources = ["posts/drafts/2026-02-01-nested.md", "posts/2026-02-02-upper.MD", "src/recipes/more/deep.py",
+               "templates/blocks/new.md.j2", "static/images/logo.svg"]
+    droppings = ["posts/.#2026-01-05-stripes.md", "posts/2026-01-05-stripes.md~", "posts/.stripes.md.swp",
+                 "posts/notes.txt", "src/recipes/__pycache__/tiny.cpython-311.pyc", "src/recipes/data.csv",
+                 "templates/.cache/x", "templates/page.tmp", "static/.DS_Store"]
+    for name in sources + droppings:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("x")
+    (project / "static" / "linked").symlink_to(project / "templates", target_is_directory=True)
+    assert set(watcher._scan()) - before == set(sources)
+    change = watcher.poll()
+    assert sorted(str(p.relative_to(project)) for p in change.posts) == sorted(sources[:2])
+    assert set(change.everything) == set(sources[2:])
+
+
+def test_a_save_is_built_at_once_when_the_file_has_been_still_for_the_settling_time(project, monkeypatch):
+    """Editors write a file in steps; a second look after a pause is needed only for a file written just now."""
+    from litblog.buildtime.commands import serve as serve_module
+
+    watcher, _ = _watched(project)
+    pauses: list[float] = []
+    monkeypatch.setattr(serve_module.time, "sleep", lambda seconds: pauses.append(seconds))
+    post = project / POST
+    post.write_text(post.read_text() + "\nMore.\n")
+    long_ago = time.time() - 5
+    os.utime(post, (long_ago, long_ago))
+    assert watcher.poll().posts == [post] and pauses == []
+    post.write_text(post.read_text() + "\nEven more.\n")  # just now: looked at again after a pause
+    assert watcher.poll().posts == [post] and pauses == [serve_module._SETTLE_SECONDS]
+    pauses.clear()
+    (project / "posts" / "2026-01-06-counts.md").unlink()  # a removal has no time: a second look too
+    assert watcher.poll().everything == ["posts/2026-01-06-counts.md"] and pauses == [serve_module._SETTLE_SECONDS]

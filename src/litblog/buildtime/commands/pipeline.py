@@ -66,6 +66,8 @@ class BuildSummary:
     written: list[str] = field(default_factory=list)  # post paths written into the site (rendered or reused)
     rendered: list[str] = field(default_factory=list)  # post paths rendered this time (not reused from the cache)
     unrun: list[PlannedExperiment] = field(default_factory=list)  # needed a run, not run (--no-run)
+    # site-relative paths whose content the write changed; None: not known (what site/ held before)
+    site_changes: list[str] | None = field(default_factory=list)
 
 
 def build(root: Path, options: BuildOptions, reporter: ConsoleReporter) -> BuildSummary:
@@ -114,13 +116,13 @@ def _build_locked(config: SiteConfig, options: BuildOptions, reporter: ConsoleRe
     if options.overrides:
         rendered = _write_draft(rendering, parsed, carried, plan, config, store, report, options, reporter)
         return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
-                            [p.post.path for p in rendered], unrun)
-    _write(rendering, carried, plan, config, store, parse_cache, report, options, reporter)
+                            [p.post.path for p in rendered], unrun, site_changes=None)
+    site_changes = _write(rendering, carried, plan, config, store, parse_cache, report, options, reporter)
     rendered = rendering.rendered
     reporter.info(f"wrote {len(rendered)} post(s) to {config.build.site_dir}/"
                   + (f" ({len(failed)} experiment(s) shown as notices)" if failed else ""))
     return BuildSummary(EXIT_FAILED if failed else EXIT_OK, plan, outcomes, [p.post.path for p in rendered],
-                        [p.post.path for p in rendered if isinstance(p, RenderedPost)], unrun)
+                        [p.post.path for p in rendered if isinstance(p, RenderedPost)], unrun, site_changes)
 
 
 def _recover(config: SiteConfig) -> VerifiedStore:
@@ -247,11 +249,14 @@ def _write_draft(rendering: _Rendering, parsed: list[ParsedPost], carried: list[
 
 
 def _write(rendering: _Rendering, carried: list[CarriedPost], plan: Plan, config: SiteConfig, store: VerifiedStore,
-           parse_cache: ParseCache, report: dict[str, Any], options: BuildOptions, reporter: ConsoleReporter) -> None:
-    """Write the site, then save the caches (pruned after a full build) and prune unused results if asked."""
+           parse_cache: ParseCache, report: dict[str, Any], options: BuildOptions,
+           reporter: ConsoleReporter) -> list[str] | None:
+    """Write the site, then save the caches (pruned after a full build) and prune unused results if asked.
+
+    Returns what :func:`write_site` says the write changed."""
     cache, pending, rendered = rendering.cache, rendering.pending, rendering.rendered
-    write_site(config, rendered, carried, report=report, live_reload=options.live_reload, cache=cache,
-               pending=pending)
+    site_changes = write_site(config, rendered, carried, report=report, live_reload=options.live_reload,
+                              cache=cache, pending=pending)
     if cache is not None:
         for item in rendered:
             if isinstance(item, RenderedPost) and item.post.path in pending:
@@ -265,6 +270,7 @@ def _write(rendering: _Rendering, carried: list[CarriedPost], plan: Plan, config
         keep = {(e.recipe.reference, e.key) for e in plan.experiments.values()}
         for folder in store.prune(keep):
             reporter.info(f"removed unused result {folder.relative_to(config.root).as_posix()}")
+    return site_changes
 
 
 def _read_posts(config: SiteConfig, cache: ParseCache | None = None) -> list[Post]:

@@ -20,6 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,7 +33,10 @@ from ..publish.site import PREVIEW_DIR
 
 ENDPOINT = "/__litblog__/"
 _WAIT_SECONDS = 20.0  # a long poll answers at the latest after this, and the page asks again
+_LOOK_SHARE = 0.05  # of the time between looks at the sources, at most this share is spent looking
 _SETTLE_SECONDS = 0.05  # editors write a file in steps: wait until a second look sees the same
+# Editor droppings and caches are not sources (nor is anything whose name starts with "."):
+_EDITOR_SUFFIXES = ("~", ".swp", ".swx", ".tmp")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class ServeOptions:
     port: int = 4000
     run: bool = False  # train experiments whose inputs changed; otherwise show them as notices
     host: str = "127.0.0.1"
-    poll_seconds: float = 0.2
+    poll_seconds: float = 0.1  # the shortest wait between two looks at the sources
 
 
 @dataclass
@@ -88,7 +92,6 @@ def serve(root: Path, options: ServeOptions, reporter: ConsoleReporter,
     and shown in the browser while the last good site stays served.
     """
     config = load_config(root)
-    preview = config.path("site_dir") / PREVIEW_DIR
     state = LiveState()
     watcher = _Watcher(config)
     server: http.server.ThreadingHTTPServer | None = None
@@ -96,7 +99,7 @@ def serve(root: Path, options: ServeOptions, reporter: ConsoleReporter,
         if threading.current_thread() is threading.main_thread() else None
     try:
         server = _start_server(config, options, state, reporter)  # first: a busy port fails at once
-        _rebuild(root, preview, options, reporter, state, _Change(everything=["start"]))
+        _rebuild(root, options, reporter, state, _Change(everything=["start"]))
         watcher.take_results()
         host, port = server.server_address[:2]
         reporter.info(f"serving the preview at http://{host}:{port}/ (Ctrl-C to stop); watching "
@@ -104,12 +107,14 @@ def serve(root: Path, options: ServeOptions, reporter: ConsoleReporter,
         if not options.run:
             reporter.info("experiments whose inputs change are shown as notices; build-site serve --run trains them")
         while not (stop and stop.is_set()):
+            looking = time.monotonic()
             change = watcher.poll()
             if change:
-                _rebuild(root, preview, options, reporter, state, change)
+                _rebuild(root, options, reporter, state, change)
                 watcher.take_results()
             else:
-                time.sleep(options.poll_seconds)
+                # A look at a large blog's sources takes a few milliseconds: keep them a small share of a core.
+                time.sleep(max(options.poll_seconds, (time.monotonic() - looking) / _LOOK_SHARE))
     except KeyboardInterrupt:
         reporter.info("stopped")
     finally:
@@ -156,15 +161,24 @@ class _Watcher:
         current = self._scan()
         if current == self._snapshot:
             return _Change()
-        time.sleep(_SETTLE_SECONDS)
-        settled = self._scan()
-        while settled != current:  # still being written
-            current = settled
+        while not self._settled(current):  # still being written
             time.sleep(_SETTLE_SECONDS)
             settled = self._scan()
+            if settled == current:
+                break
+            current = settled
         change = self._classify(self._snapshot, current)
         self._snapshot = current
         return change
+
+    def _settled(self, current: _Snapshot) -> bool:
+        """Every changed file was last written at least :data:`_SETTLE_SECONDS` ago, so a second look
+        after that long would see the same; a removal, or a time in the future, is not known so."""
+        changed = [current.get(name) for name in current.keys() | self._snapshot.keys()
+                   if current.get(name) != self._snapshot.get(name)]
+        if not changed or None in changed:
+            return False
+        return time.time() - max(stamp[0] for stamp in changed if stamp is not None) / 1e9 >= _SETTLE_SECONDS
 
     def _classify(self, before: _Snapshot, after: _Snapshot) -> _Change:
         changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
@@ -179,36 +193,48 @@ class _Watcher:
         return change
 
     def _scan(self) -> _Snapshot:
-        files: list[Path] = []
-        for folder, suffixes in self.folders:
-            if folder.is_dir():
-                files += [p for p in folder.rglob("*")
-                          if (suffixes is None or p.suffix.lower() in suffixes) and not _ignored(p.relative_to(folder))]
-        if self.results_dir.is_dir():  # results stored by a build-site run elsewhere
-            files += self.results_dir.glob("*/*/manifest.json")
-        config_file = self.root / CONFIG_NAME
-        files.append(config_file)
         snapshot: _Snapshot = {}
-        for path in files:
-            try:
-                stat = path.stat()
-            except OSError:
-                continue  # removed while we looked
-            if not path.is_dir():
-                snapshot[self._key(path)] = (stat.st_mtime_ns, stat.st_size)
+        for folder, suffixes in self.folders:
+            self._scan_folder(folder, self._key(folder) + "/", suffixes, snapshot)
+        if self.results_dir.is_dir():  # results stored by a build-site run elsewhere
+            for manifest in self.results_dir.glob("*/*/manifest.json"):
+                self._add(manifest, self._key(manifest), snapshot)
+        config_file = self.root / CONFIG_NAME
+        self._add(config_file, self._key(config_file), snapshot)
         return snapshot
+
+    def _scan_folder(self, folder: Path | str, prefix: str, suffixes: tuple[str, ...] | None,
+                     snapshot: _Snapshot) -> None:
+        """The files below ``folder`` into ``snapshot`` by ``os.scandir``: a thousand posts are
+        looked at ten times a second, and a ``Path`` per file would cost most of that."""
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith(".") or name == "__pycache__":
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        self._scan_folder(entry.path, f"{prefix}{name}/", suffixes, snapshot)
+                    elif not name.endswith(_EDITOR_SUFFIXES) \
+                            and (suffixes is None or os.path.splitext(name)[1].lower() in suffixes):
+                        self._add(entry, prefix + name, snapshot)
+        except OSError:
+            return  # missing, or removed while we looked
+
+    @staticmethod
+    def _add(file: Path | os.DirEntry[str], key: str, snapshot: _Snapshot) -> None:
+        try:
+            stat = file.stat()  # a link is watched by what it points to
+        except OSError:
+            return  # removed while we looked
+        if not S_ISDIR(stat.st_mode):
+            snapshot[key] = (stat.st_mtime_ns, stat.st_size)
 
     def _key(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:  # a folder setting outside the project
             return path.as_posix()
-
-
-def _ignored(relative: Path) -> bool:
-    """Editor droppings and caches: ``.#x``, ``x~``, ``x.swp``, ``__pycache__``."""
-    return any(part.startswith(".") or part == "__pycache__" for part in relative.parts) \
-        or relative.name.endswith(("~", ".swp", ".swx", ".tmp"))
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -221,7 +247,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 # -- building -----------------------------------------------------------------------------------
 
-def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: ConsoleReporter, state: LiveState,
+def _rebuild(root: Path, options: ServeOptions, reporter: ConsoleReporter, state: LiveState,
              change: _Change) -> None:
     """One build for ``change``; publishes the pages it changed, or its error, to the browser."""
     started = time.monotonic()
@@ -231,7 +257,6 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
         names = change.everything or [p.relative_to(root).as_posix() for p in change.posts]
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
         reporter.info(f"{', '.join(names[:3])}{more} changed: rebuilding {'all posts' if everything else 'it'}")
-    before = _fingerprints(preview)
     # A changed post alone (the others are carried over: linked to the render cache's objects);
     # anything else builds all posts, and the render cache re-renders those whose inputs changed.
     build_options = BuildOptions(posts=[] if everything else [str(p) for p in change.posts],
@@ -251,15 +276,28 @@ def _rebuild(root: Path, preview: Path, options: ServeOptions, reporter: Console
         reporter.error(text.rstrip())
         state.publish([], text)
         return
-    after = _fingerprints(preview)
-    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
-    # A changed image or stylesheet may be on any page.
-    pages: list[str] | None = changed if all(name.endswith(".html") for name in changed) else None
-    error = None
-    if not result.written and result.exit_code != 0:
-        error = "the site was not rebuilt: an experiment failed (see the console)"
-    state.publish(pages, error)
+    state.publish(_changed_pages(result), _build_error(result))
     _say_done(reporter, result, what, time.monotonic() - started, change.saved_at)
+
+
+def _changed_pages(result: BuildSummary) -> list[str] | None:
+    """The preview pages the build changed (relative to the preview), or None: reload every page.
+
+    The site writer says which files' content it changed (it knows from the render cache's record
+    of the last write, so no file of a thousand-post preview is looked at); a changed image or
+    stylesheet may be on any page.
+    """
+    if result.site_changes is None:
+        return None
+    prefix = f"{PREVIEW_DIR}/"
+    changed = [name[len(prefix):] for name in result.site_changes if name.startswith(prefix)]
+    return changed if all(name.endswith(".html") for name in changed) else None
+
+
+def _build_error(result: BuildSummary) -> str | None:
+    if not result.written and result.exit_code != 0:
+        return "the site was not rebuilt: an experiment failed (see the console)"
+    return None
 
 
 def _say_done(reporter: ConsoleReporter, result: BuildSummary, what: str, seconds: float,
@@ -272,31 +310,6 @@ def _say_done(reporter: ConsoleReporter, result: BuildSummary, what: str, second
     if result.written:
         since_save = f", {time.time() - saved_at:.2f} s after the save" if saved_at else ""
         reporter.info(f"rebuilt {what} in {seconds:.2f} s{since_save}")
-
-
-def _fingerprints(folder: Path) -> dict[str, tuple[int, int, int]]:
-    """Every file of the preview with its identity (size, mtime_ns, inode), read without its bytes.
-
-    A build links each file to the render cache's object of its content, so a file whose bytes
-    did not change keeps its inode, and one that changed is a new file.
-    """
-    found: dict[str, tuple[int, int, int]] = {}
-    if not folder.is_dir():
-        return found
-    stack = [folder]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=False):
-                        stat = entry.stat(follow_symlinks=False)
-                        found[Path(entry.path).relative_to(folder).as_posix()] = (
-                            stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        except OSError:
-            continue  # replaced while we looked
-    return found
 
 
 # -- serving ------------------------------------------------------------------------------------

@@ -77,8 +77,12 @@ def write_site(
     live_reload: bool = False,
     cache: RenderCache | None = None,
     pending: dict[str, Pending] | None = None,
-) -> Path:
-    """Write the whole site into staging and swap it in place of ``site_dir``; returns ``site_dir``.
+) -> list[str] | None:
+    """Write the whole site into staging and swap it in place of ``site_dir``.
+
+    Returns the site-relative paths whose content this write changed (added, replaced or
+    removed), sorted, or None when what ``site_dir`` held before is not known (no render cache,
+    no record of the last write, or ``site_dir`` touched since): ``serve`` reloads by it.
 
     With a render ``cache``, every post's files are objects of the cache linked into place: a
     :class:`CachedPost`'s are linked as they are (nothing rendered or written), a rendered post's
@@ -100,11 +104,12 @@ def write_site(
         _fill(planner, config, rendered, carried, report=report, live_reload=live_reload, cache=cache,
               pending=pending)
         if record is not None:
-            if record["planned"] == planner.planned:
-                return site_dir
+            changes = _changed_files(record["planned"], planner.planned)
+            if not changes:
+                return []
             if _update_in_place(site_dir, record["planned"], planner.planned, cache):
-                _remember_site(site_dir, planner.planned, planner.owners, cache)
-                return site_dir
+                _remember_site(site_dir, planner.planned, planner.owners, cache, record, changes)
+                return changes
     writer, staging = _new_staging(config)
     writer.cache = cache  # unchanged files keep their inode: nothing is written for them
     try:
@@ -117,9 +122,15 @@ def write_site(
     except BaseException:
         discard(staging)
         raise
-    if cache is not None:
-        _remember_site(site_dir, planner.planned, planner.owners, cache)
-    return site_dir
+    if cache is None:
+        return None
+    _remember_site(site_dir, planner.planned, planner.owners, cache)
+    return _changed_files(record["planned"], planner.planned) if record is not None else None
+
+
+def _changed_files(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """The paths whose object differs between two plans of the site (path -> digest), sorted."""
+    return sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
 
 
 SITE_RECORD = "site.json"  # in the render cache: what the last build wrote into site/
@@ -143,6 +154,40 @@ def _tree_stamps(site_dir: Path) -> tuple[dict[str, list[int]], dict[str, int]] 
                     else:
                         stat = entry.stat(follow_symlinks=False)  # a link is recorded as itself
                         files[name] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    except OSError:
+        return None
+    return files, folders
+
+
+def _restamped(site_dir: Path, previous: dict[str, Any],
+               touched: Sequence[str]) -> tuple[dict[str, list[int]], dict[str, int]] | None:
+    """:func:`_tree_stamps` of ``site_dir`` as it is after ``touched`` files were replaced, added or
+    removed in a tree that matched ``previous``: those files and every folder above them stamped anew."""
+    files: dict[str, list[int]] = dict(previous["files"])
+    folders: dict[str, int] = dict(previous["folders"])
+    folders_above: set[str] = set()
+    try:
+        for relative in touched:
+            try:
+                stat = os.lstat(os.path.join(site_dir, relative))
+                files[relative] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+            except FileNotFoundError:
+                files.pop(relative, None)
+            parent = posixpath.dirname(relative)
+            while parent not in folders_above:
+                folders_above.add(parent)
+                if not parent:
+                    break
+                parent = posixpath.dirname(parent)
+        for folder in folders_above:
+            try:
+                stat = os.lstat(os.path.join(site_dir, folder) if folder else site_dir)
+            except FileNotFoundError:
+                folders.pop(folder, None)  # emptied and removed by the update
+                continue
+            if not S_ISDIR(stat.st_mode):
+                return None
+            folders[folder] = stat.st_mtime_ns
     except OSError:
         return None
     return files, folders
@@ -204,13 +249,17 @@ def _update_in_place(site_dir: Path, old: dict[str, str], new: dict[str, str], c
 
 
 def _remember_site(site_dir: Path, planned: dict[str, str], owners: dict[str, list[str]],
-                   cache: RenderCache) -> None:
-    """Record what site/ holds now, for :func:`_unchanged_since_recorded` (a cache: a failure is a full write next time)."""
-    stamps = _tree_stamps(site_dir)
+                   cache: RenderCache, previous: dict[str, Any] | None = None, touched: Sequence[str] = ()) -> None:
+    """Record what site/ holds now, for :func:`_unchanged_since_recorded` (a cache: a failure is a full write next time).
+
+    After an in-place update of a site that held the ``previous`` record, only the ``touched``
+    files and the folders above them are looked at again (a few ``lstat`` calls, not thousands).
+    """
+    stamps = _tree_stamps(site_dir) if previous is None else _restamped(site_dir, previous, touched)
     if stamps is None:
         return
     files, folders = stamps
-    if set(files) != set(planned):
+    if files.keys() != planned.keys():
         return
     try:
         atomic_write_text(cache.folder / SITE_RECORD,
@@ -617,8 +666,16 @@ class _Writer:
 
 
 def _entry(post: Post, url: str) -> PreviewEntry:
-    summary = post.front_matter.get("description") or post.front_matter.get("summary") or first_paragraph(post.body)
-    return PreviewEntry(post.title, post.date, page_file(url), str(summary), reading_minutes(post.body))
+    first, minutes = _read_body(post.body)
+    summary = post.front_matter.get("description") or post.front_matter.get("summary") or first
+    return PreviewEntry(post.title, post.date, page_file(url), str(summary), minutes)
+
+
+@functools.lru_cache(maxsize=2048)
+def _read_body(body: str) -> tuple[str, int]:
+    """The first paragraph and reading time of a post's body. Kept, because ``serve`` lists every
+    post on the home page after each save, and its posts' bodies are the same objects each time."""
+    return first_paragraph(body), reading_minutes(body)
 
 
 def _carry_over(old_site: Path, staging: Path, post: Post, config: SiteConfig, writer: _Writer) -> bool:

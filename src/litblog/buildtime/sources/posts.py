@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,14 +51,30 @@ def is_post_name(path: Path) -> bool:
 
 
 def discover_posts(posts_dir: Path) -> list[Path]:
-    """Every post file under ``posts_dir``, sorted; names starting with ``_`` or ``.`` are drafts."""
-    if not posts_dir.is_dir():
-        return []
-    return sorted(
-        p for p in posts_dir.rglob("*")
-        if is_post_name(p) and p.is_file()
-        and not any(part.startswith(("_", ".")) for part in p.relative_to(posts_dir).parts)
-    )
+    """Every post file under ``posts_dir``, sorted; names starting with ``_`` or ``.`` are drafts.
+
+    Folders are entered but links to folders are not (as ``Path.rglob`` does); read with
+    ``os.scandir`` because ``serve`` looks again after each save, and a thousand ``Path`` objects
+    made only to be filtered cost more than the rest of finding them.
+    """
+    found: list[tuple[list[str], str]] = []
+    _collect_posts(os.fspath(posts_dir), [], found)
+    found.sort()  # by the parts of the path, as paths compare
+    return [Path(path) for _, path in found]
+
+
+def _collect_posts(folder: str, parts: list[str], found: list[tuple[list[str], str]]) -> None:
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(("_", ".")):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    _collect_posts(entry.path, [*parts, entry.name], found)
+                elif os.path.splitext(entry.name)[1].lower() in POST_SUFFIXES and entry.is_file():
+                    found.append(([*parts, entry.name], entry.path))
+    except OSError:
+        return  # missing, or unreadable (skipped, as Path.rglob does)
 
 
 def url_pattern_problem(pattern: str) -> str | None:
