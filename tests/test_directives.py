@@ -170,7 +170,9 @@ def test_every_directive_and_role_module_is_in_the_registry():
     registered = []
     for module in pkgutil.iter_modules(litblog.buildtime.directives.__path__):
         found = importlib.import_module(f"litblog.buildtime.directives.{module.name}")
-        for entry in (getattr(found, "DIRECTIVE", None), getattr(found, "ROLE", None)):
+        several = getattr(found, "ROLES", ())  # registry.py's ROLES is the registry itself, a dict
+        for entry in (getattr(found, "DIRECTIVE", None), getattr(found, "ROLE", None),
+                      *(several if isinstance(several, tuple) else ())):
             if entry is not None:
                 registry_of = DIRECTIVES if isinstance(entry, Directive) else ROLES
                 assert registry_of.get(entry.name) is entry, f"{module.name}.py is not in registry.py"
@@ -183,6 +185,8 @@ def test_the_registry_refuses_a_module_without_its_entry_or_with_a_name_taken():
         registry._load(Directive, "claim")
     with pytest.raises(TypeError, match="with a new name"):
         registry._load(Role, "result", "result")
+    with pytest.raises(TypeError, match="with a new name"):
+        registry._load(Role, "cite", "cite")  # a module of several roles (ROLES): each name once too
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ bibliography: refs.bib
 ---
 
 As {numref}`Fig. %s <fig-curves>` shows, and {ref}`tab-scores` lists, the model learns{cite}`lecun1998`.
-Residual nets{cite}`he2016,srivastava2014` are another story[^deep]. See {ref}`the curves <fig-curves>`.
+Residual nets{cite}`he2016,srivastava2014` are another story[^deep]. See {ref}`the curves <fig-curves>`. As {cite:t}`lecun1998` showed{cite:p}`srivastava2014`, {cite:t}`he2016,srivastava2014` agree.
 
 [^deep]: A footnote with *emphasis* and a value.
 
@@ -158,6 +158,9 @@ def _check_page(html: str) -> None:
         assert anchor in ids.ids and f"#{anchor}" in ids.hrefs
     # Citations and the References section, in the order first cited.
     assert "(LeCun et al., 1998)" in text and "(He and Zhang, 2016; Srivastava, 2014)" in text
+    # MyST's styles: {cite:p} parenthetical, {cite:t} textual (the work named in the sentence).
+    assert "As LeCun et al. (1998) showed(Srivastava, 2014), He and Zhang (2016); Srivastava (2014) agree." in text
+    assert len(re.findall(r'href="#ref-lecun1998"', article)) == 2
     refs = article[article.index("litblog-references"):]
     assert _text(refs).index("Yann LeCun, Léon Bottou") < _text(refs).index("Kaiming He") \
         < _text(refs).index("Nitish Srivastava")
@@ -210,6 +213,10 @@ def test_references_footnotes_citations_and_contents_in_both_targets(fresh_proje
      r"posts/2024-02-03-writing\.md:35: 'fig-curves' names two blocks\n  hint: the first is at line 21"),
     (("{cite}`lecun1998`", "{cite}`lecun1989`"),
      r"posts/2024-02-03-writing\.md:6: 'lecun1989' is not in refs\.bib \(did you mean 'lecun1998'\?\)"),
+    (("{cite}`lecun1998`", "{cite:year}`lecun1998`"),
+     r"posts/2024-02-03-writing\.md:6: unknown role '\{cite:year\}' \(did you mean 'cite:t'|'cite:p'|'cite'"),
+    (("{cite:t}`lecun1998`", "{cite:t}`lecun 1998`"),
+     r"posts/2024-02-03-writing\.md:7: \{cite:t\}`lecun 1998` needs bibliography keys separated by commas"),
     (("bibliography: refs.bib", "bibliography: missing.bib"),
      r"posts/2024-02-03-writing\.md:3: the bibliography file 'missing\.bib' does not exist"),
     (("bibliography: refs.bib", "toc: maybe"),

@@ -2,12 +2,16 @@
 
 ``{cite}`lecun1998``` renders "(LeCun et al., 1998)", ``{cite}`lecun1998,he2016``` "(LeCun et
 al., 1998; He et al., 2016)", each name a link to its entry in the References section
-appended to the post (``bibliography.py``). A key the bibliography lacks is an error at the
-citation's line, with the closest key; so is a citation in a post without a bibliography.
+appended to the post (``bibliography.py``). MyST's (and sphinxcontrib-bibtex's) two styles are
+roles of their own: ``{cite:p}`` is the parenthetical citation above, ``{cite:t}`` the textual
+one, "LeCun et al. (1998)", for a sentence whose subject is the work. A key the bibliography
+lacks is an error at the citation's line, with the closest key; so is a citation in a post
+without a bibliography.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ...common.errors import SourceLocation, UserError
@@ -15,7 +19,6 @@ from .base import Role
 
 
 _KEY_CHARS = set(",{}()\"#%'=`<>") | {" ", "\t", "\n"}
-
 
 
 @dataclass(frozen=True)
@@ -26,24 +29,28 @@ class Citation:
     location: SourceLocation
     start: int
     end: int
+    textual: bool = False  # {cite:t}: "LeCun et al. (1998)"; else "(LeCun et al., 1998)"
 
     @property
     def experiments(self) -> tuple[str, ...]:
         return ()
 
 
-
 def parse(content: str, location: SourceLocation, start: int, end: int,
-          errors: list[UserError]) -> Citation | None:
+          errors: list[UserError], *, textual: bool = False) -> Citation | None:
     keys = tuple(key.strip() for key in content.split(","))
     bad = next((key for key in keys if not key or _KEY_CHARS & set(key)), None)
     if bad is not None:
-        errors.append(UserError(f"{{cite}}`{content}` needs bibliography keys separated by commas", location,
-                                hint="write {cite}`lecun1998` or {cite}`lecun1998,he2016`"))
+        role = "cite:t" if textual else "cite"
+        errors.append(UserError(f"{{{role}}}`{content}` needs bibliography keys separated by commas", location,
+                                hint=f"write {{{role}}}`lecun1998` or {{{role}}}`lecun1998,he2016`"))
         return None
-    return Citation(keys, location, start, end)
+    return Citation(keys, location, start, end, textual)
 
 
-
-ROLE = Role("cite", Citation, parse, in_captions=True)
-
+# One syntax, three names: MyST's plain {cite} and its parenthetical and textual styles.
+ROLES = (
+    Role("cite", Citation, parse, in_captions=True),
+    Role("cite:p", Citation, parse, in_captions=True),
+    Role("cite:t", Citation, functools.partial(parse, textual=True), in_captions=True),
+)

@@ -2,7 +2,8 @@
 defines it.
 
 A directive's module exports ``DIRECTIVE`` (its block, options and parser), a role's exports
-``ROLE`` (its reference and parser); see ``base.py``. How each is drawn is a module of the same
+``ROLE`` (its reference and parser), or ``ROLES`` for several names of one syntax (``cite``,
+``cite:p``, ``cite:t``); see ``base.py``. How each is drawn is a module of the same
 name in ``render/blocks/``, found by the block's type. Adding one is those two modules and its
 line here; nothing else dispatches on names or types. The modules are named, as docutils'
 directive registry names them, so this list is all there is to edit.
@@ -19,14 +20,17 @@ _Entry = TypeVar("_Entry", bound=Union[Directive[Any], Role[Any]])
 
 
 def _load(kind: type[_Entry], *modules: str) -> dict[str, _Entry]:
-    """The ``DIRECTIVE`` or ``ROLE`` of each module, by its name; names must not repeat."""
+    """The ``DIRECTIVE`` or ``ROLE`` (or ``ROLES``) of each module, by name; names must not repeat."""
     entries: dict[str, _Entry] = {}
     for module in modules:
         export = kind.__name__.upper()  # DIRECTIVE or ROLE
-        entry = getattr(importlib.import_module(f"{__package__}.{module}"), export, None)
-        if not isinstance(entry, kind) or entry.name in entries:
-            raise TypeError(f"directives/{module}.py: its {export} is not a {kind.__name__} with a new name")
-        entries[entry.name] = entry
+        found = importlib.import_module(f"{__package__}.{module}")
+        several = getattr(found, export + "S", None) if kind is Role else None
+        exported = several if isinstance(several, tuple) and several else (getattr(found, export, None),)
+        for entry in exported:
+            if not isinstance(entry, kind) or entry.name in entries:
+                raise TypeError(f"directives/{module}.py: its {export} is not a {kind.__name__} with a new name")
+            entries[entry.name] = entry
     return entries
 
 
@@ -44,7 +48,8 @@ ROLES: dict[str, Role[Any]] = _load(
     "claim",  # {claim}`model3.test.accuracy > model1.test.accuracy`: checked at build time
     "ref",  # {ref}`fig-curves`: "Figure 3", a link to the figure, chart or table named fig-curves
     "numref",  # {numref}`Fig. %s <fig-curves>`: the same, the number put where %s is
-    "cite",  # {cite}`lecun1998,he2016`: (LeCun et al., 1998; He et al., 2016), with a References section
+    "cite",  # {cite}`lecun1998,he2016`: (LeCun et al., 1998; He et al., 2016), with a References section;
+    # {cite:p} the same, {cite:t}`lecun1998`: LeCun et al. (1998)
 )
 
 CAPTION_ROLES = tuple(name for name, role in ROLES.items() if role.in_captions)  # a claim's mark belongs in prose

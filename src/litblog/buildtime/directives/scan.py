@@ -26,8 +26,8 @@ from .registry import CAPTION_ROLES, DIRECTIVES, ROLES
 from .structure import CodeSpan, Structure, read_structure
 
 _DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[^}\s]*)\}\s*(?P<argument>.*?)\s*$")
-# A role is ``{name}`` immediately followed by a code span.
-_ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*)\}(?P<ticks>`+)(?!`)(?P<content>" + SPAN_CONTENT
+# A role is ``{name}`` (or MyST's ``{domain:name}``) immediately followed by a code span.
+_ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w-]*(?::[A-Za-z][\w-]*)?)\}(?P<ticks>`+)(?!`)(?P<content>" + SPAN_CONTENT
                    + r")(?<!`)(?P=ticks)(?!`)")
 
 

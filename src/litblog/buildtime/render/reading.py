@@ -13,7 +13,7 @@ import re
 WORDS_PER_MINUTE = 230  # an adult's silent reading of technical prose, roughly
 _FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[^\n]*\n.*?^(?P=fence)[`~]*[ \t]*$", re.M | re.S)
 _HTML = re.compile(r"<[^>]+>")
-_ROLE = re.compile(r"\{[a-z]+\}`([^`]*)`")
+_ROLE = re.compile(r"\{[a-z][\w:-]*\}`([^`]*)`")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _MARKUP = re.compile(r"[*`#>|]+|(?<!\w)_+|_+(?!\w)")  # emphasis marks; a snake_case word keeps its _

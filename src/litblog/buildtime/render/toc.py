@@ -27,7 +27,7 @@ TEMPLATE = "toc.html.j2"
 RESERVED = ("litblog-references", "markdown-toc")  # ids litblog or kramdown give elements of their own
 _ATX = re.compile(r"^ {0,3}(?P<hashes>#{1,6})[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
 _OWN_ID = re.compile(r"\{:?\s*#[A-Za-z][\w:-]*\s*\}\s*$")
-_ROLE = re.compile(r"\{[A-Za-z][\w-]*\}(`+)(.+?)\1")
+_ROLE = re.compile(r"\{[A-Za-z][\w:-]*\}(`+)(.+?)\1")
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Render, per directive and role: how each kind of block and inline reference becomes Markdown
 on a :class:`~litblog.buildtime.render.page.Page` (the syntax side of each is ``directives/``).
 
-One module per directive and role, named as in ``directives/registry.py``, each exporting
+One module per directive and role, named as in ``directives/registry.py`` (MyST's styles of a
+role, ``cite:p`` and ``cite:t``, are drawn by the module of ``cite``), each exporting
 ``RENDERING`` (:class:`~.rendering.Rendering`: the block or reference type and its renderer);
 ``seed_values`` there is how the renderers show values of experiments with several seeds.
 A directive or role without its rendering here fails at import, naming the module to add.
@@ -28,7 +29,7 @@ def _load(names: list[str]) -> dict[type, Rendering[Any]]:
 
 
 BLOCKS = _load(list(DIRECTIVES))  # ExperimentDirective -> Rendering(ExperimentDirective, render), ...
-REFERENCES = _load(list(ROLES))
+REFERENCES = _load(list(dict.fromkeys(name.partition(":")[0] for name in ROLES)))
 _missing = [f"{name} ({entry.block.__name__})" for name, entry in DIRECTIVES.items() if entry.block not in BLOCKS] + \
            [f"{name} ({entry.reference.__name__})" for name, entry in ROLES.items() if entry.reference not in REFERENCES]
 if _missing:

@@ -1,6 +1,7 @@
 """The cite role drawn on a page; its syntax, options and parser are ``directives/cite.py``.
 
-``{cite}`lecun1998```: a citation of an entry of the post's bibliography, as MyST writes it.
+``{cite}`lecun1998```: a citation of an entry of the post's bibliography, as MyST writes it:
+"(LeCun et al., 1998)"; ``{cite:t}`` names the work in the sentence: "LeCun et al. (1998)".
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ def render(citation: Citation, page: Page, links: bool) -> str:
             parts.append(str(html_text(key)))
             continue
         page.cited.setdefault(key)
-        text = html_text(f"{entry.short_authors}, {page.bibliography.years[key]}")
+        year = page.bibliography.years[key]
+        text = html_text(f"{entry.short_authors} ({year})" if citation.textual else f"{entry.short_authors}, {year}")
         parts.append(f'<a class="litblog-cite" href="#{anchor(key)}">{text}</a>' if links else str(text))
-    return "(" + "; ".join(parts) + ")"
+    return "; ".join(parts) if citation.textual else "(" + "; ".join(parts) + ")"
 
 
 def references_section(page: Page) -> str:
