@@ -550,3 +550,55 @@ def test_seed_table_counts_the_runs_behind_each_value():
     cells = [spread_value(row[2][0], 3) for row in combined.rows]
     assert cells == ["2.0000 ± 1.0000", "0.6000 ± 0.1414 (n = 2)", "0.2500 (n = 1)"]
     assert seeds_table([(0, table([1.0]))]) is None  # one run: its own table is the table
+
+
+SETEXT_POST = """---
+title: Setext
+toc: true
+---
+
+An introduction.
+
+Data and setup
+--------------
+
+Prose.
+
+### Model
+
+A title that
+spans two lines
+---------------
+
+After it, a thematic break:
+
+---
+
+Discussion
+----------
+
+Closing words.
+"""
+
+
+def test_setext_headings_are_in_the_contents_with_the_same_anchors_in_both_targets(fresh_project, tmp_path):
+    """``Title`` over dashes is a level-2 heading for kramdown, Python-Markdown and CommonMark alike."""
+    jekyll = require_tool(JEKYLL, NO_JEKYLL)
+    assert jekyll
+    root = _project(fresh_project, SETEXT_POST, bib=None)
+    assert run_cli(root, "-q", "--no-run") == 0
+    site = root / "site"
+    source = next((site / "_posts").glob("*writing*")).read_text()
+    assert "Data and setup {#data-and-setup}\n--------------" in source
+    assert "spans two lines\n---" in source and "{#a-title" not in source  # a two-line title is left alone
+    built = jekyll_build(site, tmp_path / "out", "/some-repo")
+    assert built.returncode == 0 and not built.problems, built.output
+    for html in (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
+                 next((site / "_site").rglob("writing/index.html")).read_text()):
+        article = _article(html)
+        toc = article[article.index("litblog-toc"):article.index("</nav>")]
+        assert _parsed(toc).hrefs == ["#data-and-setup", "#model", "#discussion"]
+        for anchor in ("data-and-setup", "discussion"):
+            assert re.search(rf'<h2[^>]* id="{anchor}"', article), anchor
+        assert re.search(r'<h3[^>]* id="model"', article)
+        assert "<hr" in article and "After it, a thematic break:" in _text(article)

@@ -62,6 +62,30 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).disable(["inline", "text_join"])
 
 
+_UNDERLINE = re.compile(r"^ {0,3}(?:-+|=+)[ \t]*$")
+
+
+def setext_headings(text: str) -> dict[int, int]:
+    """The top-level setext headings of ``text`` (``Title`` over a line of ``-`` or ``=``) whose
+    title is one line after a blank one (or the first line), as every converter reads them
+    (CommonMark, kramdown, Python-Markdown): the title's line (0-based) -> level (2 or 1)."""
+    lines = text.split("\n")
+    candidates = [index - 1 for index in range(1, len(lines))
+                  if _UNDERLINE.match(lines[index]) and lines[index - 1].strip()
+                  and (index == 1 or not lines[index - 2].strip())]
+    if not candidates:
+        return {}  # most prose has none: no parse
+    found: dict[int, int] = {}
+    level = 0
+    for token in _parser().parse(text.replace("\r", " ")):
+        if token.type == "heading_open" and level == 0 and token.map is not None and token.markup[:1] in "-=":
+            start, end = token.map
+            if end - start == 2 and start in candidates:
+                found[start] = int(token.tag[1])
+        level += token.nesting if token.type.endswith(("_open", "_close")) else 0
+    return found
+
+
 def code_spans(body: str) -> list[CodeSpan]:
     """The code blocks of ``body`` in order, as a CommonMark parser (and kramdown) reads them."""
     return list(read_structure(body).code)

@@ -1,8 +1,9 @@
 """A table of contents for long posts: the post's section headings as links, at the top of the page.
 
 A post gets one when its front matter says ``toc: true``, or, without ``toc:``, when it has
-:data:`AUTO_MINIMUM` or more headings of levels 2 and 3 (``toc: false`` turns it off). Only ATX
-headings (``## Results``) count. Each listed heading gets an explicit ``{#id}`` (kramdown and
+:data:`AUTO_MINIMUM` or more headings of levels 2 and 3 (``toc: false`` turns it off): ATX
+headings (``## Results``) and setext ones (``Results`` over ``-------``, level 2) whose title is
+one line after a blank one, as every converter reads them. Each listed heading gets an explicit ``{#id}`` (kramdown and
 Python-Markdown's ``attr_list`` both read it), so the anchors are the same in the Jekyll tree and
 the preview rather than two converters' own rules; the id follows kramdown's GFM auto ids
 (lower case, punctuation dropped, spaces as ``-``; ASCII, as kramdown's ``{#id}`` requires).
@@ -17,6 +18,7 @@ from typing import Iterable
 
 from ...common.errors import SourceLocation, UserError
 from ..directives.base import Block, TextBlock
+from ..directives.structure import setext_headings
 from ..sources.posts import Post
 from ..sources.text import html_text
 
@@ -57,24 +59,26 @@ def slug(text: str) -> str:
 
 
 def headings(blocks: Iterable[Block], taken: Iterable[str] = ()) -> list[Heading]:
-    """The ATX headings of levels 2 and 3 in the post's text blocks, with unique anchors (not in ``taken``)."""
+    """The headings of levels 2 and 3 in the post's text blocks, with unique anchors (not in ``taken``)."""
     used = set(taken)
     found = []
     for block in blocks:
         if not isinstance(block, TextBlock):
             continue
+        setext = setext_headings(block.text)
         for index, line in enumerate(block.text.split("\n")):
             match = _ATX.match(line)
-            if not match or len(match["hashes"]) not in LEVELS or _OWN_ID.search(match["text"]):
+            level, text = (len(match["hashes"]), match["text"]) if match else (setext.get(index), line.strip())
+            if level not in LEVELS or _OWN_ID.search(text):
                 continue
-            text = plain(match["text"])
+            text = plain(text)
             base = slug(text)
             anchor, count = base, 0
             while anchor in used:
                 count += 1
                 anchor = f"{base}-{count}"
             used.add(anchor)
-            found.append(Heading(len(match["hashes"]), text, anchor, block.line + index))
+            found.append(Heading(level, text, anchor, block.line + index))
     return found
 
 
@@ -111,7 +115,7 @@ def with_anchors(text: str, first_line: int, anchors: dict[int, str], contents: 
     lines = text.split("\n")
     for index, line in enumerate(lines):
         anchor = anchors.get(first_line + index)
-        if anchor is not None and _ATX.match(line):
+        if anchor is not None and line.strip():  # an ATX heading, or a setext heading's title
             heading = line.rstrip() + " {#" + anchor + "}"
             # After the introduction, not above it: the first paragraph stays the post's excerpt
             # (Jekyll's feed and SEO description), as a lead section comes before a contents list.
