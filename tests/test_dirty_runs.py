@@ -7,6 +7,7 @@ worker keeps those among the run's code and the files it read (``common/dirty.py
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -70,3 +71,42 @@ def test_a_run_from_an_untracked_recipe_and_input_is_dirty_and_the_card_names_th
     assert f"{commit[:7]}" in page
     assert "not in the commit: data/vocabulary.txt, src/recipes/declared.py" in page
     assert "clean tree" in page
+
+
+def test_builds_in_one_process_ask_git_again_each_time(fresh_project: Path):
+    """``serve --run`` builds for hours in one process while the author edits and commits: each
+    build's runs record the repository as it is then, not as the first build found it."""
+    import io
+
+    from litblog.buildtime.commands.pipeline import BuildOptions, build
+    from litblog.buildtime.execute.progress import ConsoleReporter
+
+    root = fresh_project
+    if subprocess.run(["git", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("git is not installed")
+    (root / "src/recipes/counted.py").write_text("def count(ctx, n: int = 1):\n    ctx.record('n', n)\n")
+    (root / POST).write_text("---\ntitle: Words\n---\n\n```{experiment} n\nrecipe: counted.count\n"
+                             "params: {n: 1}\n```\n\n{result}`n.n`\n")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "the project")
+    first = _git(root, "rev-parse", "HEAD").strip()
+
+    def build_and_read(n: int, *, commit: bool = False) -> dict:
+        post = root / POST
+        post.write_text(re.sub(r"n: \d+", f"n: {n}", post.read_text()))
+        if commit:
+            _git(root, "commit", "-q", "-am", f"n = {n}")
+        assert build(root, BuildOptions(posts=[str(post)]), ConsoleReporter(io.StringIO(), 0)).exit_code == 0
+        [new] = [manifest for manifest in _manifests(root, "counted.count") if manifest["key"] not in seen]
+        seen.add(new["key"])
+        return new["repository"]
+
+    seen: set[str] = set()
+
+    assert build_and_read(1) == {"commit": first, "dirty": False}
+    recipe = root / "src/recipes/counted.py"
+    recipe.write_text(recipe.read_text() + "# edited, not committed\n")
+    # The post and the recipe are modified: the tree is dirty, and the run's own code is named.
+    assert build_and_read(2) == {"commit": first, "dirty": True, "dirty_files": ["src/recipes/counted.py"]}
+    assert build_and_read(3, commit=True) == {"commit": _git(root, "rev-parse", "HEAD").strip(), "dirty": False}

@@ -25,6 +25,7 @@ from ...common.fsutil import atomic_write_text, remove_confined
 from .launch import WorkerProcess, launch_worker, worker_environment
 from ..plan.plan import PlannedExperiment
 from ...common.protocol import RunStatus
+from . import provenance
 from .provenance import run_repository
 from ...common.store import MANIFEST, ResultStore
 
@@ -186,6 +187,7 @@ def run_experiments(
     Without ``keep_going``, the first failure stops scheduling; runs in progress finish.
     Ctrl-C stops every worker and re-raises; stopped runs leave nothing in the store.
     """
+    provenance.forget()  # the commit and changed files as they are now, not at an earlier build of this process
     pending = list(experiments)
     running: list[_Running] = []
     outcomes: list[RunOutcome] = []

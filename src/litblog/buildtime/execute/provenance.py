@@ -1,7 +1,8 @@
 """Where a run came from: the repository state it ran at, recorded in its manifest.
 
-Build-time code (no TensorFlow): the build asks git once and hands the answer to every worker
-it starts, so a worker needs neither git nor the repository's history. Besides the commit and
+Build-time code (no TensorFlow): the build asks git once (:func:`forget` at the start of each
+batch of runs: ``serve`` builds for hours in one process while the author edits and commits)
+and hands the answer to every worker it starts, so a worker needs neither git nor the repository's history. Besides the commit and
 whether the tree is dirty, each worker gets the untracked or modified files among its code and
 the project's other changed files (those ``ctx.input_file`` may read); the worker records those
 it used as ``dirty_files`` (``common/dirty.py``).
@@ -58,3 +59,9 @@ def repository_state(root: Path) -> dict[str, Any]:
         return {"commit": None, "dirty": None}
     status = _git(root, "status", "--porcelain", "--untracked-files=no")
     return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
+
+
+def forget() -> None:
+    """Ask git again on the next question: the repository may have changed since the last build."""
+    changed_files.cache_clear()
+    repository_state.cache_clear()
