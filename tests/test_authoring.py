@@ -41,6 +41,7 @@ MARKERS = {
     "claim-operators", "fixed-values", "recorded-values", "history-stats", "seed-statistics",
     "options BUILD_SCHEMA", "options JEKYLL_SCHEMA", "ctx-methods", "optimizers", "heads", "figure-helpers",
     "synthetic-options", "outside-paths", "image-data-options", "figure-kinds", "writing-front-matter",
+    "myst-directives", "myst-roles",
 }
 
 OPTION_TUPLES = {
@@ -479,3 +480,11 @@ def test_ways_out_of_the_project_are_the_documented_ones(tables):
     for place in ("$LITBLOG_DATA_DIR", "litblog.data_dir", "$KERAS_HOME/datasets", "$KERAS_HOME/models",
                   "keras.json", "litblog-check-", "litblog-task-", "litblog-dask-worker", "litblog-cache"):
         assert place in outside, f"the outside table does not name {place}"
+
+
+def test_myst_names_with_a_way_out(tables):
+    from litblog.buildtime.directives import foreign
+
+    for table, names in (("myst-directives", foreign.DIRECTIVES), ("myst-roles", foreign.ROLES)):
+        listed = [name for row in tables[table] for name in _CODE.findall(next(iter(row.values())))]
+        assert sorted(listed) == sorted(names), table

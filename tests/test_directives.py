@@ -371,3 +371,26 @@ def test_a_directive_fence_inside_an_html_block_is_an_error_not_silently_html():
         """)
     assert errors == ["posts/2024-01-01-x.md:6: this directive is inside an HTML block, where Markdown reads it as HTML\n"
                       "  hint: leave a blank line between the HTML and the directive"]
+
+
+@pytest.mark.parametrize("body, hint", [
+    ("```{note}\nRemember.\n```\n", "write a blockquote, '> **Note:** ...'"),
+    ("```{admonition} Careful\nText.\n```\n", "litblog has no admonitions"),
+    ("```{code-cell} python\nprint(1)\n```\n", "put the code in a function under src/recipes/"),
+    ("```{image} a.png\n```\n", "```{figure} experiment.name"),
+    ("The {math}`x^2` term.\n", "write $x^2$"),
+    ("As {glue}`acc` shows.\n", "{result}`experiment.value`"),
+    ("See {cite:ps}`lecun1998`.\n", "{cite:p}`key`"),
+])
+def test_myst_names_litblog_lacks_are_errors_with_the_way_to_write_them_here(body, hint):
+    """An author coming from MyST or Jupyter Book gets, besides the list of names, what to write instead."""
+    with pytest.raises(UserErrors) as info:
+        parse_post(make_post(body))
+    [error] = info.value.errors
+    assert "unknown" in error.message and error.hint and hint in error.hint, error.render()
+
+
+def test_the_myst_names_with_a_way_out_are_not_litblog_names():
+    from litblog.buildtime.directives import foreign
+
+    assert not set(foreign.DIRECTIVES) & set(DIRECTIVES) and not set(foreign.ROLES) & set(ROLES)

@@ -20,6 +20,7 @@ from ..sources.posts import Post
 from ..sources.schema import validate_options
 from ..sources.text import CODE_SPAN, SPAN_CONTENT
 from ..sources.yaml_source import parse_yaml
+from . import foreign
 from .base import Block, CodeBlock, Directive, DirectiveSource, Reference, TextBlock
 from .experiment import ExperimentDirective
 from .registry import CAPTION_ROLES, DIRECTIVES, ROLES
@@ -176,7 +177,8 @@ def find_references(text: str, path: str, first_line: int, errors: list[UserErro
                                     hint=f"here: {', '.join('{%s}' % r for r in allowed)}"))
         elif name not in ROLES:
             errors.append(UserError(f"unknown role '{{{name}}}'", location,
-                                    suggestion=did_you_mean(name, list(allowed)) or one_of(list(allowed))))
+                                    suggestion=did_you_mean(name, list(allowed)) or one_of(list(allowed)),
+                                    hint=foreign.ROLES.get(name)))
         else:
             ref = ROLES[name].parse(role["content"].strip(), location, role.start(), role.end(), errors)
             if ref is not None:
@@ -190,7 +192,8 @@ def _parse_directive(name: str, argument: str, body: list[str], path: str, fence
     directive: Directive[Any] | None = DIRECTIVES.get(name)
     if directive is None:
         errors.append(UserError(f"unknown directive '{name}'", location,
-                                suggestion=did_you_mean(name, DIRECTIVES) or one_of(DIRECTIVES)))
+                                suggestion=did_you_mean(name, DIRECTIVES) or one_of(DIRECTIVES),
+                                hint=foreign.DIRECTIVES.get(name)))
         return None
     try:
         document = parse_yaml("\n".join(body), path=path, first_line=fence_line + 1)
