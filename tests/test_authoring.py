@@ -228,7 +228,8 @@ def test_figure_kinds_are_the_registry(tables):
 
 
 def test_directives_and_roles(tables):
-    assert names_of(tables["directives"]) == set(directives.DIRECTIVES)
+    listed = [name for row in tables["directives"] for name in _CODE.findall(row["directive"])]
+    assert sorted(listed) == sorted(directives.DIRECTIVES)  # a row may list several kinds (the admonitions)
     assert names_of(tables["roles"]) == set(directives.ROLES)
     caption_roles = {first_code(row["role"]) for row in tables["roles"] if "caption" in row["where"]}
     assert caption_roles == set(directives.CAPTION_ROLES)

@@ -170,9 +170,9 @@ def test_every_directive_and_role_module_is_in_the_registry():
     registered = []
     for module in pkgutil.iter_modules(litblog.buildtime.directives.__path__):
         found = importlib.import_module(f"litblog.buildtime.directives.{module.name}")
-        several = getattr(found, "ROLES", ())  # registry.py's ROLES is the registry itself, a dict
-        for entry in (getattr(found, "DIRECTIVE", None), getattr(found, "ROLE", None),
-                      *(several if isinstance(several, tuple) else ())):
+        several = [entry for name in ("DIRECTIVES", "ROLES")  # registry.py's are the registries, dicts
+                   if isinstance(entries := getattr(found, name, ()), tuple) for entry in entries]
+        for entry in (getattr(found, "DIRECTIVE", None), getattr(found, "ROLE", None), *several):
             if entry is not None:
                 registry_of = DIRECTIVES if isinstance(entry, Directive) else ROLES
                 assert registry_of.get(entry.name) is entry, f"{module.name}.py is not in registry.py"
@@ -374,8 +374,7 @@ def test_a_directive_fence_inside_an_html_block_is_an_error_not_silently_html():
 
 
 @pytest.mark.parametrize("body, hint", [
-    ("```{note}\nRemember.\n```\n", "write a blockquote, '> **Note:** ...'"),
-    ("```{admonition} Careful\nText.\n```\n", "litblog has no admonitions"),
+    ("```{dropdown} More\nText.\n```\n", "an admonition"),
     ("```{code-cell} python\nprint(1)\n```\n", "put the code in a function under src/recipes/"),
     ("```{image} a.png\n```\n", "```{figure} experiment.name"),
     ("The {math}`x^2` term.\n", "write $x^2$"),

@@ -2,8 +2,8 @@
 entries (:class:`Directive`, :class:`Role`), and the bits of syntax several of them parse.
 
 A directive module defines its block (a frozen dataclass), its options and a parser from a
-:class:`DirectiveSource`, and exports them as ``DIRECTIVE``; a role module does the same for an
-inline reference and exports ``ROLE``. ``registry.py`` lists the modules. How a block or a
+:class:`DirectiveSource`, and exports them as ``DIRECTIVE`` (or ``DIRECTIVES``, several names of
+one block); a role module does the same for an inline reference and exports ``ROLE`` (or ``ROLES``). ``registry.py`` lists the modules. How a block or a
 reference is drawn onto a page is the render stage's (``render/blocks/``, by the block's type).
 """
 
@@ -50,6 +50,11 @@ class Block:
         (``numbering.py``), else None."""
         return None
 
+    def prose(self) -> tuple["TextBlock", ...]:
+        """The author's prose this block holds (a text block itself; an admonition's body), for the
+        checks that read prose (numbers typed into it)."""
+        return ()
+
 
 def named_in(references: Iterable[Reference]) -> list[tuple[str, SourceLocation]]:
     """The experiments ``references`` name, each at its reference's line."""
@@ -66,6 +71,9 @@ class TextBlock(Block):
 
     def uses(self) -> Iterable[tuple[str, SourceLocation]]:
         return named_in(self.references)
+
+    def prose(self) -> tuple["TextBlock", ...]:
+        return (self,)
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,11 @@ class DirectiveSource:
     location: SourceLocation  # the opening fence
     problems: list[UserError]
     find_references: Callable[[str, int], tuple[Reference, ...]] = field(repr=False)  # (text, first line)
+    # A directive whose body is Markdown (``Directive.markdown_body``): the body, its first line in
+    # the file, and the roles of prose (every role, not only a caption's) found in a text.
+    body: str = ""
+    body_line: int = 0
+    find_prose_references: Callable[[str, int], tuple[Reference, ...]] | None = field(default=None, repr=False)
 
     def references_in(self, option: str) -> tuple[Reference, ...]:
         """The roles written in the text of ``option`` (a caption); a caption takes ``{result}`` only."""
@@ -132,12 +145,14 @@ R = TypeVar("R", bound=Reference)
 
 @dataclass(frozen=True)
 class Directive(Generic[B]):
-    """A fenced directive, ```{name} argument, with YAML options."""
+    """A fenced directive, ```{name} argument, with YAML options (or, ``markdown_body``, the author's
+    Markdown as its body: ``DirectiveSource.body``)."""
 
     name: str
     block: type[B]  # what ``parse`` makes (``render/blocks/`` draws it)
     options: tuple[Option, ...]  # validated before ``parse`` runs; docs/authoring.md lists them
     parse: Callable[[DirectiveSource], B | None]
+    markdown_body: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,9 @@ comes from those tools (docs/authoring.md, "Coming from MyST")."""
 
 from __future__ import annotations
 
-_ADMONITION = "litblog has no admonitions: write a blockquote, '> **Note:** ...', which both targets render"
 _CODE = "a plain fence shows code: ```python"
 
 DIRECTIVES: dict[str, str] = {
-    **dict.fromkeys(("note", "warning", "tip", "important", "caution", "attention", "danger", "error", "hint",
-                     "seealso", "admonition"), _ADMONITION),
     "code-cell": "litblog runs recipes, not notebook cells: put the code in a function under src/recipes/ and "
                  "run it with ```{experiment} name and 'recipe: module.function'",
     "code-block": _CODE,
@@ -23,6 +20,8 @@ DIRECTIVES: dict[str, str] = {
     "csv-table": "write a Markdown table (| a | b |), or ```{table} for experiments' values",
     "bibliography": "the References section is added by itself: cite with {cite}`key` and name the .bib file "
                     "in the front matter ('bibliography: refs.bib')",
+    "dropdown": "an admonition, ```{note} or ```{admonition} Title, shows its text open; or a <details> element "
+                "with markdown=\"1\"",
     "toctree": "a post is one page: its table of contents comes by itself ('toc: true' in the front matter)",
 }
 

@@ -2,8 +2,8 @@
 defines it.
 
 A directive's module exports ``DIRECTIVE`` (its block, options and parser), a role's exports
-``ROLE`` (its reference and parser), or ``ROLES`` for several names of one syntax (``cite``,
-``cite:p``, ``cite:t``); see ``base.py``. How each is drawn is a module of the same
+``ROLE`` (its reference and parser); ``DIRECTIVES`` or ``ROLES``, a tuple, for several names of
+one block or reference (``note``, ``warning``, ...; ``cite``, ``cite:p``, ``cite:t``); see ``base.py``. How each is drawn is a module of the same
 name in ``render/blocks/``, found by the block's type. Adding one is those two modules and its
 line here; nothing else dispatches on names or types. The modules are named, as docutils'
 directive registry names them, so this list is all there is to edit.
@@ -25,7 +25,7 @@ def _load(kind: type[_Entry], *modules: str) -> dict[str, _Entry]:
     for module in modules:
         export = kind.__name__.upper()  # DIRECTIVE or ROLE
         found = importlib.import_module(f"{__package__}.{module}")
-        several = getattr(found, export + "S", None) if kind is Role else None
+        several = getattr(found, export + "S", None)
         exported = several if isinstance(several, tuple) and several else (getattr(found, export, None),)
         for entry in exported:
             if not isinstance(entry, kind) or entry.name in entries:
@@ -40,6 +40,7 @@ DIRECTIVES: dict[str, Directive[Any]] = _load(
     "figure",  # ```{figure} model1.curves: one figure of an experiment
     "table",  # ```{table}: experiments as rows, values as columns
     "chart",  # ```{chart}: one value across experiments, as bars
+    "admonition",  # ```{note}, {warning}, {tip}, ..., {admonition} Title: a box of the author's Markdown
 )
 
 ROLES: dict[str, Role[Any]] = _load(

@@ -122,6 +122,12 @@ def _directive_in(span: CodeSpan, info: re.Match[str], lines: list[str], post: P
         errors.append(UserError(f"directive '{info['name']}' is not closed", location,
                                 hint=f"end it with a line holding only {span.fence}{where}"))
         return None
+    directive = DIRECTIVES.get(info["name"])
+    if directive is not None and directive.markdown_body and span.containers:
+        # kramdown reads Markdown inside the box there, but the preview's converter does not.
+        errors.append(UserError(f"a {{{info['name']}}} cannot be inside a {span.containers[-1]}", location,
+                                hint="put it at the top level, before or after the quote or list"))
+        return None
     if span.prefix != span.continuation:
         # Its output would begin on the marker's line, where Liquid may leave nothing (a raw
         # tag) and kramdown then reads the item's content with another indentation.
@@ -195,6 +201,16 @@ def _parse_directive(name: str, argument: str, body: list[str], path: str, fence
                                 suggestion=did_you_mean(name, DIRECTIVES) or one_of(DIRECTIVES),
                                 hint=foreign.DIRECTIVES.get(name)))
         return None
+    if directive.markdown_body:
+        problems: list[UserError] = []
+        source = DirectiveSource(argument, {}, parse_yaml("", path=path, first_line=fence_line + 1), location,
+                                 problems, lambda text, line: find_references(text, path, line, problems,
+                                                                              roles=CAPTION_ROLES),
+                                 body="\n".join(body), body_line=fence_line + 1,
+                                 find_prose_references=lambda text, line: find_references(text, path, line, problems))
+        block = directive.parse(source)
+        errors.extend(problems)
+        return None if problems else block
     try:
         document = parse_yaml("\n".join(body), path=path, first_line=fence_line + 1)
     except UserError as exc:

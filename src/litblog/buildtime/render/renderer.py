@@ -192,8 +192,8 @@ class Renderer:
         except UserError as exc:
             numbering_errors.append(exc)
             contents = False
-        claims = tuple(ref for block in parsed.blocks if isinstance(block, TextBlock)
-                       for ref in block.references if isinstance(ref, ClaimReference))
+        claims = tuple(ref for block in parsed.blocks for text in block.prose()
+                       for ref in text.references if isinstance(ref, ClaimReference))
         for target in TARGETS:
             page = Page(target, self._environments[target.name], "../" * folder_depth(url), post, outcomes,
                         assets, self._roles, self._inline_markdown, self.charts_dir, errors=list(numbering_errors),

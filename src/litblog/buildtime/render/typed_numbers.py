@@ -88,8 +88,8 @@ def check_post(parsed: ParsedPost, outcomes: dict[str, ExperimentOutcome]) -> li
     phrases = _metric_phrases(values)
     findings: list[Finding] = []
     for block in parsed.blocks:
-        if isinstance(block, TextBlock):
-            findings += _check_text(block, parsed.post.path, values, phrases)
+        for text in block.prose():  # the post's text, and the prose a directive holds (an admonition's)
+            findings += _check_text(text, parsed.post.path, values, phrases)
     return findings
 
 

@@ -1,0 +1,129 @@
+"""Admonitions ({note}, {warning}, ..., {admonition} Title): the author's Markdown in a titled box,
+its roles rendered and its numbers checked as the post's text; in both targets, the Jekyll tree
+built by real Jekyll. Results are written by hand (nothing trains)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from litblog.buildtime.directives import DIRECTIVES, parse_post
+from litblog.buildtime.directives.admonition import KINDS, Admonition
+from litblog.common.errors import UserErrors
+from site_check import JEKYLL, NO_JEKYLL, jekyll_build, require_tool
+from test_directives import make_post
+from test_writing import _article, _parsed, _project, _text
+
+POST = """---
+title: Writing
+toc: true
+---
+
+An introduction.
+
+```{note}
+The model reaches {result}`base.test.accuracy:.1%` on the **test** split:
+
+- one item
+- another item
+
+### Not in the contents
+```
+
+## Results
+
+```{warning} Read this first.
+A warning, with [a link](https://example.org/?a=1&b=2).
+```
+
+```{admonition} Why <so> & small?
+Small images train in seconds.
+```
+
+## More
+
+Text.
+"""
+
+
+def test_each_kind_is_a_box_titled_by_its_kind_and_roles_in_it_are_the_posts():
+    for kind in KINDS:
+        argument = " Own title" if kind == "admonition" else ""
+        [block] = [b for b in parse_post(make_post(f"```{{{kind}}}{argument}\nSee {{result}}`m.x`.\n```\n"
+                                                   "```{experiment} m\nrecipe: a.b\n```\n")).blocks
+                   if isinstance(b, Admonition)]
+        assert block.title == ("Own title" if kind == "admonition" else KINDS[kind][0])
+        assert [name for name, _ in block.uses()] == ["m"] and block.prose() == (block.content,)
+    assert {"note", "warning", "tip", "admonition"} <= set(DIRECTIVES)
+
+
+def test_text_after_a_kind_is_the_first_line_of_its_text_with_its_line():
+    parsed = parse_post(make_post("Intro.\n\n```{note} First line.\nSecond {result}`m.y`.\n```\n\n"
+                                  "```{experiment} m\nrecipe: a.b\n```\n"))
+    [block] = [b for b in parsed.blocks if isinstance(b, Admonition)]
+    assert block.content.text == "First line.\nSecond {result}`m.y`."
+    fence = block.location.line
+    assert [ref.location.line for ref in block.content.references] == [fence + 1]
+
+
+@pytest.mark.parametrize("body, line, words", [
+    ("```{note}\nText.\n\n```python\nprint(1)\n```\n```\n", 4, "a code block or directive cannot be inside a {note}"),
+    ("````{tip}\nText.\n```{figure} m.curves\n```\n````\n", 3, "a code block or directive cannot be inside a {tip}"),
+    ("```{note}\n:class: dropdown\nText.\n```\n", 2, "'{note}' takes no options, got ':class:'"),
+    ("```{warning}\n\n```\n", 1, "this {warning} has no text"),
+    ("```{admonition}\nText.\n```\n", 1, "an admonition needs a title"),
+    ("```{note}\nSee {result}`nope.x`.\n```\n", 2, "undefined experiment 'nope'"),
+    ("```{note}\nA {rsult}`m.x`.\n```\n", 2, "unknown role '{rsult}'"),
+    ("> ```{note}\n> Text.\n> ```\n", 1, "a {note} cannot be inside a blockquote"),
+    ("- item\n\n  ```{tip}\n  Text.\n  ```\n", 3, "a {tip} cannot be inside a list item"),
+])
+def test_mistakes_in_an_admonition_are_errors_at_their_line(body, line, words):
+    post = make_post(body)
+    with pytest.raises(UserErrors) as info:
+        parse_post(post)
+    [error] = info.value.errors
+    assert words in error.message and error.location.line == post.body_line + line - 1, error.render()
+
+
+def test_admonitions_in_both_targets(fresh_project, tmp_path):
+    jekyll = require_tool(JEKYLL, NO_JEKYLL)
+    assert jekyll
+    root = _project(fresh_project, POST + "\n```{experiment} base\nrecipe: tiny.stripes\nshow: []\n```\n", bib=None)
+    assert run_cli(root, "-q", "--no-run") == 0
+    site = root / "site"
+    built = jekyll_build(site, tmp_path / "out", "/some-repo")
+    assert built.returncode == 0 and not built.problems, built.output
+    for html in (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
+                 next((site / "_site").rglob("writing/index.html")).read_text()):
+        article = _article(html)
+        boxes = re.findall(r'<div class="litblog-admonition litblog-admonition-(\w+)" role="note">(.*?)</div>',
+                           article, re.S)
+        assert [tone for tone, _ in boxes] == ["note", "warning", "note"], article
+        note, warning, own = (inner for _, inner in boxes)
+        # The text is Markdown, its role rendered: the value, bold, a list, a heading.
+        assert "Note" in note and "62.4%" in _text(note) and "<strong>test</strong>" in note
+        assert note.count("<li>") == 2 and re.search(r"<h3[^>]*>Not in the contents</h3>", note)
+        assert "Read this first. A warning, with a link." in _text(warning)
+        assert 'href="https://example.org/?a=1&amp;b=2"' in warning
+        assert "Why &lt;so&gt; &amp; small?" in own and "<so>" not in own  # the title is text
+        assert "markdown=" not in article  # read as Markdown by both converters, the attribute gone
+        toc = article[article.index("litblog-toc"):article.index("</nav>")]
+        assert _parsed(toc).hrefs == ["#results", "#more"]  # a heading inside a box is not listed
+
+
+def test_a_number_typed_into_an_admonition_is_checked_like_the_text(fresh_project, capsys):
+    post = ("---\ntitle: Writing\n---\n\n```{note}\nThe test accuracy is 62.4%.\n```\n\n"
+            "```{experiment} base\nrecipe: tiny.stripes\nshow: []\n```\n")
+    root = _project(fresh_project, post, bib=None)
+    run_cli(root, "--no-run")
+    err = capsys.readouterr().err
+    assert re.search(r"posts/2024-02-03-writing\.md:6: .*62\.4%", err), err
+
+
+def test_the_stylesheet_gives_every_tone_its_look():
+    css = (Path(__file__).parents[1] / "templates" / "jekyll" / "assets" / "css" / "litblog.css").read_text()
+    for tone in {tone for _, tone in KINDS.values()}:
+        assert f".litblog-admonition-{tone} {{" in css, tone
