@@ -484,11 +484,14 @@ def test_extracting_is_said_on_stderr_and_as_a_notice_event(tmp_path, monkeypatc
     monkeypatch.setenv("LITBLOG_DATA_DIR", str(store))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     read_end, write_end = os.pipe()
-    ctx = make_context(tmp_path, tmp_path, events=EventSink(write_end))
+    sink = EventSink(write_end)
+    ctx = make_context(tmp_path, tmp_path, events=sink)
     with ctx.capturing():
         data = ctx.image_data("tiny", image_size=4, batch_size=2)
         ctx.image_data("tiny", image_size=4, batch_size=2)  # found in the cache: nothing to say
-    os.close(write_end)
+    # The sink owns write_end (os.fdopen): closed through it, or its file would close that number
+    # again when collected, in some later test, where another file has it by then.
+    sink._stream.close()  # type: ignore[union-attr]
     with os.fdopen(read_end) as stream:
         events = [json.loads(line) for line in stream]
     notice = "extracted tiny_filtered.zip into $KERAS_HOME/datasets/tiny_extracted/tiny_filtered (6 images, "

@@ -176,10 +176,12 @@ def test_a_recipe_change_shows_a_notice_and_trains_nothing_without_run(served, p
 
 def test_a_mistake_is_shown_and_the_last_good_page_stays(served, project):
     version = served.state()["version"]
+    mark = len(served.lines)
     edit(project / POST, "```{experiment} plain", "```{experimnt} plain")
     state = served.state(version)
     assert state["error"].startswith(f"{POST}:9: unknown directive 'experimnt' (did you mean 'experiment'?)")
-    assert f"{POST}:9: unknown directive 'experimnt'" in served.output
+    # Printed before the state changed, but read from serve's output by another thread: waited for.
+    served.wait_for_line(rf"{re.escape(POST)}:9: unknown directive 'experimnt'", after=mark)
     assert "A post about stripes" in served.get(PAGE)  # still served
     edit(project / POST, "```{experimnt} plain", "```{experiment} plain")
     assert served.state(state["version"])["error"] is None
