@@ -180,3 +180,35 @@ def test_the_default_jobs_follow_cores_memory_and_gpus(cores, memory_gib, gpus, 
     from litblog.buildtime.execute.execute import default_jobs
 
     assert default_jobs(cores=cores, memory=memory_gib * 2**30, gpus=gpus) == expected
+
+
+def test_waiting_for_workers_does_not_spin(fresh_project, monkeypatch):
+    """A worker's events pipe reaches its end before the worker is seen to exit; a pipe at its end is
+    always "ready" to select, and waiting on it spun the loop (70,000 times in an 8-second build of
+    three runs: a core taken from the other workers). Waking up is bounded by the loop's own pace
+    (at most 50 looks a second while a worker exits) plus one per chunk of events."""
+    import io
+
+    from litblog.buildtime.commands.pipeline import BuildOptions, build
+    from litblog.buildtime.execute import execute
+    from litblog.buildtime.execute.progress import ConsoleReporter
+
+    looks, chunks = [0], [0]
+    wait, read = execute._wait_for_events, os.read
+
+    def counted_wait(running, reporter):
+        looks[0] += 1
+        return wait(running, reporter)
+
+    def counted_read(fd, size):
+        data = read(fd, size)
+        chunks[0] += bool(data)
+        return data
+
+    monkeypatch.setattr(execute, "_wait_for_events", counted_wait)
+    monkeypatch.setattr(execute.os, "read", counted_read)
+    started = time.monotonic()
+    summary = build(fresh_project, BuildOptions(), ConsoleReporter(io.StringIO(), 0))
+    seconds = time.monotonic() - started
+    assert summary.exit_code == 0 and len(summary.outcomes) >= 3
+    assert looks[0] <= 1 / execute._EXIT_POLL_SECONDS * seconds + chunks[0] + 10, (looks, chunks, seconds)

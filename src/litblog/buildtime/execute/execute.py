@@ -73,6 +73,7 @@ class _Running:
     stored: bool = False  # the worker said so in its last event
     timed_out: bool = False
     gpu: str | None = None
+    said_all: bool = False  # its events pipe reached its end: only the worker's exit is awaited
 
 
 def gpu_ids() -> list[str]:
@@ -324,11 +325,20 @@ def worker_spec(experiment: PlannedExperiment, config: SiteConfig, store: Result
     }
 
 
+_EXIT_POLL_SECONDS = 0.02  # how often a worker that has said all it will is looked at for its exit
+
+
 def _wait_for_events(running: list[_Running], reporter: Reporter) -> None:
-    if not running:
+    """Until a worker has something to say (at most 0.2 s), or, while one has said all it will but
+    has not exited yet, :data:`_EXIT_POLL_SECONDS`. A pipe at its end is always "ready": waiting on
+    it spun the loop tens of thousands of times per run, a core taken from the other workers."""
+    listening = [r for r in running if not r.said_all]
+    timeout = _EXIT_POLL_SECONDS if len(listening) < len(running) else 0.2
+    if not listening:
+        time.sleep(timeout)
         return
-    ready, _, _ = select.select([r.events_fd for r in running], [], [], 0.2)
-    for run in running:
+    ready, _, _ = select.select([r.events_fd for r in listening], [], [], timeout)
+    for run in listening:
         if run.events_fd in ready:
             _read_events(run, reporter)
 
@@ -342,6 +352,7 @@ def _read_events(run: _Running, reporter: Reporter) -> None:
         except OSError:
             return
         if not chunk:
+            run.said_all = True
             return
         run.buffer += chunk
         *lines, run.buffer = run.buffer.split(b"\n")
