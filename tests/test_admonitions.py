@@ -30,7 +30,7 @@ The model reaches {result}`base.test.accuracy:.1%` on the **test** split:
 - one item
 - another item
 
-### Not in the contents
+### Results
 ```
 
 ## Results
@@ -105,13 +105,16 @@ def test_admonitions_in_both_targets(fresh_project, tmp_path):
         note, warning, own = (inner for _, inner in boxes)
         # The text is Markdown, its role rendered: the value, bold, a list, a heading.
         assert "Note" in note and "62.4%" in _text(note) and "<strong>test</strong>" in note
-        assert note.count("<li>") == 2 and re.search(r"<h3[^>]*>Not in the contents</h3>", note)
+        assert note.count("<li>") == 2 and re.search(r"<h3[^>]*>Results</h3>", note)
         assert "Read this first. A warning, with a link." in _text(warning)
         assert 'href="https://example.org/?a=1&amp;b=2"' in warning
         assert "Why &lt;so&gt; &amp; small?" in own and "<so>" not in own  # the title is text
         assert "markdown=" not in article  # read as Markdown by both converters, the attribute gone
         toc = article[article.index("litblog-toc"):article.index("</nav>")]
-        assert _parsed(toc).hrefs == ["#results", "#more"]  # a heading inside a box is not listed
+        # A heading inside a box is not listed, and the listed one of the same text gets another id.
+        assert _parsed(toc).hrefs == ["#results-1", "#more"]
+        ids = _parsed(article).ids
+        assert len(ids) == len(set(ids)) and "results-1" in ids, ids
 
 
 def test_a_number_typed_into_an_admonition_is_checked_like_the_text(fresh_project, capsys):
@@ -127,3 +130,10 @@ def test_the_stylesheet_gives_every_tone_its_look():
     css = (Path(__file__).parents[1] / "templates" / "jekyll" / "assets" / "css" / "litblog.css").read_text()
     for tone in {tone for _, tone in KINDS.values()}:
         assert f".litblog-admonition-{tone} {{" in css, tone
+
+
+def test_a_heading_in_an_admonition_never_shares_its_id_with_a_listed_one():
+    from litblog.buildtime.render.toc import headings
+
+    parsed = parse_post(make_post("```{note}\n### Results\n\nText.\n```\n\n## Results\n\nMore.\n\n## Setup\n"))
+    assert [h.anchor for h in headings(parsed.blocks)] == ["results-1", "setup"]

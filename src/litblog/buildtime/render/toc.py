@@ -59,17 +59,21 @@ def slug(text: str) -> str:
 
 
 def headings(blocks: Iterable[Block], taken: Iterable[str] = ()) -> list[Heading]:
-    """The headings of levels 2 and 3 in the post's text blocks, with unique anchors (not in ``taken``)."""
+    """The headings of levels 2 and 3 in the post's text blocks, with unique anchors (not in ``taken``).
+
+    Headings in a directive's prose (an admonition's) are not listed, but the ids the converters
+    give them are kept from the listed ones, so that no two elements of the page share an id."""
     used = set(taken)
+    blocks = list(blocks)
+    for block in blocks:
+        if not isinstance(block, TextBlock):
+            used.update(slug(plain(text)) for inner in block.prose() for _, text, _ in _found(inner))
     found = []
     for block in blocks:
         if not isinstance(block, TextBlock):
             continue
-        setext = setext_headings(block.text)
-        for index, line in enumerate(block.text.split("\n")):
-            match = _ATX.match(line)
-            level, text = (len(match["hashes"]), match["text"]) if match else (setext.get(index), line.strip())
-            if level not in LEVELS or _OWN_ID.search(text):
+        for level, text, index in _found(block):
+            if level not in LEVELS:
                 continue
             text = plain(text)
             base = slug(text)
@@ -79,6 +83,18 @@ def headings(blocks: Iterable[Block], taken: Iterable[str] = ()) -> list[Heading
                 anchor = f"{base}-{count}"
             used.add(anchor)
             found.append(Heading(level, text, anchor, block.line + index))
+    return found
+
+
+def _found(block: TextBlock) -> list[tuple[int, str, int]]:
+    """(level, Markdown text, line index in the block) of each heading of ``block`` without an id of its own."""
+    setext = setext_headings(block.text)
+    found = []
+    for index, line in enumerate(block.text.split("\n")):
+        match = _ATX.match(line)
+        level, text = (len(match["hashes"]), match["text"]) if match else (setext.get(index), line.strip())
+        if level is not None and not _OWN_ID.search(text):
+            found.append((level, text, index))
     return found
 
 
