@@ -217,6 +217,9 @@ def test_references_footnotes_citations_and_contents_in_both_targets(fresh_proje
      r"posts/2024-02-03-writing\.md:6: unknown role '\{cite:year\}' \(did you mean 'cite:t'|'cite:p'|'cite'"),
     (("{cite:t}`lecun1998`", "{cite:t}`lecun 1998`"),
      r"posts/2024-02-03-writing\.md:7: \{cite:t\}`lecun 1998` needs bibliography keys separated by commas"),
+    (("showed{cite:p}`srivastava2014`", "showed{cite:p}`srivastava2014,`"),
+     r"posts/2024-02-03-writing\.md:7: \{cite:p\}`srivastava2014,` needs bibliography keys separated by commas\n"
+     r"  hint: write \{cite:p\}`lecun1998`"),
     (("bibliography: refs.bib", "bibliography: missing.bib"),
      r"posts/2024-02-03-writing\.md:3: the bibliography file 'missing\.bib' does not exist"),
     (("bibliography: refs.bib", "toc: maybe"),

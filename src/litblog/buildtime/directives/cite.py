@@ -37,20 +37,16 @@ class Citation:
 
 
 def parse(content: str, location: SourceLocation, start: int, end: int,
-          errors: list[UserError], *, textual: bool = False) -> Citation | None:
+          errors: list[UserError], *, role: str = "cite") -> Citation | None:
     keys = tuple(key.strip() for key in content.split(","))
     bad = next((key for key in keys if not key or _KEY_CHARS & set(key)), None)
     if bad is not None:
-        role = "cite:t" if textual else "cite"
         errors.append(UserError(f"{{{role}}}`{content}` needs bibliography keys separated by commas", location,
                                 hint=f"write {{{role}}}`lecun1998` or {{{role}}}`lecun1998,he2016`"))
         return None
-    return Citation(keys, location, start, end, textual)
+    return Citation(keys, location, start, end, textual=role == "cite:t")
 
 
 # One syntax, three names: MyST's plain {cite} and its parenthetical and textual styles.
-ROLES = (
-    Role("cite", Citation, parse, in_captions=True),
-    Role("cite:p", Citation, parse, in_captions=True),
-    Role("cite:t", Citation, functools.partial(parse, textual=True), in_captions=True),
-)
+ROLES = tuple(Role(name, Citation, functools.partial(parse, role=name), in_captions=True)
+              for name in ("cite", "cite:p", "cite:t"))
