@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import run_cli
 from litblog.buildtime.directives import DIRECTIVES, parse_post
@@ -137,3 +139,21 @@ def test_a_heading_in_an_admonition_never_shares_its_id_with_a_listed_one():
 
     parsed = parse_post(make_post("```{note}\n### Results\n\nText.\n```\n\n## Results\n\nMore.\n\n## Setup\n"))
     assert [h.anchor for h in headings(parsed.blocks)] == ["results-1", "setup"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(sorted(KINDS)), argument=st.text(max_size=12),
+       body=st.lists(st.sampled_from(["Text.", "", ":class: x", "```", "~~~", "{result}`m.x`", "{rsult}`m`",
+                                      "## Heading", "> quote", "- item", "{cite:t}`k`", "`code`", "<div>", "$x$"])
+                     | st.text(max_size=20), max_size=8))
+def test_any_admonition_body_parses_or_is_a_located_error(kind, argument, body):
+    text = f"```{{{kind}}} {argument}".rstrip() + "\n" + "\n".join(body) + "\n```\n\n```{experiment} m\nrecipe: a.b\n```\n"
+    post = make_post(text)
+    try:
+        parsed = parse_post(post)
+    except UserErrors as errors:
+        assert all(error.location is not None and error.location.path == post.path for error in errors.errors)
+        return
+    for block in parsed.blocks:
+        if isinstance(block, Admonition):
+            assert block.content.text.strip() and block.content.line >= post.body_line

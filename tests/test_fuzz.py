@@ -114,7 +114,8 @@ def mutation(draw: st.DrawFn, text: bytes) -> bytes:
         else:
             line = word + " " + line
     else:  # a fence opened or closed where it should not be
-        line = draw(st.sampled_from(["```", "```{experiment} x", "```{table}", "````", "---", "```{chart}"]))
+        line = draw(st.sampled_from(["```", "```{experiment} x", "```{table}", "````", "---", "```{chart}",
+                                     "```{note}", "```{admonition}", "```{warning} text {result}`x.y`", ":class: tip"]))
     lines[index] = line.encode("utf-8", "surrogateescape")
     return b"\n".join(lines)
 
