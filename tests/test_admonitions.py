@@ -157,3 +157,47 @@ def test_any_admonition_body_parses_or_is_a_located_error(kind, argument, body):
     for block in parsed.blocks:
         if isinstance(block, Admonition):
             assert block.content.text.strip() and block.content.line >= post.body_line
+
+
+MATH_POST = r"""---
+title: Writing
+---
+
+The loss {math}`\mathcal{L}_{i}` of a sample, with {math}`\frac{{a}}{b}` as written.
+
+```{math}
+\mathcal{L} = -\sum_{i} y_i \log p_i
+```
+"""
+
+
+def test_math_role_and_directive_are_typeset_math_in_both_targets(fresh_project, tmp_path):
+    """MyST's {math} role and directive become kramdown's $$ math, which both targets hand to
+    MathJax as \\( \\) and \\[ \\]; LaTeX braces that look like Liquid survive Jekyll."""
+    jekyll = require_tool(JEKYLL, NO_JEKYLL)
+    assert jekyll
+    root = _project(fresh_project, MATH_POST, bib=None)
+    assert run_cli(root, "-q", "--no-run") == 0
+    site = root / "site"
+    built = jekyll_build(site, tmp_path / "out", "/some-repo")
+    assert built.returncode == 0 and not built.problems, built.output
+    for html in (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
+                 next((site / "_site").rglob("writing/index.html")).read_text()):
+        article = _article(html)
+        assert r"\(\mathcal{L}_{i}\)" in article and r"\(\frac{{a}}{b}\)" in article
+        assert re.search(r"\\\[\s*\\mathcal\{L\} = -\\sum_\{i\} y_i \\log p_i\s*\\\]", article), article
+        assert "MathJax" in html  # the page loads it: it has math
+
+
+@pytest.mark.parametrize("body, words", [
+    ("```{math}\n:label: eq-loss\nx\n```\n", "'{math}' takes no options, got ':label:'"),
+    ("```{math}\n\n```\n", "this {math} has no LaTeX"),
+    ("```{math}\n$$x$$\n```\n", "a {math} holds LaTeX without '$$'"),
+    ("A {math}`$$x$$` term.\n", "needs LaTeX without '$$'"),
+    ("> ```{math}\n> x\n> ```\n", "a {math} cannot be inside a blockquote"),
+])
+def test_math_mistakes_are_located_errors(body, words):
+    with pytest.raises(UserErrors) as info:
+        parse_post(make_post(body))
+    [error] = info.value.errors
+    assert words in error.message and error.location is not None, error.render()

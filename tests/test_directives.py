@@ -377,7 +377,7 @@ def test_a_directive_fence_inside_an_html_block_is_an_error_not_silently_html():
     ("```{dropdown} More\nText.\n```\n", "an admonition"),
     ("```{code-cell} python\nprint(1)\n```\n", "put the code in a function under src/recipes/"),
     ("```{image} a.png\n```\n", "```{figure} experiment.name"),
-    ("The {math}`x^2` term.\n", "write $x^2$"),
+    ("As {eq}`eq-loss` shows.\n", "equations are not numbered"),
     ("As {glue}`acc` shows.\n", "{result}`experiment.value`"),
     ("See {cite:ps}`lecun1998`.\n", "{cite:p}`key`"),
 ])

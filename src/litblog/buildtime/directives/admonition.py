@@ -90,5 +90,6 @@ def parse(source: DirectiveSource, kind: str) -> Admonition | None:
     return Admonition(kind, title, tone, TextBlock(text, first_line + leading, references), source.location)
 
 
-DIRECTIVES = tuple(Directive(kind, Admonition, (), lambda source, kind=kind: parse(source, kind), markdown_body=True)
+DIRECTIVES = tuple(Directive(kind, Admonition, (), lambda source, kind=kind: parse(source, kind), markdown_body=True,
+                             in_containers=False)  # the preview's converter reads no Markdown in a box there
                    for kind in KINDS)

@@ -146,13 +146,14 @@ R = TypeVar("R", bound=Reference)
 @dataclass(frozen=True)
 class Directive(Generic[B]):
     """A fenced directive, ```{name} argument, with YAML options (or, ``markdown_body``, the author's
-    Markdown as its body: ``DirectiveSource.body``)."""
+    own text as its body, Markdown or LaTeX: ``DirectiveSource.body``)."""
 
     name: str
     block: type[B]  # what ``parse`` makes (``render/blocks/`` draws it)
     options: tuple[Option, ...]  # validated before ``parse`` runs; docs/authoring.md lists them
     parse: Callable[[DirectiveSource], B | None]
     markdown_body: bool = False
+    in_containers: bool = True  # may stand inside a blockquote or a list item
 
 
 @dataclass(frozen=True)

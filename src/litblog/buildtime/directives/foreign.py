@@ -14,7 +14,6 @@ DIRECTIVES: dict[str, str] = {
     "literalinclude": "an experiment shows its recipe's code with 'show: [code]'",
     "image": "a figure a run saved is ```{figure} experiment.name; an image of your own is Markdown, "
              "![what it shows](path), its file in static/ (copied into the site as it is)",
-    "math": "write $$ ... $$ (MathJax renders it in both targets)",
     "glue:figure": "```{figure} experiment.figure shows a figure the run saved",
     "list-table": "write a Markdown table (| a | b |), or ```{table} for experiments' values",
     "csv-table": "write a Markdown table (| a | b |), or ```{table} for experiments' values",
@@ -26,8 +25,7 @@ DIRECTIVES: dict[str, str] = {
 }
 
 ROLES: dict[str, str] = {
-    "math": "write $x^2$ (MathJax renders it in both targets)",
-    "eq": "write the equation with $$ ... $$; numbered equations are not supported",
+    "eq": "equations are not numbered: write the equation with ```{math}, and refer to it in words",
     "glue": "{result}`experiment.value` shows a value the run recorded",
     "glue:text": "{result}`experiment.value:.2f` shows a value the run recorded, formatted",
     "eval": "{result}`experiment.value` shows a value the run recorded",

@@ -41,6 +41,7 @@ DIRECTIVES: dict[str, Directive[Any]] = _load(
     "table",  # ```{table}: experiments as rows, values as columns
     "chart",  # ```{chart}: one value across experiments, as bars
     "admonition",  # ```{note}, {warning}, {tip}, ..., {admonition} Title: a box of the author's Markdown
+    "math",  # ```{math}: display math, as $$ on lines of their own
 )
 
 ROLES: dict[str, Role[Any]] = _load(
@@ -51,6 +52,7 @@ ROLES: dict[str, Role[Any]] = _load(
     "numref",  # {numref}`Fig. %s <fig-curves>`: the same, the number put where %s is
     "cite",  # {cite}`lecun1998,he2016`: (LeCun et al., 1998; He et al., 2016), with a References section;
     # {cite:p} the same, {cite:t}`lecun1998`: LeCun et al. (1998)
+    "inline_math",  # {math}`x^2`: inline math, as $$x^2$$ in a paragraph
 )
 
 CAPTION_ROLES = tuple(name for name, role in ROLES.items() if role.in_captions)  # a claim's mark belongs in prose

@@ -123,7 +123,7 @@ def _directive_in(span: CodeSpan, info: re.Match[str], lines: list[str], post: P
                                 hint=f"end it with a line holding only {span.fence}{where}"))
         return None
     directive = DIRECTIVES.get(info["name"])
-    if directive is not None and directive.markdown_body and span.containers:
+    if directive is not None and not directive.in_containers and span.containers:
         # kramdown reads Markdown inside the box there, but the preview's converter does not.
         errors.append(UserError(f"a {{{info['name']}}} cannot be inside a {span.containers[-1]}", location,
                                 hint="put it at the top level, before or after the quote or list"))
