@@ -6,8 +6,7 @@
 
 kramdown (Jekyll) and the preview both read ``$$`` on lines of their own as display math, which
 MathJax typesets; the directive is written as that (``render/blocks/math.py``). MyST's option
-lines (``:label: eq-loss``) are refused at their line: equations are not numbered; so is a
-``{math}`` inside a blockquote or list item.
+lines (``:label: eq-loss``) are refused at their line: equations are not numbered.
 """
 
 from __future__ import annotations
@@ -47,5 +46,4 @@ def parse(source: DirectiveSource) -> MathDirective | None:
     return None if source.problems else MathDirective(latex, source.location)
 
 
-# Not in a quote or list: the preview's converter reads $$ lines there with their markers.
-DIRECTIVE = Directive("math", MathDirective, (), parse, markdown_body=True, in_containers=False)
+DIRECTIVE = Directive("math", MathDirective, (), parse, markdown_body=True)

@@ -25,6 +25,16 @@ if TYPE_CHECKING:
     import markdown
 
 _MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_QUOTE_MARKERS = re.compile(r"\n[ \t]*(?:>[ \t]?)+")
+
+
+def _alone(before: str, after: str) -> bool:
+    """``$$`` math between ``before`` and ``after`` is a paragraph of its own (display math, as
+    kramdown reads it): only container markers (``>``, indentation) before it on its first line
+    and after it on its last, and no text on the lines just above and below."""
+    above, below = before.split("\n")[-2:], after.split("\n")[:2]
+    return not above[-1].strip(" \t>") and (len(above) < 2 or not above[0].strip(" \t>")) \
+        and not below[0].strip() and (len(below) < 2 or not below[1].strip(" \t>"))
 
 
 @functools.cache
@@ -39,12 +49,12 @@ def _math_extension() -> type[markdown.extensions.Extension]:
             text = "\n".join(lines)
 
             def stash(match: re.Match[str]) -> str:
-                before = text[:match.start()]
-                after = text[match.end():]
-                alone = (not before.strip() or before.endswith("\n\n") or before.rstrip(" ").endswith("\n\n")) and \
-                    (not after.strip() or after.startswith("\n\n") or after.lstrip(" ").startswith("\n\n"))
-                body = html.escape(match.group(1).strip())
-                math = f"\\[{body}\\]" if alone else f"\\({body}\\)"
+                before, after = text[:match.start()], text[match.end():]
+                body = match.group(1)
+                if ">" in before.rsplit("\n", 1)[-1]:  # in a blockquote: its lines carry the quote's markers
+                    body = _QUOTE_MARKERS.sub("\n", body)
+                body = html.escape(body.strip())
+                math = f"\\[{body}\\]" if _alone(before, after) else f"\\({body}\\)"
                 return self.md.htmlStash.store(math)
 
             return _MATH.sub(stash, text).split("\n")

@@ -1,6 +1,7 @@
-"""Admonitions ({note}, {warning}, ..., {admonition} Title): the author's Markdown in a titled box,
-its roles rendered and its numbers checked as the post's text; in both targets, the Jekyll tree
-built by real Jekyll. Results are written by hand (nothing trains)."""
+"""MyST's admonitions ({note}, {warning}, ..., {admonition} Title) and math ({math} role and
+directive): the author's Markdown in a titled box, its roles rendered and its numbers checked as
+the post's text; LaTeX as kramdown's $$ math; in both targets, the Jekyll tree built by real
+Jekyll. Results are written by hand (nothing trains)."""
 
 from __future__ import annotations
 
@@ -168,6 +169,12 @@ The loss {math}`\mathcal{L}_{i}` of a sample, with {math}`\frac{{a}}{b}` as writ
 ```{math}
 \mathcal{L} = -\sum_{i} y_i \log p_i
 ```
+
+> Inside a quote:
+>
+> ```{math}
+> e^{{i\pi}} + 1 > 0
+> ```
 """
 
 
@@ -186,6 +193,8 @@ def test_math_role_and_directive_are_typeset_math_in_both_targets(fresh_project,
         article = _article(html)
         assert r"\(\mathcal{L}_{i}\)" in article and r"\(\frac{{a}}{b}\)" in article
         assert re.search(r"\\\[\s*\\mathcal\{L\} = -\\sum_\{i\} y_i \\log p_i\s*\\\]", article), article
+        quote = article[article.index("<blockquote>"):article.index("</blockquote>")]
+        assert re.search(r"\\\[\s*e\^\{\{i\\pi\}\} \+ 1 &gt; 0\s*\\\]", quote), quote  # no > marker in it
         assert "MathJax" in html  # the page loads it: it has math
 
 
@@ -194,10 +203,26 @@ def test_math_role_and_directive_are_typeset_math_in_both_targets(fresh_project,
     ("```{math}\n\n```\n", "this {math} has no LaTeX"),
     ("```{math}\n$$x$$\n```\n", "a {math} holds LaTeX without '$$'"),
     ("A {math}`$$x$$` term.\n", "needs LaTeX without '$$'"),
-    ("> ```{math}\n> x\n> ```\n", "a {math} cannot be inside a blockquote"),
 ])
 def test_math_mistakes_are_located_errors(body, words):
     with pytest.raises(UserErrors) as info:
         parse_post(make_post(body))
     [error] = info.value.errors
     assert words in error.message and error.location is not None, error.render()
+
+
+@pytest.mark.parametrize("markdown_text, html", [
+    ("Text $$a_1$$ more.", r"<p>Text \(a_1\) more.</p>"),
+    ("Para.\n\n$$\nx_1\n$$\n\nAfter.", "<p>Para.</p>\n<p>\\[x_1\\]</p>\n<p>After.</p>"),
+    ("A\n$$x$$\nB", "<p>A\n\\(x\\)\nB</p>"),
+    # In a quote: the quote's markers are not part of the math, and a paragraph of its own is display math.
+    ("> Q:\n>\n> $$\n> e^{i} > 0\n> $$\n>\n> after",
+     "<blockquote>\n<p>Q:</p>\n<p>\\[e^{i} &gt; 0\\]</p>\n<p>after</p>\n</blockquote>"),
+    ("> inline $$a$$ here", "<blockquote>\n<p>inline \\(a\\) here</p>\n</blockquote>"),
+])
+def test_the_preview_reads_dollar_math_as_kramdown_does_in_quotes_too(markdown_text, html):
+    import markdown
+
+    from litblog.buildtime.publish.preview import _math_extension
+
+    assert markdown.Markdown(extensions=[_math_extension()()]).convert(markdown_text) == html
