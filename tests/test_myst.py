@@ -16,9 +16,8 @@ from conftest import run_cli
 from litblog.buildtime.directives import DIRECTIVES, parse_post
 from litblog.buildtime.directives.admonition import KINDS, Admonition
 from litblog.common.errors import UserErrors
-from site_check import JEKYLL, NO_JEKYLL, jekyll_build, require_tool
 from test_directives import make_post
-from test_writing import _article, _parsed, _project, _text
+from test_writing import _article, _parsed, _project, _text, both_pages
 
 POST = """---
 title: Writing
@@ -92,15 +91,8 @@ def test_mistakes_in_an_admonition_are_errors_at_their_line(body, line, words):
 
 
 def test_admonitions_in_both_targets(fresh_project, tmp_path):
-    jekyll = require_tool(JEKYLL, NO_JEKYLL)
-    assert jekyll
     root = _project(fresh_project, POST + "\n```{experiment} base\nrecipe: tiny.stripes\nshow: []\n```\n", bib=None)
-    assert run_cli(root, "-q", "--no-run") == 0
-    site = root / "site"
-    built = jekyll_build(site, tmp_path / "out", "/some-repo")
-    assert built.returncode == 0 and not built.problems, built.output
-    for html in (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
-                 next((site / "_site").rglob("writing/index.html")).read_text()):
+    for html in both_pages(root, tmp_path):
         article = _article(html)
         boxes = re.findall(r'<div class="litblog-admonition litblog-admonition-(\w+)" role="note">(.*?)</div>',
                            article, re.S)
@@ -181,15 +173,7 @@ The loss {math}`\mathcal{L}_{i}` of a sample, with {math}`\frac{{a}}{b}` as writ
 def test_math_role_and_directive_are_typeset_math_in_both_targets(fresh_project, tmp_path):
     """MyST's {math} role and directive become kramdown's $$ math, which both targets hand to
     MathJax as \\( \\) and \\[ \\]; LaTeX braces that look like Liquid survive Jekyll."""
-    jekyll = require_tool(JEKYLL, NO_JEKYLL)
-    assert jekyll
-    root = _project(fresh_project, MATH_POST, bib=None)
-    assert run_cli(root, "-q", "--no-run") == 0
-    site = root / "site"
-    built = jekyll_build(site, tmp_path / "out", "/some-repo")
-    assert built.returncode == 0 and not built.problems, built.output
-    for html in (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
-                 next((site / "_site").rglob("writing/index.html")).read_text()):
+    for html in both_pages(_project(fresh_project, MATH_POST, bib=None), tmp_path):
         article = _article(html)
         assert r"\(\mathcal{L}_{i}\)" in article and r"\(\frac{{a}}{b}\)" in article
         assert re.search(r"\\\[\s*\\mathcal\{L\} = -\\sum_\{i\} y_i \\log p_i\s*\\\]", article), article

@@ -107,6 +107,18 @@ def _project(fresh_project: Path, post: str = POST, bib: str | None = BIB) -> Pa
     return fresh_project
 
 
+def both_pages(root: Path, tmp_path: Path) -> tuple[str, str]:
+    """The post's page of ``root`` built with ``--no-run``: as real Jekyll builds it (under a
+    baseurl, with no warning) and as the preview holds it."""
+    require_tool(JEKYLL, NO_JEKYLL)
+    assert run_cli(root, "-q", "--no-run") == 0
+    site = root / "site"
+    built = jekyll_build(site, tmp_path / "out", "/some-repo")
+    assert built.returncode == 0 and not built.problems, built.output
+    return (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
+            next((site / "_site").rglob("writing/index.html")).read_text())
+
+
 def _errors(root: Path, capsys: pytest.CaptureFixture[str]) -> str:
     assert run_cli(root, "--no-run") == 2
     return capsys.readouterr().err
@@ -188,15 +200,7 @@ def _check_page(html: str) -> None:
 
 
 def test_references_footnotes_citations_and_contents_in_both_targets(fresh_project, tmp_path):
-    jekyll = require_tool(JEKYLL, NO_JEKYLL)
-    assert jekyll
-    root = _project(fresh_project)
-    assert run_cli(root, "-q", "--no-run") == 0
-    site = root / "site"
-    built = jekyll_build(site, tmp_path / "out", "/some-repo")
-    assert built.returncode == 0 and not built.problems, built.output
-    jekyll_page = next((tmp_path / "out").rglob("writing/index.html")).read_text()
-    preview_page = next((site / "_site").rglob("writing/index.html")).read_text()
+    jekyll_page, preview_page = both_pages(_project(fresh_project), tmp_path)
     for html in (jekyll_page, preview_page):
         _check_page(html)
     # The anchors a reader's link would use are the same in both targets.
@@ -586,18 +590,12 @@ Closing words.
 
 def test_setext_headings_are_in_the_contents_with_the_same_anchors_in_both_targets(fresh_project, tmp_path):
     """``Title`` over dashes is a level-2 heading for kramdown, Python-Markdown and CommonMark alike."""
-    jekyll = require_tool(JEKYLL, NO_JEKYLL)
-    assert jekyll
     root = _project(fresh_project, SETEXT_POST, bib=None)
-    assert run_cli(root, "-q", "--no-run") == 0
-    site = root / "site"
-    source = next((site / "_posts").glob("*writing*")).read_text()
+    pages = both_pages(root, tmp_path)
+    source = next((root / "site" / "_posts").glob("*writing*")).read_text()
     assert "Data and setup {#data-and-setup}\n--------------" in source
     assert "spans two lines\n---" in source and "{#a-title" not in source  # a two-line title is left alone
-    built = jekyll_build(site, tmp_path / "out", "/some-repo")
-    assert built.returncode == 0 and not built.problems, built.output
-    for html in (next((tmp_path / "out").rglob("writing/index.html")).read_text(),
-                 next((site / "_site").rglob("writing/index.html")).read_text()):
+    for html in pages:
         article = _article(html)
         toc = article[article.index("litblog-toc"):article.index("</nav>")]
         assert _parsed(toc).hrefs == ["#data-and-setup", "#model", "#discussion"]

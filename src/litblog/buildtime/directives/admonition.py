@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ...common.errors import SourceLocation, UserError
-from .base import Block, Directive, DirectiveSource, TextBlock
+from .base import Block, Directive, DirectiveSource, TextBlock, myst_option
 
 # kind -> (its title, the look it shares with kinds of the same weight)
 KINDS: dict[str, tuple[str, str]] = {
@@ -37,7 +37,6 @@ KINDS: dict[str, tuple[str, str]] = {
     "admonition": ("", "note"),  # titled by its argument
 }
 _FENCE = re.compile(r"^[ \t>]*(?:`{3,}|~{3,})")
-_OPTION = re.compile(r"^\s*:(?P<name>[A-Za-z][\w-]*):")
 
 
 @dataclass(frozen=True)
@@ -68,21 +67,22 @@ def parse(source: DirectiveSource, kind: str) -> Admonition | None:
                                                   "```{tip}, ```{warning}, ... for a box titled by its kind"))
     elif source.argument.strip():
         lines, first_line = [source.argument.strip(), *lines], first_line - 1  # MyST: the body's first line
+    option = myst_option(lines[0], kind, SourceLocation(source.location.path, first_line),
+                         "remove the line: the kind gives the box its look")
+    if option is not None:
+        source.problems.append(option)
     for index, line in enumerate(lines):
-        where = SourceLocation(source.location.path, first_line + index)
         if _FENCE.match(line):
-            source.problems.append(UserError(f"a code block or directive cannot be inside a {{{kind}}}", where,
+            source.problems.append(UserError(f"a code block or directive cannot be inside a {{{kind}}}",
+                                             SourceLocation(source.location.path, first_line + index),
                                              hint=f"end the {{{kind}}} before it and put the block after it"))
             break
-        if index == 0 and (option := _OPTION.match(line)):
-            source.problems.append(UserError(f"'{{{kind}}}' takes no options, got ':{option['name']}:'", where,
-                                             hint="remove the line: the kind gives the box its look"))
     text = "\n".join(lines).strip("\n")
     if not text.strip():
         source.problems.append(UserError(f"this {{{kind}}} has no text", source.location,
                                          hint=f"write its text on the lines between the fences of the {{{kind}}}"))
         return None
-    leading = len(lines) - len("\n".join(lines).lstrip("\n").split("\n"))  # blank lines dropped above the text
+    leading = next(index for index, line in enumerate(lines) if line)  # empty lines dropped above the text
     assert source.find_prose_references is not None  # a markdown_body directive is given it
     references = source.find_prose_references(text, first_line + leading)
     if source.problems:

@@ -20,6 +20,7 @@ from ..sources.yaml_source import YamlDocument
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 MINUS = re.compile(r"\s+-\s+")  # a difference: the minus has spaces around it (names may hold '-')
 PAIRED = re.compile(r"\s*\(paired\)\s*$")  # a difference or claim compared seed by seed: "a.x - b.x (paired)"
+_MYST_OPTION = re.compile(r"^\s*:(?P<name>[A-Za-z][\w-]*):")  # MyST's option line: ":class: dropdown"
 
 
 class Reference(Protocol):
@@ -165,6 +166,15 @@ class Role(Generic[R]):
     # (content, location, start, end, errors): the reference, or None after adding to errors
     parse: Callable[[str, SourceLocation, int, int, list[UserError]], R | None]
     in_captions: bool = False
+
+
+def myst_option(line: str, name: str, where: SourceLocation, hint: str) -> UserError | None:
+    """The error for a MyST option line (``:class: dropdown``) opening the body of ``{name}``, which
+    takes none; None when ``line`` is not one."""
+    option = _MYST_OPTION.match(line)
+    if option is None:
+        return None
+    return UserError(f"'{{{name}}}' takes no options, got ':{option['name']}:'", where, hint=hint)
 
 
 def value_path(text: str) -> ValuePath | None:

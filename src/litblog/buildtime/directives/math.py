@@ -11,13 +11,10 @@ lines (``:label: eq-loss``) are refused at their line: equations are not numbere
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ...common.errors import SourceLocation, UserError
-from .base import Block, Directive, DirectiveSource
-
-_OPTION = re.compile(r"^\s*:(?P<name>[A-Za-z][\w-]*):")
+from .base import Block, Directive, DirectiveSource, myst_option
 
 
 @dataclass(frozen=True)
@@ -31,12 +28,11 @@ class MathDirective(Block):
 def parse(source: DirectiveSource) -> MathDirective | None:
     lines = [source.argument] if source.argument.strip() else []
     lines += source.body.split("\n")
-    latex = "\n".join(line for line in lines).strip("\n")
-    first = source.body.split("\n", 1)[0]
-    if (option := _OPTION.match(first)) is not None:
-        source.problems.append(UserError(f"'{{math}}' takes no options, got ':{option['name']}:'",
-                                         SourceLocation(source.location.path, source.body_line),
-                                         hint="remove the line: equations are not numbered"))
+    latex = "\n".join(lines).strip("\n")
+    option = myst_option(source.body.split("\n", 1)[0], "math", SourceLocation(source.location.path, source.body_line),
+                         "remove the line: equations are not numbered")
+    if option is not None:
+        source.problems.append(option)
     elif not latex.strip():
         source.problems.append(UserError("this {math} has no LaTeX", source.location,
                                          hint="write the equation on the lines between the fences"))

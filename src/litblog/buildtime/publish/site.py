@@ -93,6 +93,7 @@ def write_site(
     from outside the project is copied in (symlinks in ``static/`` are checked).
     """
     site_dir = config.path("site_dir")
+    changes: list[str] | None = None  # not known until compared with a record of the last write
     if cache is not None:
         # First only what the site would hold (every file a cache object): when site/ holds
         # exactly that already, nothing is written at all (a no-op rebuild of a large blog).
@@ -125,7 +126,7 @@ def write_site(
     if cache is None:
         return None
     _remember_site(site_dir, planner.planned, planner.owners, cache)
-    return _changed_files(record["planned"], planner.planned) if record is not None else None
+    return changes
 
 
 def _changed_files(old: dict[str, str], new: dict[str, str]) -> list[str]:
