@@ -451,3 +451,36 @@ def test_every_box_that_scrolls_is_a_named_region_the_keyboard_reaches(reader_pa
                          if found["regions"].count(label) > 1]
     assert boxes > 0
     assert problems == []
+
+
+PROSE_COLUMN_CHECK = """(() => {
+  const column = document.querySelector('.post-content');
+  const text = [...column.children].find(e => e.tagName === 'P');
+  const left = text.getBoundingClientRect().left, prose = getComputedStyle(text).maxWidth;
+  const seen = [], bad = [];
+  for (const e of column.children) {
+    // The imports folded above a listing line up with the listing, in the wide column.
+    if (getComputedStyle(e).maxWidth !== prose || e.matches('details.litblog-imports, details.litblog-seed-logs')) continue;
+    const box = e.getBoundingClientRect();
+    if (box.width === 0) continue;
+    seen.push(e.className || e.tagName);
+    if (Math.abs(box.left - left) > 1) bad.push(`${e.tagName}.${e.className} at ${Math.round(box.left)} px, the text at ${Math.round(left)}`);
+  }
+  return {seen, bad};
+})()"""
+
+
+def test_the_boxes_of_the_text_column_line_up_with_the_text_at_1280(reader_pages):
+    """Notices, admonitions, the contents and the provenance card stand in the text's column: a rule
+    of theirs with ``margin: 1rem 0`` undid its centring and put them at the page's left edge."""
+    problems, seen = [], []
+    with Chromium(width=1280, height=900) as chromium:
+        for name, url in reader_pages:
+            if name.endswith("-home"):
+                continue
+            found = _reader_page(chromium, url, 1280).evaluate(PROSE_COLUMN_CHECK)
+            seen += found["seen"]
+            problems += [f"{name}: {box}" for box in found["bad"]]
+    for kind in ("litblog-admonition", "litblog-notice", "litblog-toc", "litblog-provenance"):
+        assert any(kind in classes for classes in seen), (kind, sorted(set(seen)))
+    assert problems == []
